@@ -1,0 +1,156 @@
+"""Reading and validating parameters: pinned ones from a user, drawn ones from a sampler.
+
+Every helper names the field and says what was expected, so a bad `--params` is one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import yaml
+
+from .errors import InputError
+
+
+class ParamError(InputError):
+    """A parameter has the wrong type, shape or range."""
+
+    def __init__(self, field: str, expected: str, got: Any):
+        self.field = field
+        shown = json.dumps(got) if _jsonable(got) else repr(got)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"params.{field}: expected {expected}, got {shown}")
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _range_text(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f" from {lo} to {hi}"
+    if lo is not None:
+        return f" of at least {lo}"
+    if hi is not None:
+        return f" of at most {hi}"
+    return ""
+
+
+def _count_text(lo: int, hi: int, noun: str) -> str:
+    return f"{lo} {noun}" if lo == hi else f"{lo} to {hi} {noun}"
+
+
+def as_int(value: Any, field: str, lo: int | None = None, hi: int | None = None) -> int:
+    expected = "an integer" + _range_text(lo, hi)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamError(field, expected, value)
+    if isinstance(value, float) and not value.is_integer():
+        raise ParamError(field, expected, value)
+    value = int(value)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ParamError(field, expected, value)
+    return value
+
+
+def as_number(value: Any, field: str, lo: float | None = None, hi: float | None = None) -> int | float:
+    """A finite int or float; integral floats become ints so that 2.0 and 2 render the same."""
+    expected = "a number" + _range_text(lo, hi)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParamError(field, expected, value)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ParamError(field, expected, value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def as_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ParamError(field, "true or false", value)
+    return value
+
+
+def as_choice(value: Any, field: str, options: Sequence[Any]) -> Any:
+    if value not in options or isinstance(value, bool) != isinstance(options[0], bool):
+        raise ParamError(field, "one of " + ", ".join(json.dumps(o) for o in options), value)
+    return value
+
+
+def as_int_list(
+    value: Any, field: str, length: tuple[int, int], lo: int | None = None, hi: int | None = None
+) -> list[int]:
+    expected = f"a list of {_count_text(*length, 'integers')}" + _range_text(lo, hi)
+    if not isinstance(value, (list, tuple)) or not length[0] <= len(value) <= length[1]:
+        raise ParamError(field, expected, value)
+    return [as_int(v, f"{field}[{i}]", lo, hi) for i, v in enumerate(value)]
+
+
+def as_int_matrix(
+    value: Any,
+    field: str,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    lo: int | None = None,
+    hi: int | None = None,
+) -> list[list[int]]:
+    expected = (
+        f"a matrix (list of rows) with {_count_text(*rows, 'rows')} of "
+        f"{_count_text(*cols, 'integers')} each" + _range_text(lo, hi)
+    )
+    if not isinstance(value, (list, tuple)) or not rows[0] <= len(value) <= rows[1]:
+        raise ParamError(field, expected, value)
+    out = []
+    for r, row in enumerate(value):
+        if not isinstance(row, (list, tuple)) or len(row) != len(value[0]) or not cols[0] <= len(row) <= cols[1]:
+            raise ParamError(field, expected + " (all rows the same length)", value)
+        out.append([as_int(v, f"{field}[{r}][{c}]", lo, hi) for c, v in enumerate(row)])
+    return out
+
+
+def require_keys(params: dict[str, Any], keys: Iterable[str]) -> None:
+    keys = list(keys)
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise InputError(f"params: missing {', '.join(missing)} (this family takes {', '.join(keys)})")
+    unknown = sorted(set(params) - set(keys))
+    if unknown:
+        raise InputError(f"params: unknown field {', '.join(unknown)} (this family takes {', '.join(keys)})")
+
+
+def load_params(spec: str) -> dict[str, Any]:
+    """`--params`: inline JSON (starting with '{'), or the path of a YAML or JSON file holding a mapping."""
+    text = spec.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--params: invalid inline JSON at column {exc.colno}: {exc.msg}") from None
+        where = "--params"
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise InputError(f"--params: {spec!r} is neither inline JSON (starting with '{{') nor an existing file")
+        raw = path.read_text(encoding="utf-8")
+        where = str(path)
+        try:
+            if path.suffix.lower() == ".json":
+                data = json.loads(raw)
+            else:
+                data = yaml.safe_load(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f"line {mark.line + 1}: " if mark else ""
+            raise InputError(f"{where}: {line}invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping of parameter names to values, got {type(data).__name__}")
+    return data

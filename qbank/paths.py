@@ -1,0 +1,27 @@
+"""Where qbank's content lives: the repository's generators/, templates/ and bank/, plus any extra
+content roots an instructor lists in QBANK_PATH (colon-separated folders with the same layout)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def content_roots() -> list[Path]:
+    extra = [Path(p).resolve() for p in os.environ.get("QBANK_PATH", "").split(os.pathsep) if p]
+    return [ROOT, *extra]
+
+
+def template_dirs() -> list[Path]:
+    return [root / "templates" for root in content_roots() if (root / "templates").is_dir()]
+
+
+def generator_files() -> list[Path]:
+    files: list[Path] = []
+    for root in content_roots():
+        folder = root / "generators"
+        if folder.is_dir():
+            files.extend(sorted(p for p in folder.glob("*.py") if not p.name.startswith("_")))
+    return files

@@ -1,0 +1,169 @@
+"""Rendering: one Jinja2 environment with LaTeX-safe delimiters, and the filters templates use.
+
+Templates write ``\\VAR{x}`` for values and ``\\BLOCK{...}`` for statements, so LaTeX's own braces and
+percent signs never clash. Undefined names fail loudly (StrictUndefined). Free text goes through the
+``latex`` escape filter; numbers, vectors, matrices and sympy expressions through their own filters.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from fractions import Fraction
+from typing import Any, Iterable, Mapping, Sequence
+
+import jinja2
+import sympy
+from pylatex.utils import escape_latex
+
+from .errors import FamilyError
+from .family import Family
+from .model import Variant, thaw
+from .paths import template_dirs
+from .registry import get_family
+
+MARKER = "% qbank-variant:"
+
+
+def latex_escape(text: Any) -> str:
+    """Free text made safe for LaTeX (pylatex's escaping: & % $ # _ { } ~ ^ \\)."""
+    return str(escape_latex(str(text)))
+
+
+def num(value: Any, digits: int = 4) -> str:
+    """A number as LaTeX math: integers plainly, decimals trimmed, fractions as \\frac."""
+    if isinstance(value, bool):
+        raise TypeError("num: got a boolean")
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        sign = "-" if value < 0 else ""
+        return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+    if isinstance(value, sympy.Basic):
+        return sympy.latex(value)
+    if isinstance(value, int):
+        return str(value)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"num: {value} is not finite")
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def signed(value: Any, digits: int = 4) -> str:
+    """A term to append to an expression: '+ 3' or '- 3'."""
+    text = num(value, digits)
+    return f"- {text[1:]}" if text.startswith("-") else f"+ {text}"
+
+
+def paren(value: Any, digits: int = 4) -> str:
+    """A number to use as a factor: negative ones in parentheses, as in 3 \\cdot (-2)."""
+    text = num(value, digits)
+    return f"({text})" if text.startswith("-") else text
+
+
+def seq(values: Iterable[Any], digits: int = 4) -> str:
+    """A list shown as [1, 4, 0, -2, 3] in math mode."""
+    return "[" + ",\\ ".join(num(v, digits) for v in values) + "]"
+
+
+def matrix(rows: Sequence[Sequence[Any]], digits: int = 4) -> str:
+    body = " \\\\ ".join(" & ".join(num(v, digits) for v in row) for row in rows)
+    return f"\\begin{{bmatrix}} {body} \\end{{bmatrix}}"
+
+
+def colvec(values: Iterable[Any], digits: int = 4) -> str:
+    return matrix([[v] for v in values], digits)
+
+
+def rowvec(values: Iterable[Any], digits: int = 4) -> str:
+    return matrix([list(values)], digits)
+
+
+def sym(expr: Any) -> str:
+    """A sympy expression (or a string sympy can parse) as LaTeX."""
+    if isinstance(expr, str):
+        expr = sympy.sympify(expr)
+    return sympy.latex(expr)
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+FILTERS = {
+    "latex": latex_escape,
+    "num": num,
+    "signed": signed,
+    "paren": paren,
+    "seq": seq,
+    "matrix": matrix,
+    "colvec": colvec,
+    "rowvec": rowvec,
+    "sym": sym,
+    "ordinal": ordinal,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _env(dirs: tuple[str, ...]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(dirs)),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def get_env() -> jinja2.Environment:
+    """The one Jinja environment (per set of template folders)."""
+    return _env(tuple(str(d) for d in template_dirs()))
+
+
+def fragment_context(fam: Family, variant: Variant) -> dict[str, Any]:
+    params, answers = thaw(variant.params), thaw(variant.answers)
+    return {
+        "family": fam,
+        "seed": variant.seed,
+        "params": params,
+        "answers": answers,
+        **fam.context(params, answers),
+    }
+
+
+def render_fragment(variant: Variant, part: str) -> str:
+    """The `problem` or `solution` block of the variant's family template, with a marker line that
+    lets a LaTeX error be traced back to the family and seed."""
+    fam = get_family(variant.family)
+    env = get_env()
+    try:
+        template = env.get_template(fam.template)
+    except jinja2.TemplateNotFound:
+        raise FamilyError(f"{fam.id}: template {fam.template!r} not found in {[str(d) for d in template_dirs()]}") from None
+    if part not in template.blocks:
+        raise FamilyError(f"{fam.id}: template {fam.template} has no \\BLOCK{{block {part}}}")
+    ctx = template.new_context(fragment_context(fam, variant))
+    try:
+        body = "".join(template.blocks[part](ctx))
+    except jinja2.UndefinedError as exc:
+        raise FamilyError(f"{fam.id}: template {fam.template} ({part}): {exc.message}") from None
+    return f"{MARKER} {variant.family} seed {variant.seed} ({part})\n{body.strip()}\n% qbank-end\n"
+
+
+def render_document(template_name: str, context: Mapping[str, Any]) -> str:
+    try:
+        return get_env().get_template(template_name).render(**context)
+    except jinja2.UndefinedError as exc:
+        raise FamilyError(f"document template {template_name}: {exc.message}") from None
