@@ -72,6 +72,13 @@ def matrix(rows: Sequence[Sequence[Any]], digits: int = 4) -> str:
     return f"\\begin{{bmatrix}} {body} \\end{{bmatrix}}"
 
 
+def augmented(rows: Sequence[Sequence[Any]], digits: int = 4) -> str:
+    """An augmented matrix [A | b]: a bar before the last column."""
+    cols = len(rows[0]) - 1
+    body = " \\\\ ".join(" & ".join(num(v, digits) for v in row) for row in rows)
+    return f"\\left[\\begin{{array}}{{{'r' * cols}|r}} {body} \\end{{array}}\\right]"
+
+
 def colvec(values: Iterable[Any], digits: int = 4) -> str:
     return matrix([[v] for v in values], digits)
 
@@ -103,6 +110,7 @@ FILTERS = {
     "rowvec": rowvec,
     "sym": sym,
     "ordinal": ordinal,
+    "augmented": augmented,
 }
 
 

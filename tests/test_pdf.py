@@ -1,0 +1,129 @@
+"""Real PDFs from real pdflatex: solutions contain the answers, problems contain none of them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from conftest import pdf_text, run_qbank, squash
+
+pytestmark = pytest.mark.pdf
+
+
+def answer_snippets(variant: dict) -> list[str]:
+    """Strings the solution PDF must show (whitespace removed), per family."""
+    fam, a = variant["family"], variant["answers"]
+    seq = lambda values: "[" + ",".join(str(v) for v in values) + "]"  # noqa: E731
+    if fam == "conv1d-forward":
+        return [f"y={seq(a['output'])}", f"(length{a['length']})"]
+    if fam == "conv1d-recover-filter":
+        return [f"h={seq(a['filter'])}"]
+    if fam == "transpose-conv2d":
+        return [" ".join(str(v) for v in row) for row in a["output"]]
+    if fam == "beam-search":
+        return [a["best"]["sequence"], f"{a['best']['logp']:.2f}"]
+    if fam == "scalar-rnn-backprop":
+        value = a["dydw"]
+        return [str(int(value)) if float(value).is_integer() else str(value)]
+    raise AssertionError(f"no snippets for {fam}")
+
+
+FAMILIES = ["conv1d-forward", "conv1d-recover-filter", "transpose-conv2d", "beam-search", "scalar-rnn-backprop"]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_draw_pdf_solution_has_answers_problem_has_none(family, tmp_path):
+    out = tmp_path / family
+    proc = run_qbank("draw", family, "--seed", "4", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    variant = json.loads(run_qbank("draw", family, "--seed", "4", "--format", "json").stdout)
+    problem, solution = pdf_text(out / "problem.pdf"), pdf_text(out / "solution.pdf")
+    raw_solution, flat_solution = solution, squash(solution)
+    for snippet in answer_snippets(variant):
+        assert snippet in raw_solution or squash(snippet) in flat_solution, f"{snippet!r} missing from solution.pdf"
+    assert "Solution" not in problem and "Answer:" not in problem
+    assert "Solution" in solution and "Answer" in solution
+    assert "\\" not in problem + solution, "raw LaTeX leaked into the PDF"
+    assert sorted(p.name for p in out.iterdir()) == ["problem.pdf", "solution.pdf"]
+
+
+def test_exam_versions_differ_and_hold_their_answers(tmp_path):
+    blueprint = tmp_path / "quiz.yaml"
+    blueprint.write_text(
+        yaml.safe_dump(
+            {
+                "title": "Quiz",
+                "course": "Deep Learning",
+                "seed": 7,
+                "questions": [{"family": "conv1d-forward", "points": 4}, {"family": "beam-search", "points": 6}],
+            }
+        )
+    )
+    out = tmp_path / "exam"
+    proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "version 2/2" in proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    versions = manifest["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[0]["questions"] != versions[1]["questions"]
+    for v in versions:
+        folder = out / f"v{v['version']:02d}"
+        exam, solutions = pdf_text(folder / "exam.pdf"), pdf_text(folder / "solutions.pdf")
+        assert "Name:" in exam and f"Version {v['version']}" in exam
+        for question in v["questions"]:
+            for snippet in answer_snippets(question):
+                assert squash(snippet) in squash(solutions)
+        assert "Answer:" not in exam and "Solution" not in exam
+
+
+def test_exam_blueprint_errors_name_file_line_field(tmp_path):
+    blueprint = tmp_path / "bad.yaml"
+    blueprint.write_text("title: Quiz\nquestions:\n  - family: conv1d-forward\n    points: -2\n")
+    proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert f"{blueprint}: line 4: questions[0].points: expected a positive number" in proc.stderr
+    assert not (tmp_path / "out").exists()
+    blueprint.write_text("title: Quiz\nquestions:\n  - family: conv-forward\n")
+    proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "out"))
+    assert "line 3: questions[0].family: unknown family 'conv-forward'" in proc.stderr
+
+
+def test_latex_error_names_variant_and_line_and_keeps_old_output(tmp_path):
+    """A family template with a LaTeX error: one clear message, log kept, earlier PDFs untouched."""
+    content = tmp_path / "content"
+    (content / "generators").mkdir(parents=True)
+    (content / "templates" / "test").mkdir(parents=True)
+    (content / "generators" / "typo.py").write_text(
+        "from qbank import Answer, Family, register\n"
+        "@register\n"
+        "class Typo(Family):\n"
+        "    id = 'test-latex-typo'\n"
+        "    title = 'A template with a typo'\n"
+        "    topic = 'test'\n"
+        "    answers = {'x': Answer('integer', 'x')}\n"
+        "    def sample(self, rng):\n"
+        "        return {'x': int(rng.integers(1, 9))}\n"
+        "    def solve(self, params):\n"
+        "        return {'x': params['x']}\n"
+        "    def check(self, params, answers):\n"
+        "        assert answers['x'] == params['x']\n"
+    )
+    (content / "templates" / "test" / "test-latex-typo.tex.j2").write_text(
+        "\\BLOCK{block problem}\nWhat is $\\VAR{params.x}$?\n\\BLOCK{endblock}\n"
+        "\\BLOCK{block solution}\nIt is \\undefinedmacro{\\VAR{answers.x}}.\n\\BLOCK{endblock}\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "solution.pdf").write_bytes(b"%PDF-1.5 earlier build")
+    proc = run_qbank("draw", "test-latex-typo", "--seed", "3", "--out", str(out), env={"QBANK_PATH": str(content)})
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    message = proc.stderr.strip().splitlines()[-1]
+    assert "LaTeX error in test-latex-typo seed 3 (solution)" in message
+    assert "solution.tex line" in message and "\\undefinedmacro" in message and "Undefined control sequence" in message
+    assert (out / "solution.pdf").read_bytes() == b"%PDF-1.5 earlier build"
+    assert not (out / "problem.pdf").exists()
+    assert (tmp_path / "out.failed" / "solution" / "solution.log").is_file()
