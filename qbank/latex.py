@@ -95,7 +95,15 @@ def write_tex(docs: list[Document], out_dir: Path) -> list[Path]:
 
 
 def _compile(folder: Path, doc: Document) -> str | None:
-    env = {**os.environ, "openout_any": "p", "shell_escape": "f"}
+    # A fixed SOURCE_DATE_EPOCH makes pdfTeX write the same dates and /ID every time: the same .tex
+    # gives a byte-identical PDF (reproducible builds); a user's own value is respected.
+    env = {
+        **os.environ,
+        "openout_any": "p",
+        "shell_escape": "f",
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1767225600"),
+        "FORCE_SOURCE_DATE": "1",
+    }
     try:
         proc = subprocess.run(
             [*LATEXMK, f"{doc.name}.tex"],

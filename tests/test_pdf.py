@@ -127,3 +127,11 @@ def test_latex_error_names_variant_and_line_and_keeps_old_output(tmp_path):
     assert (out / "solution.pdf").read_bytes() == b"%PDF-1.5 earlier build"
     assert not (out / "problem.pdf").exists()
     assert (tmp_path / "out.failed" / "solution" / "solution.log").is_file()
+
+
+def test_same_variant_gives_byte_identical_pdfs(tmp_path):
+    for name in ("a", "b"):
+        proc = run_qbank("draw", "transpose-conv2d", "--seed", "9", "--out", str(tmp_path / name))
+        assert proc.returncode == 0, proc.stderr
+    for pdf in ("problem.pdf", "solution.pdf"):
+        assert (tmp_path / "a" / pdf).read_bytes() == (tmp_path / "b" / pdf).read_bytes()
