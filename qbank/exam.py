@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sys
 from dataclasses import dataclass
@@ -101,7 +102,9 @@ def build_exam(
     versions: int,
     out: Path,
     progress: Callable[[str], None] = lambda message: None,
+    jobs: int | None = None,
 ) -> list[Path]:
+    """Draw every version, then compile all PDFs; nothing is written into `out` unless all compiled."""
     blueprint = load_blueprint(blueprint_path)
     if versions < 1:
         raise InputError(f"--versions: expected a positive integer, got {versions}")
@@ -113,7 +116,7 @@ def build_exam(
         "platform": platform.platform(),
         "versions": [],
     }
-    written: list[Path] = []
+    docs = []
     for v in range(1, versions + 1):
         items = []
         for i, question in enumerate(blueprint.questions):
@@ -131,12 +134,15 @@ def build_exam(
             name_field=True,
             page_per_question=True,
         )
-        docs = problem_and_solution(items, header, names=("exam", "solutions"))
-        progress(f"version {v}/{versions}: compiling exam.pdf and solutions.pdf")
-        written += build_pdfs(docs, Path(out) / f"v{v:02d}")
+        docs += problem_and_solution(items, header, names=(f"v{v:02d}/exam", f"v{v:02d}/solutions"))
         manifest["versions"].append(
             {"version": v, "questions": [dict(item.variant.to_dict(), points=item.points) for item in items]}
         )
-    manifest_path = Path(out) / "manifest.json"
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return [*written, manifest_path]
+    progress(f"drew {versions} version(s) of {len(blueprint.questions)} questions; compiling {len(docs)} PDFs")
+    return build_pdfs(
+        docs,
+        Path(out),
+        extra_files={"manifest.json": json.dumps(manifest, indent=2) + "\n"},
+        jobs=jobs or os.cpu_count() or 1,
+        progress=progress,
+    )

@@ -15,6 +15,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import LatexError
 from .render import MARKER
@@ -37,10 +38,15 @@ TIMEOUT_S = 300
 
 @dataclass(frozen=True)
 class Document:
-    """One LaTeX document to build: `name` is the file stem (problem, solution, exam...)."""
+    """One LaTeX document to build. `name` is its path below the output folder without suffix:
+    `problem`, or `v01/exam` for a document in a subfolder."""
 
     name: str
     tex: str
+
+    @property
+    def stem(self) -> str:
+        return Path(self.name).name
 
 
 def ensure_latex() -> None:
@@ -49,31 +55,54 @@ def ensure_latex() -> None:
         raise LatexError(f"{' and '.join(missing)} not found; install TeX Live with: {INSTALL_HINT}")
 
 
-def build_pdfs(docs: list[Document], out_dir: Path, *, keep_tex: bool = False, jobs: int = 2) -> list[Path]:
-    """Compile every document; move the PDFs (and the .tex if asked) into out_dir only if all succeed."""
+def build_pdfs(
+    docs: list[Document],
+    out_dir: Path,
+    *,
+    extra_files: dict[str, str] | None = None,
+    jobs: int = 2,
+    progress: Callable[[str], None] = lambda message: None,
+) -> list[Path]:
+    """Compile every document in a staging folder beside out_dir; only if all succeed, move the PDFs
+    (and `extra_files`, name -> text) into out_dir. Files already in out_dir that this build does not
+    write are left alone; on failure nothing in out_dir changes and the staging folder is kept as
+    `<out_dir>.failed/` with the sources and logs."""
     ensure_latex()
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         for doc in docs:
-            (staging / doc.name).mkdir()
-            (staging / doc.name / f"{doc.name}.tex").write_text(doc.tex, encoding="utf-8")
+            folder = staging / doc.name
+            folder.mkdir(parents=True)
+            (folder / f"{doc.stem}.tex").write_text(doc.tex, encoding="utf-8")
+        done = 0
+
+        def compile_one(doc: Document) -> str | None:
+            nonlocal done
+            error = _compile(staging / doc.name, doc)
+            done += 1
+            progress(f"[{done}/{len(docs)}] {doc.name}.pdf" + (" FAILED" if error else ""))
+            return error
+
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(docs)))) as pool:
-            errors = [e for e in pool.map(lambda d: _compile(staging / d.name, d), docs) if e]
+            errors = [e for e in pool.map(compile_one, docs) if e]
         if errors:
             failed = out_dir.with_name(out_dir.name + ".failed")
             shutil.rmtree(failed, ignore_errors=True)
             staging.rename(failed)
-            raise LatexError("; ".join(errors).replace("{staging}", str(failed)))
-        out_dir.mkdir(parents=True, exist_ok=True)
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise LatexError(errors[0].replace("{staging}", str(failed)) + more)
         written = []
         for doc in docs:
-            suffixes = (".pdf", ".tex") if keep_tex else (".pdf",)
-            for suffix in suffixes:
-                target = out_dir / f"{doc.name}{suffix}"
-                os.replace(staging / doc.name / f"{doc.name}{suffix}", target)
-                written.append(target)
+            target = out_dir / f"{doc.name}.pdf"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / doc.name / f"{doc.stem}.pdf", target)
+            written.append(target)
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
+            os.replace(staging / name, out_dir / name)
+            written.append(out_dir / name)
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -82,11 +111,11 @@ def build_pdfs(docs: list[Document], out_dir: Path, *, keep_tex: bool = False, j
 def write_tex(docs: list[Document], out_dir: Path) -> list[Path]:
     """Write the .tex sources only (no compile), through a staging file each, then move into place."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for doc in docs:
         target = out_dir / f"{doc.name}.tex"
-        fd, tmp = tempfile.mkstemp(prefix=f".{doc.name}.", suffix=".tex", dir=out_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{doc.stem}.", suffix=".tex", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(doc.tex)
         os.replace(tmp, target)
@@ -106,7 +135,7 @@ def _compile(folder: Path, doc: Document) -> str | None:
     }
     try:
         proc = subprocess.run(
-            [*LATEXMK, f"{doc.name}.tex"],
+            [*LATEXMK, f"{doc.stem}.tex"],
             cwd=folder,
             env=env,
             capture_output=True,
@@ -116,12 +145,12 @@ def _compile(folder: Path, doc: Document) -> str | None:
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
-        return f"{doc.name}.tex: pdflatex did not finish within {TIMEOUT_S} s (log: {{staging}}/{doc.name}/{doc.name}.log)"
-    if proc.returncode == 0 and (folder / f"{doc.name}.pdf").is_file():
+        return f"{doc.name}.tex: pdflatex did not finish within {TIMEOUT_S} s (log: {{staging}}/{doc.name}/{doc.stem}.log)"
+    if proc.returncode == 0 and (folder / f"{doc.stem}.pdf").is_file():
         return None
-    log_path = folder / f"{doc.name}.log"
+    log_path = folder / f"{doc.stem}.log"
     log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else proc.stdout + proc.stderr
-    return describe_error(doc, log) + f" (log: {{staging}}/{doc.name}/{doc.name}.log)"
+    return describe_error(doc, log) + f" (log: {{staging}}/{doc.name}/{doc.stem}.log)"
 
 
 _FILE_LINE = re.compile(r"^(?:\./)?([^\s:]+\.(?:tex|sty|cls)):(\d+): (.*)$", re.M)
@@ -136,12 +165,14 @@ def describe_error(doc: Document, log: str) -> str:
         source, line, message = match.group(1), int(match.group(2)), match.group(3).strip()
     else:
         bang, lnum = _BANG.search(log), _LNUM.search(log)
-        source, message = f"{doc.name}.tex", (bang.group(1).strip() if bang else "pdflatex failed")
+        source, message = f"{doc.stem}.tex", (bang.group(1).strip() if bang else "pdflatex failed")
         line = int(lnum.group(1)) if lnum else 0
-    where = f"{source} line {line}" if line else source
-    owner = variant_at(doc.tex, line) if source == f"{doc.name}.tex" else None
+    own = source == f"{doc.stem}.tex"
+    shown = f"{doc.name}.tex" if own else source
+    where = f"{shown} line {line}" if line else shown
+    owner = variant_at(doc.tex, line) if own else None
     text = ""
-    if source == f"{doc.name}.tex" and 0 < line <= doc.tex.count("\n") + 1:
+    if own and 0 < line <= doc.tex.count("\n") + 1:
         text = doc.tex.splitlines()[line - 1].strip()
         text = f": `{text[:100]}`" if text else ""
     what = f" in {owner}" if owner else ""
