@@ -35,6 +35,24 @@ def squash(text: str) -> str:
     return "".join(text.split())
 
 
-@pytest.fixture
-def qbank():
-    return run_qbank
+def write_content_root(root: Path, family_id: str, solve_body: str, check_body: str, template: str) -> Path:
+    """An instructor's own content folder (for QBANK_PATH) with one integer family `x` -> `answer`."""
+    (root / "generators").mkdir(parents=True)
+    (root / "templates" / "test").mkdir(parents=True)
+    (root / "generators" / f"{family_id.replace('-', '_')}.py").write_text(
+        "from qbank import Answer, Family, register\n"
+        "@register\n"
+        "class Custom(Family):\n"
+        f"    id = {family_id!r}\n"
+        "    title = 'An instructor family for tests'\n"
+        "    topic = 'test'\n"
+        "    answers = {'answer': Answer('integer', 'the answer')}\n"
+        "    def sample(self, rng):\n"
+        "        return {'x': int(rng.integers(0, 10))}\n"
+        "    def solve(self, params):\n"
+        f"        return {{'answer': {solve_body}}}\n"
+        "    def check(self, params, answers):\n"
+        f"        {check_body}\n"
+    )
+    (root / "templates" / "test" / f"{family_id}.tex.j2").write_text(template)
+    return root

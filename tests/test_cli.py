@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, run_qbank
+from conftest import ROOT, run_qbank, write_content_root
 
 
 def assert_clean_error(proc, *fragments):
@@ -92,31 +92,17 @@ def test_check_passes_and_reports_per_family():
 
 def test_check_names_family_and_seed_of_a_failure(tmp_path):
     """An instructor's own family (through QBANK_PATH) whose answers are wrong for some seeds."""
-    (tmp_path / "generators").mkdir()
-    (tmp_path / "templates" / "test").mkdir(parents=True)
-    (tmp_path / "generators" / "wrong.py").write_text(
-        "from qbank import Answer, Family, register\n"
-        "@register\n"
-        "class Wrong(Family):\n"
-        "    id = 'test-wrong-sometimes'\n"
-        "    title = 'Wrong for some seeds'\n"
-        "    topic = 'test'\n"
-        "    answers = {'sum': Answer('integer', 'a + b')}\n"
-        "    def sample(self, rng):\n"
-        "        return {'a': int(rng.integers(0, 10)), 'b': int(rng.integers(0, 10))}\n"
-        "    def solve(self, params):\n"
-        "        a, b = params['a'], params['b']\n"
-        "        return {'sum': a + b + (1 if a == 7 else 0)}\n"
-        "    def check(self, params, answers):\n"
-        "        assert answers['sum'] == params['a'] + params['b'], 'sum is wrong'\n"
-    )
-    (tmp_path / "templates" / "test" / "test-wrong-sometimes.tex.j2").write_text(
-        "\\BLOCK{block problem}$\\VAR{params.a} + \\VAR{params.b}$\\BLOCK{endblock}\n"
-        "\\BLOCK{block solution}$\\VAR{answers.sum}$\\BLOCK{endblock}\n"
+    write_content_root(
+        tmp_path,
+        "test-wrong-sometimes",
+        solve_body="params['x'] + (1 if params['x'] == 7 else 0)",
+        check_body="assert answers['answer'] == params['x'], 'answer is wrong'",
+        template="\\BLOCK{block problem}$\\VAR{params.x}$\\BLOCK{endblock}\n"
+        "\\BLOCK{block solution}$\\VAR{answers.answer}$\\BLOCK{endblock}\n",
     )
     proc = run_qbank("check", "test-wrong-sometimes", "--seeds", "40", env={"QBANK_PATH": str(tmp_path)})
     assert proc.returncode == 1
-    assert "FAIL test-wrong-sometimes seed" in proc.stderr and "sum is wrong" in proc.stderr
+    assert "FAIL test-wrong-sometimes seed" in proc.stderr and "answer is wrong" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from conftest import pdf_text, run_qbank, squash
+from conftest import pdf_text, run_qbank, squash, write_content_root
 
 pytestmark = pytest.mark.pdf
 
@@ -93,27 +93,13 @@ def test_exam_blueprint_errors_name_file_line_field(tmp_path):
 
 def test_latex_error_names_variant_and_line_and_keeps_old_output(tmp_path):
     """A family template with a LaTeX error: one clear message, log kept, earlier PDFs untouched."""
-    content = tmp_path / "content"
-    (content / "generators").mkdir(parents=True)
-    (content / "templates" / "test").mkdir(parents=True)
-    (content / "generators" / "typo.py").write_text(
-        "from qbank import Answer, Family, register\n"
-        "@register\n"
-        "class Typo(Family):\n"
-        "    id = 'test-latex-typo'\n"
-        "    title = 'A template with a typo'\n"
-        "    topic = 'test'\n"
-        "    answers = {'x': Answer('integer', 'x')}\n"
-        "    def sample(self, rng):\n"
-        "        return {'x': int(rng.integers(1, 9))}\n"
-        "    def solve(self, params):\n"
-        "        return {'x': params['x']}\n"
-        "    def check(self, params, answers):\n"
-        "        assert answers['x'] == params['x']\n"
-    )
-    (content / "templates" / "test" / "test-latex-typo.tex.j2").write_text(
-        "\\BLOCK{block problem}\nWhat is $\\VAR{params.x}$?\n\\BLOCK{endblock}\n"
-        "\\BLOCK{block solution}\nIt is \\undefinedmacro{\\VAR{answers.x}}.\n\\BLOCK{endblock}\n"
+    content = write_content_root(
+        tmp_path / "content",
+        "test-latex-typo",
+        solve_body="params['x']",
+        check_body="assert answers['answer'] == params['x']",
+        template="\\BLOCK{block problem}\nWhat is $\\VAR{params.x}$?\n\\BLOCK{endblock}\n"
+        "\\BLOCK{block solution}\nIt is \\undefinedmacro{\\VAR{answers.answer}}.\n\\BLOCK{endblock}\n",
     )
     out = tmp_path / "out"
     out.mkdir()
