@@ -176,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qbank: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `qbank draw ... --format json | head`: the reader left; not an error of ours
+        sys.stdout = None  # type: ignore[assignment]  # nothing more to flush at exit
+        return 0
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ def paren(value: Any, digits: int = 4) -> str:
 
 
 def seq(values: Iterable[Any], digits: int = 4) -> str:
-    """A list shown as [1, 4, 0, -2, 3] in math mode."""
-    return "[" + ",\\ ".join(num(v, digits) for v in values) + "]"
+    """A list shown as [1, 4, 0, -2, 3] in math mode; long lists may break after a comma."""
+    return "[" + ",\\ \\allowbreak ".join(num(v, digits) for v in values) + "]"
 
 
 def matrix(rows: Sequence[Sequence[Any]], digits: int = 4) -> str:

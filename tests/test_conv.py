@@ -53,7 +53,7 @@ def test_recover_filter_seed_example():
     assert [row[-1] for row in final] == [2, -1, 3]
     assert [row[:-1] for row in final] == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
     solution = render_fragment(v, "solution")
-    assert r"h = [2,\ -1,\ 3]" in solution
+    assert r"h = [2,\ \allowbreak -1,\ \allowbreak 3]" in solution
 
 
 @given(SEEDS)

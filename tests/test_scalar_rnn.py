@@ -1,0 +1,127 @@
+"""scalar-rnn-backprop: worked examples with known answers, properties over seeds, bad params."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qbank import InputError, VerificationError, draw, get_family, verify
+from qbank.model import thaw
+from qbank.render import render_fragment
+
+FAMILY = "scalar-rnn-backprop"
+
+
+def answers_for(w, u):
+    return thaw(draw(FAMILY, 0, {"w": w, "u": u}).answers)
+
+
+def test_worked_example_integer_weight():
+    # T = 3: y = u3 w + u2 w^2 + u1 w^3 and dy/dw = u3 + 2 u2 w + 3 u1 w^2, here with u = [1, 2, 3], w = 2.
+    ans = answers_for(2, [1, 2, 3])
+    assert ans["forward"]["a"] == [1, 4, 11]
+    assert ans["forward"]["h"] == [2, 8, 22]
+    assert ans["y_value"] == 3 * 2 + 2 * 4 + 1 * 8 == 22
+    assert ans["y_coeffs"] == [3, 2, 1]
+    assert sympy.sympify(ans["y_poly"]) == sympy.sympify("w**3 + 2*w**2 + 3*w")
+    assert sympy.sympify(ans["dydw_poly"]) == sympy.sympify("3*w**2 + 4*w + 3")
+    assert ans["dydw"] == 3 + 2 * 2 * 2 + 3 * 4 * 1 == 23
+    # dy/dp = dy/da_1 = w^3; dy/dh_t = w^(T - t)
+    assert ans["node_partials"]["a"] == [8, 4, 2]
+    assert ans["node_partials"]["h"] == [4, 2, 1]
+    assert ans["node_partials"]["a_expr"] == ["w**3", "w**2", "w"]
+    assert ans["node_partials"]["h_expr"] == ["w**2", "w", "1"]
+    # edges into h_1, h_2, h_3: p w^2, r w, t
+    assert ans["edge_contributions"] == [1 * 4, 4 * 2, 11 * 1] == [4, 8, 11]
+    assert sum(ans["edge_contributions"]) == ans["dydw"]
+
+
+def test_worked_example_symbolic_forms():
+    ans = answers_for(2, [1, 2, 3])
+    u1, u2, u3, w = sympy.symbols("u1 u2 u3 w")
+    expected_a = [u1, u2 + w * u1, u3 + w * u2 + w**2 * u1]
+    expected_h = [w * u1, w * u2 + w**2 * u1, w * u3 + w**2 * u2 + w**3 * u1]
+    assert [sympy.sympify(e) - x for e, x in zip(ans["forward"]["a_expr"], expected_a)] == [0, 0, 0]
+    assert [sympy.sympify(e) - x for e, x in zip(ans["forward"]["h_expr"], expected_h)] == [0, 0, 0]
+
+
+def test_worked_example_half_weight():
+    # w = 0.5, u = [2, -1, 3]: a = [2, 0, 3], h = [1, 0, 1.5]; y = 3w - w^2 + 2w^3, dy/dw = 3 - 2w + 6w^2.
+    ans = answers_for(0.5, [2, -1, 3])
+    assert ans["forward"]["a"] == [2, 0, 3]
+    assert ans["forward"]["h"] == [1, 0, 1.5]
+    assert ans["y_value"] == 1.5
+    assert ans["y_coeffs"] == [3, -1, 2]
+    assert ans["dydw"] == 3 - 1 + 1.5 == 3.5
+    assert ans["node_partials"]["a"] == [0.125, 0.25, 0.5]
+    assert ans["node_partials"]["h"] == [0.25, 0.5, 1]
+    assert ans["edge_contributions"] == [0.5, 0, 3]
+
+
+def test_five_steps_and_two_decimal_weight():
+    ans = answers_for(-0.3, [1, 2, 3, -1, 2])
+    assert ans["y_coeffs"] == [2, -1, 3, 2, 1]
+    assert len(ans["edge_contributions"]) == 5
+    assert sum(ans["edge_contributions"]) == pytest.approx(ans["dydw"], abs=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 10**6))
+def test_properties_over_seeds(seed):
+    variant = draw(FAMILY, seed)  # draw() already runs the independent check
+    params, ans = thaw(variant.params), thaw(variant.answers)
+    u, w, steps = params["u"], params["w"], len(params["u"])
+    assert 2 <= steps <= 4 and u[0] != 0 and w in (-2, -1.5, -0.5, 0.5, 1.5, 2)
+    assert ans["y_coeffs"] == u[::-1]
+    assert sum(ans["edge_contributions"]) == pytest.approx(ans["dydw"], abs=1e-9)
+    assert ans["node_partials"]["a"] == [w ** (steps - t) for t in range(steps)]
+    assert ans["node_partials"]["h"] == [w ** (steps - t - 1) for t in range(steps)]
+    assert ans["forward"]["h"][-1] == ans["y_value"]
+    json.dumps(ans)  # plain JSON throughout
+
+
+def test_check_rejects_a_wrong_answer():
+    fam = get_family(FAMILY)
+    params = {"w": 1.5, "u": [1, -2, 3]}
+    ans = fam.solve(params)
+    ans["edge_contributions"][1] += 0.5
+    with pytest.raises(VerificationError, match="edge_contributions"):
+        verify(fam, 0, params, ans)
+    ans = fam.solve(params)
+    # dy/dw = 3*w**2 - 4*w + 3; adding (2w - 3) w leaves the value at w = 1.5 unchanged, not the polynomial
+    ans["dydw_poly"] = "5*w**2 - 7*w + 3"
+    with pytest.raises(VerificationError, match="dydw_poly"):
+        verify(fam, 0, params, ans)
+    ans = fam.solve(params)
+    ans["y_poly"] = "__import__('os').getcwd()"
+    with pytest.raises(VerificationError, match="not a polynomial"):
+        verify(fam, 0, params, ans)
+
+
+def test_templates_render_without_pdf():
+    variant = draw(FAMILY, 0, {"w": -1.5, "u": [-3, 0, 2, -1, 3]})
+    problem, solution = render_fragment(variant, "problem"), render_fragment(variant, "solution")
+    assert r"\begin{tikzpicture}" in problem and "(m5)" in problem
+    assert "-56.4375" in solution and r"\VAR" not in solution
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"w": 0, "u": [1, 2]}, "params.w"),
+        ({"w": 0.125, "u": [1, 2]}, "params.w"),
+        ({"w": 6, "u": [1, 2]}, "params.w"),
+        ({"w": 2, "u": [1, 2, 3, 1, 2, 3, 1]}, "params.u"),
+        ({"w": 2, "u": [1]}, "params.u"),
+        ({"w": 2, "u": [0, 2, 3]}, "params.u[0]"),
+        ({"w": 2, "u": [1, 2.5]}, "params.u[1]"),
+    ],
+)
+def test_bad_params_name_the_field(params, field):
+    with pytest.raises(InputError) as info:
+        draw(FAMILY, 0, params)
+    assert str(info.value).startswith(field + ":")
