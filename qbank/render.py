@@ -30,8 +30,9 @@ def latex_escape(text: Any) -> str:
     return str(escape_latex(str(text)))
 
 
-def num(value: Any, digits: int = 4) -> str:
-    """A number as LaTeX math: integers plainly, decimals trimmed, fractions as \\frac."""
+def num(value: Any, digits: int = 4, trim: bool = True) -> str:
+    """A number as LaTeX math: integers plainly, decimals to `digits` places (trailing zeros trimmed
+    unless trim=False, for columns of equal precision), fractions as \\frac."""
     if isinstance(value, bool):
         raise TypeError("num: got a boolean")
     if isinstance(value, Fraction):
@@ -41,19 +42,28 @@ def num(value: Any, digits: int = 4) -> str:
         return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
     if isinstance(value, sympy.Basic):
         return sympy.latex(value)
-    if isinstance(value, int):
+    if isinstance(value, int) and trim:
         return str(value)
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"num: {value} is not finite")
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    text = f"{value:.{digits}f}"
+    if trim:
+        text = text.rstrip("0").rstrip(".")
+    if text.startswith("-") and not text.strip("-0."):  # rounded to zero: no "-0"
+        text = text[1:]
+    return text
 
 
-def signed(value: Any, digits: int = 4) -> str:
+def signed(value: Any, digits: int = 4, trim: bool = True) -> str:
     """A term to append to an expression: '+ 3' or '- 3'."""
-    text = num(value, digits)
+    text = num(value, digits, trim)
     return f"- {text[1:]}" if text.startswith("-") else f"+ {text}"
+
+
+def fixed(value: Any, digits: int = 2) -> str:
+    """A number with exactly `digits` decimals (-0.50, -1.90): for columns that should line up."""
+    return num(value, digits, trim=False)
 
 
 def paren(value: Any, digits: int = 4) -> str:
@@ -103,6 +113,7 @@ FILTERS = {
     "latex": latex_escape,
     "num": num,
     "signed": signed,
+    "fixed": fixed,
     "paren": paren,
     "seq": seq,
     "matrix": matrix,

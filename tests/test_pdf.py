@@ -64,7 +64,7 @@ def test_exam_versions_differ_and_hold_their_answers(tmp_path):
     out = tmp_path / "exam"
     proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "version 2/2" in proc.stderr
+    assert "[4/4] v02/solutions.pdf" in proc.stderr  # progress, one line per PDF
     manifest = json.loads((out / "manifest.json").read_text())
     versions = manifest["versions"]
     assert [v["version"] for v in versions] == [1, 2]

@@ -1,0 +1,397 @@
+"""Beam search on a small decoder tree: the beam after each step, greedy decoding, the exhaustive optimum.
+
+Log-probabilities are given to two decimals and every sum is done in integer hundredths, so totals are
+exact and a tie is a tie. A sequence is a tuple of token indices inside this module and a string of
+tokens joined by single spaces in params and answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from typing import Any, Mapping
+
+from qbank.draws import choice, integer, shuffled
+from qbank.family import Answer, Family, register
+from qbank.params import ParamError, as_bool, as_int, as_number, require_keys
+
+FIELDS = ("vocab", "depth", "beam_width", "logp", "beam_misses_optimum")
+WORDS = ("neural", "network", "deep", "model", "data", "layer", "learn", "train")
+# (vocabulary size M, depth T, beam width k); the first shape is the seed's and the most common.
+SHAPES = ((2, 3, 2),) * 4 + ((3, 2, 2), (2, 4, 2))
+MAX_LEAVES = 32  # M**T complete sequences: more would not fit the figure on a page
+MIN_HUNDREDTHS = 5  # each drawn next-token probability is at least 0.05
+# Flat-ish distributions (each token at least 30/100 for M = 2 ...) keep the early totals close, so that one
+# confident distribution (PEAK_MIN/100 or more) under a pruned prefix can make the optimum: a trap for the beam.
+EARLY_FLOOR = {2: 30, 3: 20, 4: 15}
+LATE_FLOOR = {2: 35, 3: 25, 4: 20}
+PEAK_MIN = 85
+TOKEN = re.compile(r"^[a-z][a-z0-9'-]{0,11}$")
+RUNTIME = "O(T k M log M)"
+
+Seq = tuple[int, ...]
+
+
+def prefix_key(words: Any) -> str:
+    """The key of a prefix in `logp` and the text of a sequence in answers: tokens joined by spaces."""
+    return " ".join(words)
+
+
+def hundredths(x: float) -> int:
+    return round(x * 100)
+
+
+def as_total(h: int) -> float:
+    """A total in hundredths as the float that prints with (at most) two decimals."""
+    return round(h / 100, 2)
+
+
+def composition(rng, m: int, floor: int, total: int = 100) -> list[int]:
+    """M probabilities in hundredths, each at least `floor`, summing to `total`; uniform over such splits
+    (stars and bars: M - 1 bars placed among the spare hundredths)."""
+    spare = total - floor * m
+    slots = spare + m - 1
+    bars = sorted(int(b) for b in rng.choice(slots, m - 1, replace=False))
+    edges = [-1, *bars, slots]
+    return [floor + edges[i + 1] - edges[i] - 1 for i in range(m)]
+
+
+def peaked(rng, m: int) -> list[int]:
+    """A confident next-token distribution: one random token gets 0.85 or more, the others at least 0.05."""
+    top = integer(rng, PEAK_MIN, 100 - MIN_HUNDREDTHS * (m - 1))
+    rest = composition(rng, m - 1, MIN_HUNDREDTHS, 100 - top)
+    j = integer(rng, 0, m - 1)
+    return rest[:j] + [top] + rest[j:]
+
+
+def log_hundredths(probabilities: list[int]) -> list[int]:
+    """ln p rounded to two decimals, in hundredths."""
+    return [round(100 * math.log(p / 100)) for p in probabilities]
+
+
+def all_prefixes(m: int, depth: int) -> list[Seq]:
+    """Every sequence of 0 to depth-1 tokens, shortest first."""
+    return [seq for length in range(depth) for seq in itertools.product(range(m), repeat=length)]
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _vocab(value: Any) -> list[str]:
+    expected = "a list of 2 to 4 distinct tokens"
+    if not isinstance(value, (list, tuple)) or not 2 <= len(value) <= 4:
+        raise ParamError("vocab", expected, value)
+    for i, token in enumerate(value):
+        if not isinstance(token, str) or not TOKEN.match(token):
+            raise ParamError(
+                f"vocab[{i}]",
+                "one lowercase word of 1 to 12 characters (letters, digits, ' or -; no spaces)",
+                token,
+            )
+    if len(set(value)) != len(value):
+        raise ParamError("vocab", expected + " (no token twice)", value)
+    return list(value)
+
+
+def _logp_row(value: Any, field: str, m: int) -> list[float]:
+    expected = f"a list of {m} log-probabilities, one per vocab token"
+    if not isinstance(value, (list, tuple)) or len(value) != m:
+        raise ParamError(field, expected, value)
+    row = []
+    for j, x in enumerate(value):
+        x = as_number(x, f"{field}[{j}]")
+        if x >= 0 or abs(x * 100 - hundredths(x)) > 1e-6:
+            raise ParamError(f"{field}[{j}]", "a negative log-probability with at most 2 decimals", x)
+        row.append(as_total(hundredths(x)))
+    mass = sum(math.exp(x) for x in row)
+    if abs(mass - 1) > 0.02:
+        expected = f"log-probabilities whose probabilities sum to 1 within 0.02 (they sum to {mass:.3f})"
+        raise ParamError(field, expected, value)
+    return row
+
+
+def _logp_table(value: Any, vocab: list[str], depth: int) -> dict[str, list[float]]:
+    if not isinstance(value, dict):
+        expected = 'a mapping from each prefix ("" for the root) to its next-token log-probabilities'
+        raise ParamError("logp", expected, value)
+    keys = [prefix_key(vocab[i] for i in seq) for seq in all_prefixes(len(vocab), depth)]
+    for key in value:
+        if key not in keys:
+            expected = f"keys that are prefixes of 0 to {depth - 1} vocab tokens joined by single spaces"
+            raise ParamError("logp", expected, key)
+    table = {}
+    for key in keys:
+        field = f'logp["{key}"]'
+        if key not in value:
+            raise ParamError(field, f"a list of {len(vocab)} log-probabilities for this prefix (it is missing)", None)
+        table[key] = _logp_row(value[key], field, len(vocab))
+    return table
+
+
+# ---------------------------------------------------------------- search (in hundredths)
+
+
+def hundredths_table(params: Mapping[str, Any]) -> dict[Seq, list[int]]:
+    index = {token: i for i, token in enumerate(params["vocab"])}
+    return {
+        tuple(index[w] for w in key.split()): [hundredths(x) for x in row] for key, row in params["logp"].items()
+    }
+
+
+def beam_steps(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> list[list[tuple[Seq, int]]]:
+    """The candidates of every step, best first (ties broken by sequence, for a stable display); the beam
+    after a step is the first `width` of its candidates."""
+    beam: list[tuple[Seq, int]] = [((), 0)]
+    steps = []
+    for _ in range(depth):
+        candidates = [(seq + (j,), total + table[seq][j]) for seq, total in beam for j in range(m)]
+        candidates.sort(key=lambda c: (-c[1], c[0]))
+        steps.append(candidates)
+        beam = candidates[:width]
+    return steps
+
+
+def greedy_path(table: Mapping[Seq, list[int]], depth: int) -> tuple[Seq, int, bool]:
+    """The greedy sequence, its total, and whether some step had a tie for the most likely token."""
+    seq: Seq = ()
+    total, tied = 0, False
+    for _ in range(depth):
+        row = table[seq]
+        best = max(row)
+        tied = tied or row.count(best) > 1
+        seq, total = seq + (row.index(best),), total + best
+    return seq, total, tied
+
+
+def trap_prefix(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> Seq:
+    """The likeliest prefix of depth-1 tokens that the beam drops (the likeliest of all when none is dropped):
+    a confident last step under it may make the optimum that beam search cannot reach."""
+    if depth == 1:
+        return ()
+    every = beam_steps(table, m, depth - 1, m ** (depth - 1))[-1]
+    kept = {seq for candidates in beam_steps(table, m, depth - 1, width) for seq, _ in candidates[:width]}
+    dropped = [seq for seq, _ in every if seq not in kept]
+    return (dropped or [every[0][0]])[0]
+
+
+# ---------------------------------------------------------------- the family
+
+
+@register
+class BeamSearch(Family):
+    id = "beam-search"
+    title = "Beam search versus greedy and exhaustive decoding"
+    topic = "decoding"
+    difficulty = 2
+    answers = {
+        "beams": Answer("table", "the hypotheses kept after each step t = 1..T, best first, with totals", 0.005),
+        "greedy": Answer("table", "the greedy sequence and its total log-probability", 0.005),
+        "best": Answer("table", "the most likely complete sequence and its total log-probability", 0.005),
+        "beam_result": Answer("table", "what beam search returns (best of the final beam) and its total", 0.005),
+        "beam_finds_optimum": Answer("boolean", "whether beam search returns the most likely sequence"),
+        "runtime": Answer("text", "run time of beam decoding with an RNN, in T, k and M"),
+    }
+
+    def sample(self, rng):
+        m, depth, width = choice(rng, SHAPES)
+        vocab = shuffled(rng, WORDS)[:m]
+        table = {seq: log_hundredths(composition(rng, m, EARLY_FLOOR[m])) for seq in all_prefixes(m, depth - 1)}
+        trap = trap_prefix(table, m, depth, width)
+        for seq in itertools.product(range(m), repeat=depth - 1):
+            table[seq] = log_hundredths(peaked(rng, m) if seq == trap else composition(rng, m, LATE_FLOOR[m]))
+        logp = {prefix_key(vocab[i] for i in seq): [as_total(h) for h in row] for seq, row in table.items()}
+        return {"vocab": vocab, "depth": depth, "beam_width": width, "logp": logp, "beam_misses_optimum": True}
+
+    def validate(self, params):
+        require_keys(params, FIELDS)
+        vocab = _vocab(params["vocab"])
+        m = len(vocab)
+        depth = as_int(params["depth"], "depth", 1, 4)
+        if m**depth > MAX_LEAVES:
+            raise ParamError(
+                "depth", f"at most {MAX_LEAVES} complete sequences, M**T (the vocab has M = {m} tokens)", depth
+            )
+        width = as_int(params["beam_width"], "beam_width", 1, m**depth)
+        return {
+            "vocab": vocab,
+            "depth": depth,
+            "beam_width": width,
+            "logp": _logp_table(params["logp"], vocab, depth),
+            "beam_misses_optimum": as_bool(params["beam_misses_optimum"], "beam_misses_optimum"),
+        }
+
+    def degenerate(self, params):
+        vocab, depth, width = params["vocab"], params["depth"], params["beam_width"]
+        m = len(vocab)
+        table = hundredths_table(params)
+
+        def words(seq: Seq) -> str:
+            return prefix_key(vocab[i] for i in seq)
+
+        steps = beam_steps(table, m, depth, width)
+        for t, candidates in enumerate(steps, start=1):
+            ranked = candidates[: width + 1]
+            for (a, ta), (b, tb) in zip(ranked, ranked[1:]):
+                if ta == tb:
+                    return f'step {t}: "{words(a)}" and "{words(b)}" tie at {as_total(ta)} when the beam is chosen'
+        if greedy_path(table, depth)[2]:
+            return "greedy decoding meets a tie for the most likely next token"
+        leaves = beam_steps(table, m, depth, m**depth)[-1]
+        if len(leaves) > 1 and leaves[0][1] == leaves[1][1]:
+            return f'"{words(leaves[0][0])}" and "{words(leaves[1][0])}" tie for the most likely sequence'
+        misses = steps[-1][0][0] != leaves[0][0]
+        if misses != params["beam_misses_optimum"]:
+            found = "misses" if misses else "finds"
+            return f"beam search {found} the most likely sequence, but beam_misses_optimum is {str(not misses).lower()}"
+        return None
+
+    def solve(self, params):
+        vocab, depth, width = params["vocab"], params["depth"], params["beam_width"]
+        m = len(vocab)
+        table = hundredths_table(params)
+
+        def hypothesis(seq: Seq, total: int) -> dict[str, Any]:
+            return {"sequence": prefix_key(vocab[i] for i in seq), "logp": as_total(total)}
+
+        beams = [[hypothesis(*c) for c in candidates[:width]] for candidates in beam_steps(table, m, depth, width)]
+        # A beam as wide as the number of complete sequences never prunes: it is exhaustive search.
+        best = hypothesis(*beam_steps(table, m, depth, m**depth)[-1][0])
+        greedy_seq, greedy_total, _ = greedy_path(table, depth)
+        return {
+            "beams": beams,
+            "greedy": hypothesis(greedy_seq, greedy_total),
+            "best": best,
+            "beam_result": beams[-1][0],
+            "beam_finds_optimum": beams[-1][0]["sequence"] == best["sequence"],
+            "runtime": RUNTIME,
+        }
+
+    def check(self, params, answers):
+        """Brute force: the total of every prefix of every length, straight from the logp table."""
+        vocab, depth, width, logp = params["vocab"], params["depth"], params["beam_width"], params["logp"]
+        total: dict[str, int] = {}
+        for length in range(1, depth + 1):
+            for words in itertools.product(vocab, repeat=length):
+                steps = (logp[" ".join(words[:i])][vocab.index(words[i])] for i in range(length))
+                total[" ".join(words)] = sum(round(x * 100) for x in steps)
+
+        def agrees(name: str, hyp: Mapping[str, Any], sequence: str) -> None:
+            assert hyp["sequence"] == sequence, f"{name}: {hyp['sequence']!r}, brute force says {sequence!r}"
+            assert abs(hyp["logp"] * 100 - total[sequence]) < 0.5, (
+                f"{name}: total {hyp['logp']} for {sequence!r}, brute force gives {total[sequence] / 100}"
+            )
+
+        complete = sorted((s for s in total if len(s.split()) == depth), key=lambda s: -total[s])
+        agrees("best", answers["best"], complete[0])
+        assert len(complete) == 1 or total[complete[0]] > total[complete[1]], "the optimum is not unique"
+
+        greedy = ""
+        for _ in range(depth):
+            greedy = max((f"{greedy} {w}".strip() for w in vocab), key=total.__getitem__)
+        agrees("greedy", answers["greedy"], greedy)
+
+        beams = answers["beams"]
+        assert len(beams) == depth, f"beams has {len(beams)} steps, expected {depth}"
+        previous = [""]
+        for t, beam in enumerate(beams, start=1):
+            candidates = {f"{p} {w}".strip() for p in previous for w in vocab}
+            kept = [hyp["sequence"] for hyp in beam]
+            assert len(kept) == min(width, len(candidates)), f"step {t}: beam holds {len(kept)} hypotheses"
+            assert set(kept) <= candidates, f"step {t}: {kept} are not all extensions of the step-{t - 1} beam"
+            for hyp in beam:
+                agrees(f"step {t}", hyp, hyp["sequence"])
+            totals = [total[s] for s in kept]
+            assert all(a > b for a, b in zip(totals, totals[1:])), f"step {t}: beam not strictly sorted, {totals}"
+            dropped = [total[s] for s in candidates - set(kept)]
+            assert not dropped or min(totals) > max(dropped), (
+                f"step {t}: a discarded candidate scores {max(dropped) / 100} >= kept {min(totals) / 100}"
+            )
+            previous = kept
+
+        assert answers["beam_result"] == beams[-1][0], "beam_result is not the best of the final beam"
+        found = beams[-1][0]["sequence"] == complete[0]
+        assert answers["beam_finds_optimum"] == found, f"beam_finds_optimum should be {found}"
+        assert answers["runtime"] == RUNTIME, f"runtime {answers['runtime']!r}"
+
+    def context(self, params, answers):
+        """Display data: the tree in preorder (for forest), each step's candidates, where the optimum was pruned."""
+        vocab, depth = params["vocab"], params["depth"]
+        logp = params["logp"]
+        kept = {hyp["sequence"] for beam in answers["beams"] for hyp in beam}
+        best_words = answers["best"]["sequence"].split()
+        optimal = {prefix_key(best_words[:i]) for i in range(1, depth + 1)}
+
+        nodes = []
+
+        def visit(words: list[str], total: float) -> None:
+            key = prefix_key(words)
+            children = [] if len(words) == depth else [words + [w] for w in vocab]
+            nodes.append(
+                {
+                    "token": words[-1] if words else "",
+                    "logp": logp[prefix_key(words[:-1])][vocab.index(words[-1])] if words else 0,
+                    "total": total,
+                    "depth": len(words),
+                    "leaf": not children,
+                    "kept": key in kept,
+                    "optimal": key in optimal,
+                    "best": key == answers["best"]["sequence"],
+                    "close": 0,
+                }
+            )
+            for child in children:
+                visit(child, as_total(hundredths(total) + hundredths(logp[key][vocab.index(child[-1])])))
+            nodes[-1]["close"] += 1  # the last node written closes this subtree's bracket
+
+        visit([], 0.0)
+
+        steps = []
+        previous = [{"sequence": "", "logp": 0.0}]
+        for t, beam in enumerate(answers["beams"], start=1):
+            chosen = [hyp["sequence"] for hyp in beam]
+            candidates = []
+            for parent in previous:
+                for w, x in zip(vocab, logp[parent["sequence"]]):
+                    sequence = prefix_key([*parent["sequence"].split(), w])
+                    candidates.append(
+                        {
+                            "sequence": sequence,
+                            "parent_logp": parent["logp"],
+                            "logp": x,
+                            "total": as_total(hundredths(parent["logp"]) + hundredths(x)),
+                            "kept": sequence in chosen,
+                            "optimal": sequence in optimal,
+                        }
+                    )
+            candidates.sort(key=lambda c: -c["total"])
+            steps.append({"t": t, "candidates": candidates, "beam": beam, "all_kept": len(candidates) == len(beam)})
+            previous = beam
+
+        pruned = None
+        for step in steps:
+            lost = [c for c in step["candidates"] if c["optimal"] and not c["kept"]]
+            if lost:
+                rest = as_total(hundredths(answers["best"]["logp"]) - hundredths(lost[0]["total"]))
+                pruned = {"t": step["t"], "candidate": lost[0], "last_kept": step["beam"][-1], "rest": rest}
+                break
+
+        def path_terms(sequence: str) -> list[float]:
+            words = sequence.split()
+            return [logp[prefix_key(words[:i])][vocab.index(words[i])] for i in range(len(words))]
+
+        greedy_words = answers["greedy"]["sequence"].split()
+        greedy_steps = [
+            {"prefix": prefix, "options": list(zip(vocab, logp[prefix])), "token": greedy_words[i]}
+            for i, prefix in enumerate(prefix_key(greedy_words[:i]) for i in range(depth))
+        ]
+        return {
+            "m": len(vocab),
+            "tree": nodes,
+            "steps": steps,
+            "pruned": pruned,
+            "best_terms": path_terms(answers["best"]["sequence"]),
+            "greedy_terms": path_terms(answers["greedy"]["sequence"]),
+            "greedy_steps": greedy_steps,
+            "leaf_count": len(vocab) ** depth,
+        }
