@@ -6,7 +6,7 @@ Domain errors (QbankError) print as one line `qbank: error: ...` and a non-zero 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -179,6 +179,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `qbank draw ... --format json | head`: the reader left; not an error of ours
         sys.stdout = None  # type: ignore[assignment]  # nothing more to flush at exit
         return 0
+    except Exception as exc:  # a bug in qbank or a family: still one line, the traceback on request
+        if os.environ.get("QBANK_DEBUG"):
+            raise
+        print(
+            f"qbank: internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug; run again with QBANK_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":
