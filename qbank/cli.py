@@ -13,11 +13,14 @@ from typing import Sequence
 
 from . import __version__
 from .check import check_families
-from .documents import Header, Item, problem_and_solution
+from .bank import load_bank
+from .documents import Header, problem_and_solution, variant_question
 from .engine import draw
 from .errors import QbankError
-from .exam import build_exam
+from .exam import build_exam, rebuild_exam
+from .keys import DEFAULT_SECRET_FILE, secret_from_text
 from .latex import build_pdfs, write_tex
+from .practice import practice_set
 from .params import load_params
 from .registry import all_families, get_family
 
@@ -26,7 +29,8 @@ examples:
   qbank list                                   every family: id, topic, title
   qbank draw conv1d-forward --seed 7           problem.pdf + solution.pdf in build/draw/conv1d-forward-7/
   qbank draw conv1d-recover-filter --format json --params '{"signal": [1, 4, 0, -2, 3], "filter": [2, -1, 3]}'
-  qbank exam bank/exams/demo.yaml --versions 3 one exam.pdf + solutions.pdf per version in build/exam/
+  qbank exam bank/exams/demo.yaml --versions 3 exam + solutions per version, keys, in build/exam/
+  qbank practice --topic rnn -n 4              a practice set: problems.pdf, solutions.pdf
   qbank check --seeds 200                      draw, verify and render every family over 200 seeds
 """
 
@@ -53,7 +57,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out) if args.out else Path("build") / "draw" / f"{fam.id}-{args.seed}"
     header = Header(title=fam.title, subtitle=f"{fam.id}, seed {args.seed}")
-    docs = problem_and_solution([Item(variant)], header)
+    docs = problem_and_solution([variant_question(variant)], header)
     if args.format == "tex":
         written = write_tex(docs, out)
     else:
@@ -65,8 +69,49 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 
 def cmd_exam(args: argparse.Namespace) -> int:
-    written = build_exam(Path(args.blueprint), args.versions, Path(args.out), progress=_info)
+    if args.roster and args.versions:
+        raise QbankError("give either --versions or --roster, not both")
+    written = build_exam(
+        Path(args.blueprint),
+        Path(args.out),
+        versions=args.versions or 1,
+        roster=Path(args.roster) if args.roster else None,
+        secret=secret_from_text(args.secret) if args.secret else None,
+        secret_file=Path(args.secret_file),
+        jobs=args.jobs,
+        progress=_info,
+    )
     _info(f"wrote {len(written)} files into {args.out}/")
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    written = rebuild_exam(Path(args.manifest), Path(args.out), jobs=args.jobs, progress=_info)
+    _info(f"wrote {len(written)} files into {args.out}/")
+    return 0
+
+
+def cmd_practice(args: argparse.Namespace) -> int:
+    written = practice_set(
+        Path(args.out) if args.out else None,
+        topics=args.topic or (),
+        tags=args.tags or (),
+        count=args.n,
+        seed=args.seed,
+        progress=_info,
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_bank(args: argparse.Namespace) -> int:
+    bank = load_bank()
+    items = bank.select(topics=args.topic or ())
+    for item in sorted(items, key=lambda i: (i.topic, i.id)):
+        kind = f"family {item.family}" if item.parameterized else item.kind
+        print(f"{item.id:<34} {item.topic:<15} {kind:<34} {item.points:>4g} pts  {item.title}")
+    print(f"{len(items)} items, all valid", file=sys.stderr)
     return 0
 
 
@@ -142,14 +187,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "exam",
-        help="build N versions of an exam from a blueprint",
-        description="Build VERSIONS versions of the exam in BLUEPRINT (YAML): for each, exam.pdf and "
-        "solutions.pdf in OUT/vNN/, plus OUT/manifest.json with every variant's params and answers.",
+        help="build versions of an exam from a blueprint, with answer keys",
+        description="Build the exam in BLUEPRINT (YAML): for each version (or each student of a roster) "
+        "exam.pdf and solutions.pdf in OUT/vNN/ (or OUT/STUDENT-ID/), and for the whole exam key.json, "
+        "key.csv and manifest.json. Seeds derive from a secret key, so the version code printed on an "
+        "exam cannot be turned into its answers.",
+        epilog="examples:\n  qbank exam bank/exams/midterm.yaml --versions 40\n"
+        "  qbank exam bank/exams/quiz-backprop.yaml --roster students.csv --out build/quiz\n"
+        "  qbank rebuild build/quiz/manifest.json --out build/quiz-again",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, e.g. bank/exams/demo.yaml")
-    p.add_argument("--versions", type=positive_int, default=1, help="number of versions (default 1)")
+    p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, e.g. bank/exams/midterm.yaml")
+    p.add_argument("--versions", type=positive_int, help="number of versions (default 1)")
+    p.add_argument("--roster", metavar="CSV", help="one version per student: a CSV with columns id[,name]")
     p.add_argument("--out", metavar="DIR", default="build/exam", help="output folder (default build/exam)")
+    p.add_argument("--secret", help="the secret for the seeds (default: read from --secret-file)")
+    p.add_argument(
+        "--secret-file",
+        default=str(DEFAULT_SECRET_FILE),
+        help=f"key file holding the secret, created on first use (default {DEFAULT_SECRET_FILE}; keep it private)",
+    )
+    p.add_argument("--jobs", type=positive_int, help="parallel LaTeX compiles (default: all cores)")
     p.set_defaults(run=cmd_exam)
+
+    p = sub.add_parser(
+        "rebuild",
+        help="rebuild an exam's PDFs and keys from its manifest.json",
+        description="Rebuild every PDF and key of an exam from MANIFEST alone: the recorded params and "
+        "answers are verified again and rendered; the PDFs are byte-identical to the first build.",
+    )
+    p.add_argument("manifest", metavar="MANIFEST", help="manifest.json written by `qbank exam`")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    p.add_argument("--jobs", type=positive_int, help="parallel LaTeX compiles (default: all cores)")
+    p.set_defaults(run=cmd_rebuild)
+
+    p = sub.add_parser(
+        "practice",
+        help="a practice set on chosen topics: problems.pdf, then solutions.pdf",
+        description="Draw N bank items matching the topics and tags into problems.pdf and solutions.pdf. "
+        "Random by default; the seed is printed, and --seed makes the set reproducible.",
+        epilog="examples:\n  qbank practice --topic cnn -n 3\n  qbank practice --topic rnn --tags conceptual --seed 12",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--topic", action="append", metavar="T", help="a topic (repeatable; default: all topics)")
+    p.add_argument("--tags", nargs="+", metavar="TAG", help="only items carrying all these tags")
+    p.add_argument("-n", type=positive_int, default=5, help="number of problems (default 5)")
+    p.add_argument("--seed", type=seed_arg, help="reproduce a set (default: a new random set)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default build/practice/SEED/)")
+    p.set_defaults(run=cmd_practice)
+
+    p = sub.add_parser("bank", help="list (and validate) the bank items")
+    p.add_argument("--topic", action="append", metavar="T", help="only this topic (repeatable)")
+    p.set_defaults(run=cmd_bank)
 
     p = sub.add_parser(
         "check",

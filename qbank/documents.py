@@ -1,8 +1,8 @@
-"""Assembling documents (problem sets, solution sets, exams) from verified variants."""
+"""Assembling documents (problem sets, exams and their solutions) from rendered questions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from .latex import Document
@@ -10,14 +10,23 @@ from .model import Variant
 from .render import render_document, render_fragment
 
 DOCUMENT_TEMPLATE = "documents/document.tex.j2"
+LAYOUTS = ("compact", "page-per-question")
 
 
 @dataclass(frozen=True)
-class Item:
-    """A variant as it stands in a document: with its points (None: not shown)."""
+class Question:
+    """A question as it stands in a document: its rendered problem and solution fragments."""
 
-    variant: Variant
-    points: int | float | None = None
+    problem: str
+    solution: str
+    points: float | None = None  # None: not shown
+    pages: int = 1  # pages reserved in the page-per-question layout
+    answer_space: str = ""  # compact layout: blank space left after the problem in the exam
+    heading: str = ""  # a section heading printed before this question
+
+
+def variant_question(variant: Variant, points: float | None = None, **kw) -> Question:
+    return Question(render_fragment(variant, "problem"), render_fragment(variant, "solution"), points, **kw)
 
 
 @dataclass(frozen=True)
@@ -25,38 +34,52 @@ class Header:
     title: str
     subtitle: str = ""
     course: str = ""
-    header_right: str = ""
+    date: str = ""
+    duration: str = ""
+    header_right: str = ""  # e.g. the version code
     instructions: str = ""
-    name_field: bool = False
-    page_per_question: bool = False
+    student_name: str = ""  # pre-printed on the cover (roster builds)
+    student_id: str = ""
+    cover: bool = False  # a cover page: name and ID fields, instructions, points table
+    name_field: bool = False  # name and ID fields on the first page (when there is no cover)
+    layout: str = "compact"
+    answer_box: bool = False  # frame the answer space
+
+
+def _points(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def problem_and_solution(
-    items: Sequence[Item], header: Header, names: tuple[str, str] = ("problem", "solution")
+    questions: Sequence[Question], header: Header, names: tuple[str, str] = ("problem", "solution")
 ) -> list[Document]:
-    """Two documents over the same items: the problems alone, and the problems with worked solutions."""
-    rendered = [
+    """Two documents over the same questions: the problems alone, and the problems with worked solutions.
+    The layout (cover, pages per question, answer space) applies to the problems document only."""
+    items = [
         {
-            "points": item.points,
-            "problem": render_fragment(item.variant, "problem"),
-            "solution": render_fragment(item.variant, "solution"),
+            "points": _points(q.points),
+            "problem": q.problem,
+            "solution": q.solution,
+            "pages": q.pages,
+            "answer_space": q.answer_space,
+            "heading": q.heading,
         }
-        for item in items
+        for q in questions
     ]
     docs = []
     for name, mode in zip(names, ("problems", "solutions")):
+        h = header if mode == "problems" else replace(header, cover=False, name_field=False, layout="compact")
+        subtitle = h.subtitle
+        if mode == "solutions":
+            subtitle = f"{subtitle} --- Solutions" if subtitle else "Solutions"
         context = {
-            "title": header.title,
-            "subtitle": header.subtitle + (" — Solutions" if mode == "solutions" and header.subtitle else ""),
-            "course": header.course,
-            "header_right": header.header_right,
-            "instructions": header.instructions if mode == "problems" else "",
-            "name_field": header.name_field and mode == "problems",
-            "page_per_question": header.page_per_question and mode == "problems",
+            "h": h,
+            "subtitle": subtitle,
             "mode": mode,
-            "items": rendered,
+            "items": items,
+            "total_points": _points(sum(q.points or 0 for q in questions)) if any(q.points for q in questions) else None,
         }
-        if mode == "solutions" and not header.subtitle:
-            context["subtitle"] = "Solutions"
         docs.append(Document(name, render_document(DOCUMENT_TEMPLATE, context)))
     return docs

@@ -22,8 +22,14 @@ def rng_for(family_id: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, key])
 
 
-def draw(family: str | Family, seed: int, pinned: Mapping[str, Any] | None = None) -> Variant:
-    """One verified variant of `family` for `seed`. `pinned` replaces drawn params (partly or wholly)."""
+def draw(
+    family: str | Family,
+    seed: int,
+    pinned: Mapping[str, Any] | None = None,
+    constraints: Mapping[str, Any] | None = None,
+) -> Variant:
+    """One verified variant of `family` for `seed`. `pinned` replaces drawn params (partly or wholly);
+    `constraints` (a bank item's ranges: name -> [lo, hi] or {"one_of": [...]}) reject other draws."""
     fam = get_family(family) if isinstance(family, str) else family
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InputError(f"seed: expected a non-negative integer, got {seed!r}")
@@ -40,6 +46,8 @@ def draw(family: str | Family, seed: int, pinned: Mapping[str, Any] | None = Non
             )
         params = _validated(fam, {**drawn, **pinned}, pinned, seed)
         reason = fam.degenerate(params)
+        if reason is None and constraints and not within(params, constraints):
+            reason = "the drawn params fall outside the item's ranges"
         if reason is None:
             break
         if set(pinned) >= set(drawn):
@@ -52,6 +60,18 @@ def draw(family: str | Family, seed: int, pinned: Mapping[str, Any] | None = Non
     answers = fam.solve(params)
     verify(fam, seed, params, answers)
     return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
+
+
+def within(params: Mapping[str, Any], constraints: Mapping[str, Any]) -> bool:
+    """Do params fall inside the ranges ([lo, hi] inclusive, or {"one_of": [...]})?"""
+    for name, spec in constraints.items():
+        value = params[name]
+        if isinstance(spec, Mapping):
+            if value not in spec["one_of"]:
+                return False
+        elif not spec[0] <= value <= spec[1]:
+            return False
+    return True
 
 
 def _validated(fam: Family, params: dict[str, Any], pinned: Mapping[str, Any], seed: int) -> dict[str, Any]:

@@ -1,148 +1,355 @@
-"""Exams from a blueprint: N versions, each an exam PDF and a solutions PDF.
+"""Exams: blueprint -> versions -> manifest -> documents -> PDFs, with answer keys.
 
-The blueprint format here is deliberately small (title, course, seed, a list of questions with a
-family, points and optional pinned params); pools, sections and secret keys build on it later.
+Building goes through one record, the manifest: `plan_exam` draws every version into it (items chosen
+from pools, order shuffled, variants drawn from secret-keyed seeds, choices permuted), and
+`exam_documents` renders only from it. So `qbank rebuild manifest.json` gives the same .tex, hence
+byte-identical PDFs, even after the bank or the samplers change.
 """
 
 from __future__ import annotations
 
-import hashlib
+import csv
+import io
 import json
 import os
 import platform
+import re
+import subprocess
 import sys
-from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+import numpy as np
 
 from . import __version__
-from .documents import Header, Item, problem_and_solution
-from .engine import draw
+from .bank import Item, item_from_dict, item_to_dict
+from .blueprint import Blueprint, load_blueprint
+from .documents import Header, Question, problem_and_solution
+from .engine import draw, verify
 from .errors import InputError, QbankError
-from .latex import build_pdfs
+from .keys import DEFAULT_SECRET_FILE, load_or_create_secret, question_seed, secret_fingerprint, version_code
+from .latex import Document, build_pdfs
+from .model import Variant
 from .registry import get_family
-from .yamlfile import load_located
+from .render import render_block, render_fragment
 
-HEADER_FIELDS = {"title": str, "course": str, "instructions": str, "seed": int}
-QUESTION_FIELDS = ("family", "points", "params")
-
-
-@dataclass(frozen=True)
-class Question:
-    family: str
-    points: int | float
-    params: dict[str, Any]
+MANIFEST_FORMAT = 1
+MAX_REDRAWS = 100
+LETTERS = "ABCDEFGH"
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-@dataclass(frozen=True)
-class Blueprint:
-    path: Path
-    title: str
-    course: str
-    instructions: str
-    seed: int
-    questions: tuple[Question, ...]
+# --- planning: every random choice of every version, recorded ------------------------------------
 
 
-def load_blueprint(path: Path) -> Blueprint:
-    doc = load_located(path)
-    data = doc.data
-    if not isinstance(data, dict):
-        raise doc.error((), "expected a mapping with title, course, seed and questions")
-    unknown = sorted(set(data) - set(HEADER_FIELDS) - {"questions"})
-    if unknown:
-        raise doc.error((unknown[0],), f"unknown field (expected one of {', '.join([*HEADER_FIELDS, 'questions'])})")
-    header: dict[str, Any] = {"course": "", "instructions": "", "seed": 0}
-    for name, kind in HEADER_FIELDS.items():
-        if name in data:
-            value = data[name]
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise doc.error((name,), f"expected {'an integer' if kind is int else 'text'}, got {value!r}")
-            header[name] = value
-    if "title" not in header:
-        raise doc.error((), "missing field `title`")
-    if header["seed"] < 0:
-        raise doc.error(("seed",), "expected a non-negative integer")
-    questions = data.get("questions")
-    if not isinstance(questions, list) or not questions:
-        raise doc.error(("questions",), "expected a non-empty list of questions (each: family, points, params)")
-    parsed = []
-    for i, q in enumerate(questions):
-        at = ("questions", i)
-        if not isinstance(q, dict):
-            raise doc.error(at, "expected a mapping with `family` and `points`")
-        extra = sorted(set(q) - set(QUESTION_FIELDS))
-        if extra:
-            raise doc.error((*at, extra[0]), f"unknown field (expected {', '.join(QUESTION_FIELDS)})")
-        if "family" not in q:
-            raise doc.error(at, "missing field `family`")
+def plan_exam(
+    bp: Blueprint, versions: int, secret: bytes, students: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    seen: dict[str, set[str]] = {}  # item id -> params already used by an earlier version
+    mc_uses: dict[str, int] = {}  # item id -> versions that used it so far (balances answer positions)
+    records = []
+    for v in range(1, versions + 1):
+        student = students[v - 1] if students else None
+        questions = _plan_version(bp, v, secret, seen, mc_uses)
+        records.append(
+            {
+                "version": v,
+                "code": version_code(secret, bp.digest, v),
+                "folder": student["id"] if student else f"v{v:02d}",
+                "student": student,
+                "questions": questions,
+            }
+        )
+    return {
+        "format": MANIFEST_FORMAT,
+        "tool": _tool_versions(),
+        "blueprint": {"path": str(bp.path), "sha256": bp.digest, "text": bp.text},
+        "secret_fingerprint": secret_fingerprint(secret),
+        "header": bp.header,
+        "layout": bp.layout,
+        "cover": bp.cover,
+        "answer_box": bp.answer_box,
+        "versions": records,
+    }
+
+
+def _plan_version(
+    bp: Blueprint, v: int, secret: bytes, seen: dict[str, set[str]], mc_uses: dict[str, int]
+) -> list[dict[str, Any]]:
+    def rng(*label: object) -> np.random.Generator:
+        return np.random.default_rng(question_seed(secret, bp.digest, v, ":".join(map(str, label))))
+
+    used: set[str] = set()
+    questions: list[dict[str, Any]] = []
+    for s_index, section in enumerate(bp.sections, start=1):
+        placed = []
+        for slot in section.slots:
+            # a pool never repeats an item within a version; a fixed slot is what it says
+            pool = list(slot.pool) if len(slot.pool) == 1 else [i for i in slot.pool if i.id not in used]
+            if len(pool) < slot.choose:
+                raise InputError(
+                    f"{slot.source}: version {v}: only {len(pool)} unused item(s) left in this pool for choose: {slot.choose}"
+                )
+            picks = [pool[int(i)] for i in rng("pool", slot.label).choice(len(pool), slot.choose, replace=False)]
+            for k, item in enumerate(picks):
+                used.add(item.id)
+                entry = {
+                    "slot": slot.label,
+                    "section": section.title,
+                    "item": item_to_dict(item),
+                    "points": slot.points if slot.points is not None else item.points,
+                    "pages": slot.pages,
+                }
+                if item.parameterized:
+                    entry.update(_draw_unique(bp, v, secret, f"{slot.label}#{k}", item, seen))
+                elif item.kind == "multiple-choice":
+                    entry.update(_choice_order(item, mc_uses, rng("choices", slot.label, k)))
+                placed.append(entry)
+        if section.shuffle:
+            placed = [placed[int(i)] for i in rng("shuffle", s_index).permutation(len(placed))]
+        for i, entry in enumerate(placed):
+            entry["heading"] = section.title if i == 0 else ""
+        questions += placed
+    for number, entry in enumerate(questions, start=1):
+        entry["number"] = number
+    return questions
+
+
+def _draw_unique(bp: Blueprint, v: int, secret: bytes, slot: str, item: Item, seen: dict[str, set[str]]) -> dict:
+    """A verified variant whose params no earlier version of this exam used for this item."""
+    fam = get_family(item.family)
+    taken = seen.setdefault(item.id, set())
+    for attempt in range(MAX_REDRAWS):
+        seed = question_seed(secret, bp.digest, v, slot, attempt)
+        variant = draw(fam, seed, item.params, constraints=item.ranges)
+        key = json.dumps(variant.to_dict()["params"], sort_keys=True)
+        fully_pinned = set(item.params) >= set(variant.params)
+        if key not in taken or fully_pinned:
+            taken.add(key)
+            data = variant.to_dict()
+            return {
+                "family": fam.id,
+                "seed": seed,
+                "params": data["params"],
+                "answers": data["answers"],
+                "tolerances": {name: spec.tol for name, spec in fam.answers.items()},
+            }
+    raise QbankError(
+        f"{item.source}: item {item.id!r}: no new variant after {MAX_REDRAWS} draws in version {v}; "
+        "its params and ranges leave too few distinct problems for this many versions"
+    )
+
+
+def _choice_order(item: Item, mc_uses: dict[str, int], rng: np.random.Generator) -> dict[str, Any]:
+    """Shuffle the choices; the correct one goes to position (uses so far) mod n, so that over the
+    versions of an exam it stands equally often at every letter."""
+    n = len(item.choices)
+    correct = next(i for i, c in enumerate(item.choices) if c.correct)
+    position = mc_uses.get(item.id, 0) % n
+    mc_uses[item.id] = mc_uses.get(item.id, 0) + 1
+    others = [i for i in range(n) if i != correct]
+    others = [others[int(j)] for j in rng.permutation(len(others))]
+    order = others[:position] + [correct] + others[position:]
+    return {"choice_order": order, "correct": LETTERS[position]}
+
+
+def _tool_versions() -> dict[str, str]:
+    versions = {"qbank": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    for package in ("numpy", "sympy", "jinja2", "pylatex", "pyyaml"):
         try:
-            get_family(str(q["family"]))
-        except QbankError as exc:
-            raise doc.error((*at, "family"), str(exc)) from None
-        points = q.get("points", 1)
-        if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
-            raise doc.error((*at, "points"), f"expected a positive number, got {points!r}")
-        params = q.get("params", {}) or {}
-        if not isinstance(params, dict):
-            raise doc.error((*at, "params"), "expected a mapping of parameter names to values")
-        parsed.append(Question(str(q["family"]), points, params))
-    return Blueprint(Path(path), header["title"], header["course"], header["instructions"], header["seed"], tuple(parsed))
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    try:
+        out = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True, timeout=30).stdout
+        versions["pdflatex"] = out.splitlines()[0] if out else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        versions["pdflatex"] = "not found"
+    return versions
 
 
-def version_seed(blueprint: Blueprint, version: int, index: int) -> int:
-    """The seed of question `index` in `version`: a hash of the blueprint seed, version, slot and family."""
-    family = blueprint.questions[index].family
-    key = f"{blueprint.seed}:{version}:{index}:{family}".encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big")
+# --- rendering: documents from the manifest alone ----------------------------------------------------
+
+
+def question_fragments(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """Problem and solution LaTeX of one recorded question. A parameterized question's recorded answers
+    are verified again, so a rebuild never prints an answer the current checker rejects."""
+    item = item_from_dict(entry["item"])
+    if item.parameterized:
+        fam = get_family(entry["family"])
+        verify(fam, entry["seed"], entry["params"], entry["answers"])
+        variant = Variant(fam.id, entry["seed"], entry["params"], entry["answers"])
+        return render_fragment(variant, "problem"), render_fragment(variant, "solution")
+    context: dict[str, Any] = {"item": entry["item"]}
+    if item.kind == "multiple-choice":
+        choices = [
+            {"letter": LETTERS[pos], "text": item.choices[i].text, "correct": item.choices[i].correct}
+            for pos, i in enumerate(entry["choice_order"])
+        ]
+        context.update(choices=choices, correct=next(c for c in choices if c["correct"]))
+    template = f"conceptual/{item.kind}.tex.j2"
+    label = f"item {item.id}"
+    return render_block(template, "problem", context, label), render_block(template, "solution", context, label)
+
+
+def exam_documents(manifest: Mapping[str, Any]) -> list[Document]:
+    header = manifest["header"]
+    docs: list[Document] = []
+    for record in manifest["versions"]:
+        questions = []
+        for entry in record["questions"]:
+            problem, solution = question_fragments(entry)
+            item = entry["item"]
+            questions.append(
+                Question(
+                    problem,
+                    solution,
+                    points=entry["points"],
+                    pages=entry["pages"],
+                    answer_space=item.get("answer_space", "") if not item.get("family") else "",
+                    heading=entry["heading"],
+                )
+            )
+        student = record["student"] or {}
+        head = Header(
+            title=header["title"],
+            course=header["course"],
+            date=header["date"],
+            duration=header["duration"],
+            instructions=header["instructions"],
+            header_right=record["code"],
+            student_name=student.get("name", ""),
+            student_id=student.get("id", ""),
+            cover=manifest["cover"],
+            name_field=not manifest["cover"],
+            layout=manifest["layout"],
+            answer_box=manifest["answer_box"],
+        )
+        folder = record["folder"]
+        docs += problem_and_solution(questions, head, names=(f"{folder}/exam", f"{folder}/solutions"))
+    return docs
+
+
+# --- keys -------------------------------------------------------------------------------------------
+
+
+def answer_keys(manifest: Mapping[str, Any]) -> tuple[str, str]:
+    """key.json and key.csv: per version and question, the item, family, params, answers, tolerances."""
+    versions = []
+    rows = [["version", "code", "student_id", "question", "item", "points", "answer", "value", "tolerance"]]
+    for record in manifest["versions"]:
+        student_id = (record["student"] or {}).get("id", "")
+        questions = []
+        for entry in record["questions"]:
+            item = entry["item"]
+            q = {"number": entry["number"], "item": item["id"], "points": entry["points"]}
+            base = [record["version"], record["code"], student_id, entry["number"], item["id"], entry["points"]]
+            if item.get("family"):
+                q.update({k: entry[k] for k in ("family", "seed", "params", "answers", "tolerances")})
+                for name, value in entry["answers"].items():
+                    rows.append([*base, name, json.dumps(value), entry["tolerances"].get(name, 0)])
+            elif item["kind"] == "multiple-choice":
+                q.update(kind=item["kind"], correct=entry["correct"], choice_order=entry["choice_order"])
+                rows.append([*base, "choice", entry["correct"], ""])
+            elif item["kind"] == "fill-table":
+                cells = [
+                    {"row": r + 1, "column": item["columns"][c], "answer": cell["answer"]}
+                    for r, row in enumerate(item["rows"])
+                    for c, cell in enumerate(row)
+                    if isinstance(cell, dict)
+                ]
+                q.update(kind=item["kind"], cells=cells)
+                rows += [[*base, f"row {cell['row']} / {cell['column']}", cell["answer"], ""] for cell in cells]
+            else:
+                q.update(kind=item["kind"])
+                rows.append([*base, "written", "graded by hand (see solutions.pdf)", ""])
+            questions.append(q)
+        versions.append(
+            {"version": record["version"], "code": record["code"], "student": record["student"], "questions": questions}
+        )
+    key = {"exam": manifest["header"]["title"], "blueprint_sha256": manifest["blueprint"]["sha256"], "versions": versions}
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return json.dumps(key, indent=2) + "\n", buffer.getvalue()
+
+
+# --- entry points -------------------------------------------------------------------------------------
+
+
+def load_roster(path: Path) -> list[dict[str, str]]:
+    """A CSV with a header row holding `id` (and optionally `name`): one version per student."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such roster file")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "id" not in reader.fieldnames:
+            raise InputError(f"{path}: line 1: expected a header row with an `id` column (and optionally `name`)")
+        students, seen = [], set()
+        for row in reader:
+            line = reader.line_num
+            sid = (row.get("id") or "").strip()
+            if not _STUDENT_ID.match(sid):
+                raise InputError(f"{path}: line {line}: id: expected letters, digits, '.', '_' or '-', got {sid!r}")
+            if sid in seen:
+                raise InputError(f"{path}: line {line}: id: duplicate student id {sid!r}")
+            seen.add(sid)
+            students.append({"id": sid, "name": (row.get("name") or "").strip()})
+    if not students:
+        raise InputError(f"{path}: the roster has no students")
+    return students
+
+
+def _publish(manifest: dict[str, Any], out: Path, jobs: int | None, progress: Callable[[str], None]) -> list[Path]:
+    docs = exam_documents(manifest)
+    key_json, key_csv = answer_keys(manifest)
+    progress(f"compiling {len(docs)} PDFs ({len(manifest['versions'])} version(s))")
+    return build_pdfs(
+        docs,
+        out,
+        extra_files={"manifest.json": json.dumps(manifest, indent=2) + "\n", "key.json": key_json, "key.csv": key_csv},
+        jobs=jobs or os.cpu_count() or 1,
+        progress=progress,
+    )
 
 
 def build_exam(
     blueprint_path: Path,
-    versions: int,
     out: Path,
-    progress: Callable[[str], None] = lambda message: None,
+    *,
+    versions: int | None = None,
+    roster: Path | None = None,
+    secret: bytes | None = None,
+    secret_file: Path = DEFAULT_SECRET_FILE,
     jobs: int | None = None,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> list[Path]:
-    """Draw every version, then compile all PDFs; nothing is written into `out` unless all compiled."""
-    blueprint = load_blueprint(blueprint_path)
-    if versions < 1:
-        raise InputError(f"--versions: expected a positive integer, got {versions}")
-    manifest: dict[str, Any] = {
-        "blueprint": str(blueprint.path),
-        "blueprint_sha256": hashlib.sha256(blueprint.path.read_bytes()).hexdigest(),
-        "qbank": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "versions": [],
-    }
-    docs = []
-    for v in range(1, versions + 1):
-        items = []
-        for i, question in enumerate(blueprint.questions):
-            seed = version_seed(blueprint, v, i)
-            try:
-                variant = draw(question.family, seed, question.params)
-            except InputError as exc:
-                raise InputError(f"{blueprint.path}: question {i + 1} ({question.family}): {exc}") from None
-            items.append(Item(variant, question.points))
-        header = Header(
-            title=blueprint.title,
-            course=blueprint.course,
-            header_right=f"Version {v}",
-            instructions=blueprint.instructions,
-            name_field=True,
-            page_per_question=True,
-        )
-        docs += problem_and_solution(items, header, names=(f"v{v:02d}/exam", f"v{v:02d}/solutions"))
-        manifest["versions"].append(
-            {"version": v, "questions": [dict(item.variant.to_dict(), points=item.points) for item in items]}
-        )
-    progress(f"drew {versions} version(s) of {len(blueprint.questions)} questions; compiling {len(docs)} PDFs")
-    return build_pdfs(
-        docs,
-        Path(out),
-        extra_files={"manifest.json": json.dumps(manifest, indent=2) + "\n"},
-        jobs=jobs or os.cpu_count() or 1,
-        progress=progress,
-    )
+    bp = load_blueprint(Path(blueprint_path))
+    students = load_roster(roster) if roster else None
+    count = len(students) if students else (versions or 1)
+    if count < 1:
+        raise InputError(f"--versions: expected a positive integer, got {count}")
+    if secret is None:
+        existed = Path(secret_file).is_file()
+        secret = load_or_create_secret(Path(secret_file))
+        if not existed:
+            progress(f"created the secret key file {secret_file} (keep it private and out of git)")
+    progress(f"drawing {count} version(s) of {bp.question_count} questions")
+    manifest = plan_exam(bp, count, secret, students)
+    return _publish(manifest, Path(out), jobs, progress)
+
+
+def rebuild_exam(
+    manifest_path: Path, out: Path, *, jobs: int | None = None, progress: Callable[[str], None] = lambda m: None
+) -> list[Path]:
+    path = Path(manifest_path)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such manifest") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise InputError(f"{path}: not a qbank exam manifest (format {MANIFEST_FORMAT})")
+    return _publish(manifest, Path(out), jobs, progress)

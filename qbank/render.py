@@ -163,22 +163,29 @@ def fragment_context(fam: Family, variant: Variant) -> dict[str, Any]:
 
 
 def render_fragment(variant: Variant, part: str) -> str:
-    """The `problem` or `solution` block of the variant's family template, with a marker line that
-    lets a LaTeX error be traced back to the family and seed."""
+    """The `problem` or `solution` block of the variant's family template."""
     fam = get_family(variant.family)
+    return render_block(
+        fam.template, part, fragment_context(fam, variant), f"{variant.family} seed {variant.seed}", owner=fam.id
+    )
+
+
+def render_block(template_name: str, part: str, context: Mapping[str, Any], label: str, owner: str = "") -> str:
+    """One block of a fragment template, between marker lines that let a LaTeX error be traced back to
+    `label` (a family and seed, or a bank item)."""
+    owner = owner or label
     env = get_env()
     try:
-        template = env.get_template(fam.template)
+        template = env.get_template(template_name)
     except jinja2.TemplateNotFound:
-        raise FamilyError(f"{fam.id}: template {fam.template!r} not found in {[str(d) for d in template_dirs()]}") from None
+        raise FamilyError(f"{owner}: template {template_name!r} not found in {[str(d) for d in template_dirs()]}") from None
     if part not in template.blocks:
-        raise FamilyError(f"{fam.id}: template {fam.template} has no \\BLOCK{{block {part}}}")
-    ctx = template.new_context(fragment_context(fam, variant))
+        raise FamilyError(f"{owner}: template {template_name} has no \\BLOCK{{block {part}}}")
     try:
-        body = "".join(template.blocks[part](ctx))
+        body = "".join(template.blocks[part](template.new_context(dict(context))))
     except jinja2.UndefinedError as exc:
-        raise FamilyError(f"{fam.id}: template {fam.template} ({part}): {exc.message}") from None
-    return f"{MARKER} {variant.family} seed {variant.seed} ({part})\n{body.strip()}\n% qbank-end\n"
+        raise FamilyError(f"{owner}: template {template_name} ({part}): {exc.message}") from None
+    return f"{MARKER} {label} ({part})\n{body.strip()}\n% qbank-end\n"
 
 
 def render_document(template_name: str, context: Mapping[str, Any]) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 import qbank
 from qbank import FamilyError, GenerationError, InputError, VerificationError, draw
-from qbank.documents import Header, Item, problem_and_solution
+from qbank.documents import Header, problem_and_solution, variant_question
 from qbank.family import REGISTRY, Answer, Family, register
 from qbank.model import Variant
 from qbank.params import load_params
@@ -38,8 +38,8 @@ def test_unknown_family_suggests_the_closest_id():
 def test_same_seed_same_variant_and_tex(family):
     a, b = draw(family, 11), draw(family, 11)
     assert a == b
-    docs_a = problem_and_solution([Item(a)], Header(title="t"))
-    docs_b = problem_and_solution([Item(b)], Header(title="t"))
+    docs_a = problem_and_solution([variant_question(a)], Header(title="t"))
+    docs_b = problem_and_solution([variant_question(b)], Header(title="t"))
     assert [d.tex for d in docs_a] == [d.tex for d in docs_b]
 
 

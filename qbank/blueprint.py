@@ -1,0 +1,229 @@
+"""Exam blueprints (bank/exams/*.yaml): a header, options, and sections of slots.
+
+A slot is a fixed bank item (`item: ID`), a family drawn directly (`family: ID`, with optional
+`params` and `ranges`), or a pool (`from: {topic, tags, ids}` with `choose: n`). Every slot may set
+`points` (overriding the item's) and `pages` (pages reserved per question, page-per-question layout).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .bank import Bank, Item, family_item, load_bank
+from .registry import get_family
+from .yamlfile import Located, load_located
+
+HEADER = ("course", "title", "date", "duration", "instructions")
+LAYOUTS = ("page-per-question", "compact")
+OPTIONS = {"shuffle": bool, "layout": str, "cover": bool, "answer_box": bool}
+SLOT_FIELDS = ("item", "family", "params", "ranges", "from", "choose", "points", "pages")
+
+
+@dataclass(frozen=True)
+class Slot:
+    label: str  # stable id of the slot, e.g. "s1.2": section 1, slot 2
+    pool: tuple[Item, ...]
+    choose: int
+    points: float | None
+    pages: int
+    source: str
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    shuffle: bool
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    path: Path
+    text: str
+    digest: str
+    header: dict[str, str]
+    layout: str
+    cover: bool
+    answer_box: bool
+    sections: tuple[Section, ...]
+
+    @property
+    def title(self) -> str:
+        return self.header["title"]
+
+    @property
+    def question_count(self) -> int:
+        return sum(slot.choose for section in self.sections for slot in section.slots)
+
+
+def load_blueprint(path: Path, bank: Bank | None = None) -> Blueprint:
+    doc = load_located(Path(path))
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), "expected a mapping with course, title, ..., options and sections")
+    known = (*HEADER, "options", "sections")
+    for key in data:
+        if key not in known:
+            raise doc.error((key,), f"unknown field (expected one of {', '.join(known)})")
+    header = {}
+    for key in HEADER:
+        value = data.get(key, "")
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise doc.error((key,), f"expected text, got {value!r}")
+        header[key] = str(value).strip()
+    if not header["title"]:
+        raise doc.error((), "missing field `title`")
+    options = _options(doc, data.get("options", {}) or {})
+    sections_data = data.get("sections")
+    if not isinstance(sections_data, list) or not sections_data:
+        raise doc.error(("sections",), "expected a non-empty list of sections, each {title, slots}")
+    lazy = _LazyBank(bank)
+    sections = tuple(_section(doc, i, s, lazy, options["shuffle"]) for i, s in enumerate(sections_data))
+    text = Path(path).read_text(encoding="utf-8")
+    return Blueprint(
+        path=Path(path),
+        text=text,
+        digest=hashlib.sha256(text.encode()).hexdigest(),
+        header=header,
+        layout=options["layout"],
+        cover=options["cover"],
+        answer_box=options["answer_box"],
+        sections=sections,
+    )
+
+
+def _options(doc: Located, options: Any) -> dict[str, Any]:
+    if not isinstance(options, dict):
+        raise doc.error(("options",), "expected a mapping (shuffle, layout, cover, answer_box)")
+    out = {"shuffle": False, "layout": "page-per-question", "cover": True, "answer_box": False}
+    for key, value in options.items():
+        if key not in OPTIONS:
+            raise doc.error(("options", key), f"unknown option (expected {', '.join(OPTIONS)})")
+        if not isinstance(value, OPTIONS[key]):
+            raise doc.error(("options", key), f"expected {'true or false' if OPTIONS[key] is bool else 'text'}, got {value!r}")
+        if key == "layout" and value not in LAYOUTS:
+            raise doc.error(("options", key), f"expected one of {', '.join(LAYOUTS)}, got {value!r}")
+        out[key] = value
+    return out
+
+
+class _LazyBank:
+    """The bank is read only when a slot names an item or a pool: a blueprint of family slots alone
+    does not depend on it."""
+
+    def __init__(self, bank: Bank | None):
+        self._bank = bank
+
+    @property
+    def items(self):
+        if self._bank is None:
+            self._bank = load_bank()
+        return self._bank.items
+
+    def select(self, **kw):
+        self.items  # noqa: B018 - loads the bank
+        return self._bank.select(**kw)
+
+
+def _section(doc: Located, index: int, data: Any, bank: Bank, shuffle: bool) -> Section:
+    at = ("sections", index)
+    if not isinstance(data, dict):
+        raise doc.error(at, "expected a mapping with `title` and `slots`")
+    for key in data:
+        if key not in ("title", "slots", "shuffle"):
+            raise doc.error((*at, key), "unknown field (expected title, slots, shuffle)")
+    title = data.get("title", "")
+    if not isinstance(title, str):
+        raise doc.error((*at, "title"), f"expected text, got {title!r}")
+    shuffle = data.get("shuffle", shuffle)
+    if not isinstance(shuffle, bool):
+        raise doc.error((*at, "shuffle"), f"expected true or false, got {shuffle!r}")
+    slots = data.get("slots")
+    if not isinstance(slots, list) or not slots:
+        raise doc.error((*at, "slots"), "expected a non-empty list of slots (item, family or from)")
+    built = tuple(_slot(doc, (*at, "slots", j), f"s{index + 1}.{j + 1}", s, bank) for j, s in enumerate(slots))
+    return Section(title.strip(), shuffle, built)
+
+
+def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
+    if not isinstance(data, dict):
+        raise doc.error(at, "expected a mapping: {item: ID}, {family: ID} or {from: {...}, choose: n}")
+    for key in data:
+        if key not in SLOT_FIELDS:
+            raise doc.error((*at, key), f"unknown field (expected {', '.join(SLOT_FIELDS)})")
+    kinds = [k for k in ("item", "family", "from") if k in data]
+    if len(kinds) != 1:
+        raise doc.error(at, "expected exactly one of `item`, `family` or `from`")
+    points = data.get("points")
+    if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0):
+        raise doc.error((*at, "points"), f"expected a positive number, got {points!r}")
+    pages = data.get("pages", 1)
+    if isinstance(pages, bool) or not isinstance(pages, int) or not 1 <= pages <= 10:
+        raise doc.error((*at, "pages"), f"expected an integer from 1 to 10, got {pages!r}")
+    choose = data.get("choose", 1)
+    if isinstance(choose, bool) or not isinstance(choose, int) or choose < 1:
+        raise doc.error((*at, "choose"), f"expected a positive integer, got {choose!r}")
+    if kinds != ["from"] and "choose" in data:
+        raise doc.error((*at, "choose"), "`choose` goes with a `from` pool")
+    if kinds != ["family"] and ("params" in data or "ranges" in data):
+        raise doc.error((*at, "params" if "params" in data else "ranges"), "`params` and `ranges` go with `family`")
+    source = f"{doc.path}: line {doc.line(*at)}"
+
+    if kinds == ["item"]:
+        item_id = data["item"]
+        if item_id not in bank.items:
+            import difflib
+
+            close = difflib.get_close_matches(str(item_id), bank.items, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise doc.error((*at, "item"), f"unknown bank item {item_id!r}{hint}")
+        pool = (bank.items[item_id],)
+    elif kinds == ["family"]:
+        pool = (_family_slot_item(doc, at, data, source),)
+    else:
+        pool = tuple(_pool(doc, (*at, "from"), data["from"], bank))
+        if len(pool) < choose:
+            raise doc.error((*at, "choose"), f"the pool holds {len(pool)} item(s), fewer than choose: {choose}")
+    if points is None and any(item.points is None for item in pool):
+        raise doc.error((*at, "points"), "missing: this slot's item has no points of its own")
+    return Slot(label, pool, choose, points, pages, source)
+
+
+def _family_slot_item(doc: Located, at: tuple, data: dict, source: str) -> Item:
+    """A family drawn straight from a blueprint slot: checked like a bank item of that family."""
+    if data.get("points") is None:
+        raise doc.error((*at, "points"), "missing: a family slot needs points")
+    fam_id = str(data["family"])
+    common = {"id": fam_id, "title": fam_id, "tags": (), "difficulty": 2, "source": source}
+    item = family_item(data, common, lambda keys, message: doc.error((*at, *keys), message))
+    fam = get_family(item.family)
+    return replace(item, title=fam.title, difficulty=fam.difficulty)
+
+
+def _pool(doc: Located, at: tuple, spec: Any, bank: Bank) -> list[Item]:
+    if not isinstance(spec, dict) or not spec:
+        raise doc.error(at, "expected a mapping with any of topic, tags, ids")
+    for key in spec:
+        if key not in ("topic", "tags", "ids"):
+            raise doc.error((*at, key), "unknown field (expected topic, tags, ids)")
+    lists = {}
+    for key in ("topic", "tags", "ids"):
+        value = spec.get(key, [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise doc.error((*at, key), f"expected a name or a list of names, got {value!r}")
+        lists[key] = value
+    for item_id in lists["ids"]:
+        if item_id not in bank.items:
+            raise doc.error((*at, "ids"), f"unknown bank item {item_id!r}")
+    topics = {item.topic for item in bank.items.values()}
+    for topic in lists["topic"]:
+        if topic not in topics:
+            raise doc.error((*at, "topic"), f"no bank item has topic {topic!r} (topics: {', '.join(sorted(topics))})")
+    pool = bank.select(topics=lists["topic"], tags=lists["tags"], ids=lists["ids"])
+    if not pool:
+        raise doc.error(at, "no bank item matches this pool")
+    return pool
