@@ -12,6 +12,12 @@ from conftest import pdf_text, run_qbank, squash, write_content_root
 pytestmark = pytest.mark.pdf
 
 
+def short(value: float) -> str:
+    """A number as the templates print it: at most 4 decimals, trailing zeros trimmed."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def answer_snippets(variant: dict) -> list[str]:
     """Strings the solution PDF must show (whitespace removed), per family."""
     fam, a = variant["family"], variant["answers"]
@@ -29,10 +35,27 @@ def answer_snippets(variant: dict) -> list[str]:
     if fam == "scalar-rnn-backprop":
         value = a["dydw"]
         return [str(int(value)) if float(value).is_integer() else str(value)]
+    if fam == "relu-net-derivatives":
+        v = a["values"]
+        side = ">" if a["active_side"] == "right" else "<"
+        return [
+            f"is active for x {side} {short(a['kink'])}",
+            "(" + ", ".join(short(v[n][0]) for n in ("b2", "w2", "b1", "w1")) + ")",
+        ]
+    if fam == "mlp-skip-bce-backprop":
+        return [f"{a['y_hat']:.4f}", f"J = {a['loss']:.4f}", f"{a['db2']:.4f}"]
     raise AssertionError(f"no snippets for {fam}")
 
 
-FAMILIES = ["conv1d-forward", "conv1d-recover-filter", "transpose-conv2d", "beam-search", "scalar-rnn-backprop"]
+FAMILIES = [
+    "conv1d-forward",
+    "conv1d-recover-filter",
+    "transpose-conv2d",
+    "beam-search",
+    "scalar-rnn-backprop",
+    "relu-net-derivatives",
+    "mlp-skip-bce-backprop",
+]
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -1,0 +1,595 @@
+"""Backpropagation families: derivatives of a one-hidden-layer ReLU network as functions of its input, and
+the backward pass through a small MLP with a skip connection, a sigmoid output and binary cross-entropy.
+
+Conventions: hidden units and the unit asked about, `i`, are numbered from 1 (as in the course notes);
+params hold weight vectors as flat lists (W2 of the MLP is its single row).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+from fractions import Fraction
+from typing import Any, Mapping
+
+import numpy as np
+
+from qbank.draws import choice, decimal, integer
+from qbank.family import Answer, Family, register
+from qbank.params import ParamError, as_choice, as_int, as_number, require_keys
+
+DECIMALS = 2  # a pinned number may have at most this many decimals: every value stays short and exact
+
+
+# --- reading params -------------------------------------------------------------------------------
+
+
+def _short_number(value: Any, field: str, lo: float, hi: float) -> int | float:
+    number = as_number(value, field, lo, hi)
+    if round(number, DECIMALS) != number:
+        raise ParamError(field, f"a number from {lo} to {hi} with at most {DECIMALS} decimals", value)
+    return number
+
+
+def _number_list(value: Any, field: str, length: tuple[int, int], lo: float, hi: float) -> list[int | float]:
+    count = f"{length[0]}" if length[0] == length[1] else f"{length[0]} to {length[1]}"
+    expected = f"a list of {count} numbers from {lo} to {hi} with at most {DECIMALS} decimals"
+    if not isinstance(value, (list, tuple)) or not length[0] <= len(value) <= length[1]:
+        raise ParamError(field, expected, value)
+    return [_short_number(v, f"{field}[{k}]", lo, hi) for k, v in enumerate(value)]
+
+
+def _number_matrix(value: Any, field: str, n: int, lo: float, hi: float) -> list[list[int | float]]:
+    expected = f"a {n}x{n} matrix (a list of {n} rows of {n} numbers) from {lo} to {hi}"
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise ParamError(field, expected, value)
+    rows = []
+    for r, row in enumerate(value):
+        if not isinstance(row, (list, tuple)) or len(row) != n:
+            raise ParamError(f"{field}[{r}]", f"a row of {n} numbers (the matrix is {n}x{n})", row)
+        rows.append([_short_number(v, f"{field}[{r}][{c}]", lo, hi) for c, v in enumerate(row)])
+    return rows
+
+
+# --- exact numbers --------------------------------------------------------------------------------
+
+
+def _exact(value: int | float) -> Fraction:
+    """A short decimal as the rational it is written as (0.1 is 1/10, not the nearest double)."""
+    return Fraction(str(value))
+
+
+def _plain(value: Fraction) -> int | float:
+    """An exact rational as JSON data: an int when whole, else the correctly rounded float."""
+    return value.numerator if value.denominator == 1 else value.numerator / value.denominator
+
+
+def _is_short(value: Fraction, digits: int = 4) -> bool:
+    return (value * 10**digits).denominator == 1
+
+
+def _text(value: Fraction) -> str:
+    """A rational as sympy-parseable text: a decimal when it terminates within 4 places, else p/q."""
+    if not _is_short(value):
+        return f"({value.numerator}/{value.denominator})"
+    text = f"{float(value):.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _tex(value: Fraction) -> str:
+    """A rational as LaTeX: a short decimal, or an exact fraction when the decimal would not end."""
+    if _is_short(value):
+        return _text(value)
+    sign = "-" if value < 0 else ""
+    return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+
+def _linear_text(slope: Fraction, intercept: Fraction) -> str:
+    """slope*x + intercept as sympy-parseable text ('0', '-x', '1.5*x - 2', '3')."""
+    terms = []
+    if slope:
+        terms.append("x" if slope == 1 else "-x" if slope == -1 else f"{_text(slope)}*x")
+    if intercept or not terms:
+        if terms:
+            terms.append(f"- {_text(-intercept)}" if intercept < 0 else f"+ {_text(intercept)}")
+        else:
+            terms.append(_text(intercept))
+    return " ".join(terms)
+
+
+def _linear_tex(slope: Fraction, intercept: Fraction) -> str:
+    """slope x + intercept as LaTeX, slope term first ('-x + 3', '1.5x - 2', '0')."""
+    out = ""
+    if slope:
+        out = "x" if slope == 1 else "-x" if slope == -1 else f"{_tex(slope)}x"
+    if intercept or not out:
+        if not out:
+            out = _tex(intercept)
+        else:
+            out += f" - {_tex(-intercept)}" if intercept < 0 else f" + {_tex(intercept)}"
+    return out
+
+
+# --- a small, safe evaluator for the answers' linear expressions ----------------------------------
+
+_BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
+
+
+def _evaluate(text: str, x: Fraction) -> Fraction:
+    """Evaluate an expression in x with + - * / and decimal constants exactly (no sympy, no eval)."""
+
+    def walk(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            den = walk(node.right)
+            assert den != 0, f"{text!r} divides by zero"
+            return walk(node.left) / den
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = walk(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return Fraction(str(node.value))
+        if isinstance(node, ast.Name) and node.id == "x":
+            return x
+        raise AssertionError(f"{text!r} is not an expression in x with + - * /")
+
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        raise AssertionError(f"{text!r} does not parse as an expression in x") from None
+    return walk(tree)
+
+
+# ==================================================================================================
+# relu-net-derivatives
+# ==================================================================================================
+
+DERIVATIVES = ("b2", "w2", "b1", "w1")  # d y / d b2, d w2_i, d b1_i, d w1_i, in the order asked
+UNIT_WEIGHTS = (-3, -2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2, 3)  # w1_i: kinks -b1/w1 stay short decimals
+
+
+def _relu_fields(params: Mapping[str, Any]) -> dict[str, Fraction]:
+    """The unit asked about as exact numbers: w1, b1, w2 and its kink."""
+    i = params["i"] - 1
+    w1, b1, w2 = (_exact(params[name][i]) for name in ("W1", "b1", "W2"))
+    return {"w1": w1, "b1": b1, "w2": w2, "kink": -b1 / w1}
+
+
+def _relu_derivative_lines(unit: Mapping[str, Fraction]) -> dict[str, tuple[tuple[Fraction, Fraction], ...]]:
+    """Each derivative on the (inactive, active) side of the kink as (slope, intercept) in x."""
+    zero = (Fraction(0), Fraction(0))
+    return {
+        "b2": ((Fraction(0), Fraction(1)), (Fraction(0), Fraction(1))),
+        "w2": (zero, (unit["w1"], unit["b1"])),  # h_i = w1 x + b1 where the unit is on
+        "b1": (zero, (Fraction(0), unit["w2"])),  # w2 * relu'(a_i)
+        "w1": (zero, (unit["w2"], Fraction(0))),  # w2 * relu'(a_i) * x
+    }
+
+
+@register
+class ReluNetDerivatives(Family):
+    id = "relu-net-derivatives"
+    title = "Derivatives of a one-hidden-layer ReLU network as functions of its input"
+    topic = "backprop"
+    difficulty = 2
+    answers = {
+        "kink": Answer("number", "the input x = -b1_i / w1_i where unit i switches on or off", 1e-4),
+        "active_side": Answer("text", "'right' if unit i is on for x above the kink, 'left' if for x below it"),
+        "pieces": Answer(
+            "table",
+            "for each derivative (b2, w2, b1, w1: dy/db2, dy/dw2_i, dy/db1_i, dy/dw1_i) its expression in x "
+            "left and right of the kink, [left, right]",
+        ),
+        "slopes": Answer("table", "for each derivative its slope in x, [left of the kink, right of it]", 1e-4),
+        "jumps": Answer(
+            "table", "for each derivative its jump at the kink: right-hand limit minus left-hand limit", 1e-4
+        ),
+        "values": Answer("table", "for each derivative its values at the given x_values", 1e-4),
+    }
+
+    def sample(self, rng):
+        k = integer(rng, 2, 4)
+        i = integer(rng, 1, k)
+        w1 = [decimal(rng, -3, 3, 0.5, nonzero=True) for _ in range(k)]
+        b1 = [decimal(rng, -3, 3, 0.5) for _ in range(k)]
+        w2 = [decimal(rng, -3, 3, 0.5, nonzero=True) for _ in range(k)]
+        # unit i: a nonzero half-integer kink, and a bias -w1 * kink with at most one decimal
+        w1[i - 1] = choice(rng, UNIT_WEIGHTS)
+        while True:
+            kink = Fraction(integer(rng, -4, 4, nonzero=True), 2)
+            bias = -_exact(w1[i - 1]) * kink
+            if _is_short(bias, 1):
+                break
+        b1[i - 1] = _plain(bias)
+        # 2 or 3 inputs at distinct offsets 0.5 .. 2.5 from the kink, at least one on each side
+        n_left, n_right = choice(rng, ((1, 1), (2, 1), (1, 2)))
+        left = [-Fraction(int(d), 2) for d in rng.choice(np.arange(1, 6), n_left, replace=False)]
+        right = [Fraction(int(d), 2) for d in rng.choice(np.arange(1, 6), n_right, replace=False)]
+        x_values = sorted(_plain(kink + d) for d in left + right)
+        return {
+            "W1": w1,
+            "b1": b1,
+            "W2": w2,
+            "b2": decimal(rng, -2, 2, 0.5),
+            "i": i,
+            "x_values": x_values,
+        }
+
+    def validate(self, params):
+        require_keys(params, ("W1", "b1", "W2", "b2", "i", "x_values"))
+        w1 = _number_list(params["W1"], "W1", (1, 6), -10, 10)
+        k = len(w1)
+        b1 = _number_list(params["b1"], "b1", (k, k), -10, 10)
+        w2 = _number_list(params["W2"], "W2", (k, k), -10, 10)
+        b2 = _short_number(params["b2"], "b2", -10, 10)
+        i = as_int(params["i"], "i", 1, k)
+        if w1[i - 1] == 0:
+            raise ParamError(f"W1[{i - 1}]", f"a nonzero input weight for the unit asked about (i = {i})", 0)
+        x_values = _number_list(params["x_values"], "x_values", (1, 4), -10, 10)
+        if len(set(x_values)) != len(x_values):
+            raise ParamError("x_values", "distinct x values", x_values)
+        return {"W1": w1, "b1": b1, "W2": w2, "b2": b2, "i": i, "x_values": sorted(x_values)}
+
+    def degenerate(self, params):
+        unit = _relu_fields(params)
+        if unit["w2"] == 0:
+            return f"W2[{params['i'] - 1}] = 0: unit i does not reach the output, so its derivatives vanish"
+        for x in params["x_values"]:
+            if abs(_exact(x) - unit["kink"]) < Fraction(1, 10):
+                return f"x = {x} is too close to the kink {float(unit['kink']):g} of unit i"
+        return None
+
+    def solve(self, params):
+        unit = _relu_fields(params)
+        kink = unit["kink"]
+        on_right = unit["w1"] > 0
+        lines = _relu_derivative_lines(unit)
+        pieces, slopes, jumps, values = {}, {}, {}, {}
+        for name in DERIVATIVES:
+            inactive, active = lines[name]
+            left, right = (inactive, active) if on_right else (active, inactive)
+            pieces[name] = [_linear_text(*left), _linear_text(*right)]
+            slopes[name] = [_plain(left[0]), _plain(right[0])]
+            jumps[name] = _plain((right[0] - left[0]) * kink + right[1] - left[1])
+            values[name] = []
+            for x in map(_exact, params["x_values"]):
+                slope, intercept = active if unit["w1"] * x + unit["b1"] > 0 else inactive
+                values[name].append(_plain(slope * x + intercept))
+        return {
+            "kink": _plain(kink),
+            "active_side": "right" if on_right else "left",
+            "pieces": pieces,
+            "slopes": slopes,
+            "jumps": jumps,
+            "values": values,
+        }
+
+    def check(self, params, answers):
+        """Central differences of the network output in each parameter, in exact integer arithmetic;
+        the network is evaluated as written, unit by unit, with no piecewise formulas."""
+        # Every parameter is a multiple of 1/scale and the step is step/scale, so with x = p/q the output
+        # times scale**2 q is an integer: the differences are exact and the step only has to stay
+        # inside one linear piece.
+        scale, step = 10**12, 100
+
+        def scaled(value: int | float) -> int:
+            exact = _exact(value) * scale
+            assert exact.denominator == 1, f"{value} has more than 12 decimals"
+            return exact.numerator
+
+        layer = {name: [scaled(v) for v in params[key]] for name, key in (("w1", "W1"), ("b1", "b1"), ("w2", "W2"))}
+        b2 = scaled(params["b2"])
+        i = params["i"] - 1
+
+        def output(p: int, q: int, nudge: str, by: int) -> int:
+            """scale**2 q times y at x = p/q, with parameter `nudge` of unit i moved by `by`/scale."""
+            w1, b1, w2 = (list(layer[name]) for name in ("w1", "b1", "w2"))
+            if nudge != "b2":
+                {"w1": w1, "b1": b1, "w2": w2}[nudge][i] += by
+            total = (b2 + (by if nudge == "b2" else 0)) * scale * q
+            for wj, bj, vj in zip(w1, b1, w2):
+                pre = wj * p + bj * q  # scale q times the unit's input
+                if pre > 0:
+                    total += vj * pre
+            return total
+
+        def slope(name: str, x: Fraction) -> Fraction:
+            p, q = x.numerator, x.denominator
+            return Fraction(output(p, q, name, step) - output(p, q, name, -step), 2 * step * scale * q)
+
+        def close(got: Any, want: Fraction, what: str) -> None:
+            assert isinstance(got, (int, float)) and not isinstance(got, bool), f"{what}: not a number: {got!r}"
+            assert abs(_exact(got) - want) <= Fraction(1, 10**9), (
+                f"{what} = {got}, finite differences give {float(want)}"
+            )
+
+        # The kink: dy/dw2_i (the unit's activation) is 0 on one side of it and positive on the other.
+        kink = Fraction(answers["kink"])
+        delta = Fraction(1, 10**6)
+        left_on, right_on = slope("w2", kink - delta) > 0, slope("w2", kink + delta) > 0
+        assert left_on != right_on, f"unit {i + 1} does not switch at x = {answers['kink']}"
+        assert answers["active_side"] == ("right" if right_on else "left"), (
+            f"active_side {answers['active_side']!r}, "
+            f"but unit {i + 1} is on to the {'right' if right_on else 'left'} of the kink"
+        )
+
+        for name in DERIVATIVES:
+            # Each side is a line: two points each side give its slope; the limits at the kink by extrapolation.
+            near, far = Fraction(1, 10**4), Fraction(2, 10**4)
+            for side, sign in ((0, -1), (1, 1)):
+                ones = [slope(name, kink + sign * d) for d in (1, 2)]
+                close(answers["slopes"][name][side], sign * (ones[1] - ones[0]), f"slopes.{name}[{side}]")
+                piece = answers["pieces"][name][side]
+                at = [_evaluate(piece, kink + sign * d) for d in (1, 2, 3)]
+                assert at[2] - at[1] == at[1] - at[0], f"pieces.{name}[{side}] = {piece!r} is not linear in x"
+                for d, got, want in zip((1, 2), at, ones):
+                    assert got == want, (
+                        f"pieces.{name}[{side}] = {piece!r} gives {float(got)} at "
+                        f"x = {float(kink + sign * d)}, finite differences {float(want)}"
+                    )
+            limits = [2 * slope(name, kink + s * near) - slope(name, kink + s * far) for s in (-1, 1)]
+            close(answers["jumps"][name], limits[1] - limits[0], f"jumps.{name}")
+            got_values = answers["values"][name]
+            assert len(got_values) == len(params["x_values"]), f"values.{name}: one value per x value"
+            for x, got in zip(params["x_values"], got_values):
+                close(got, slope(name, _exact(x)), f"values.{name} at x = {x}")
+
+    def context(self, params, answers):
+        unit = _relu_fields(params)
+        kink, on_right = unit["kink"], unit["w1"] > 0
+        lines = _relu_derivative_lines(unit)
+        xs = [_exact(x) for x in params["x_values"]]
+        # symmetric about the kink, so that both pieces get the same room, and wide enough for every x value
+        reach = max(3, max(abs(x - kink) for x in xs) + 1)
+        lo, hi = math.floor(kink - reach), math.ceil(kink + reach)
+        titles = {
+            "b2": r"\partial y/\partial b^{(2)}",
+            "w2": rf"\partial y/\partial w^{{(2)}}_{{{params['i']}}}",
+            "b1": rf"\partial y/\partial b^{{(1)}}_{{{params['i']}}}",
+            "w1": rf"\partial y/\partial w^{{(1)}}_{{{params['i']}}}",
+        }
+        panels, formulas = [], {}
+        for name in DERIVATIVES:
+            inactive, active = lines[name]
+            left, right = (inactive, active) if on_right else (active, inactive)
+            at = lambda line, x: line[0] * x + line[1]  # noqa: E731
+            ends = [at(left, lo), at(left, kink), at(right, kink), at(right, hi)]
+            bottom, top = min(0, *ends), max(0, *ends)
+            span = top - bottom or 1
+            segments = []
+            for line, a, b, outward in ((left, lo, kink, "east"), (right, kink, hi, "west")):
+                # the slope label hangs from a point 60% of the way from the outer end towards the kink, on the
+                # side of the segment that faces away from the kink: clear of the curve and of the axis box
+                mid = (2 * a + 3 * b) / 5 if outward == "east" else (3 * a + 2 * b) / 5
+                below = (line[0] > 0) == (outward == "west")  # under a rising right piece, a falling left one
+                anchor = "south" if line[0] == 0 else f"{'north' if below else 'south'} {outward}"
+                segments.append(
+                    {"x0": float(a), "y0": float(at(line, a)), "x1": float(b), "y1": float(at(line, b)),
+                     "mx": float(mid), "my": float(at(line, mid)), "slope": _tex(line[0]), "anchor": anchor}
+                )
+            limit_inactive, limit_active = at(inactive, kink), at(active, kink)
+            panels.append(
+                {
+                    "title": titles[name],
+                    "segments": segments,
+                    "ymin": float(bottom - span * Fraction(15, 100)),
+                    "ymax": float(top + span * Fraction(35, 100)),
+                    "kinked": name != "b2",
+                    "jump": limit_active != limit_inactive,
+                    # at the kink itself relu'(0) is taken as 0 (the library convention): the inactive value
+                    "closed": float(limit_inactive),
+                    "open": float(limit_active),
+                }
+            )
+            formulas[name] = {
+                "inactive": _linear_tex(*inactive),
+                "active": _linear_tex(*active),
+                "left": _linear_tex(*left),
+                "right": _linear_tex(*right),
+                "jump": _tex(at(right, kink) - at(left, kink)),
+                "limit_active": _tex(limit_active),
+            }
+        rows = []
+        for k, x in enumerate(xs):
+            pre = unit["w1"] * x + unit["b1"]
+            values = {n: answers["values"][n][k] for n in DERIVATIVES}
+            rows.append({"x": _tex(x), "pre": _tex(pre), "on": pre > 0, **values})
+        return {
+            "k": len(params["W1"]),
+            "unit": {name: _tex(v) for name, v in unit.items()},
+            "kink_value": float(kink),
+            "on_right": on_right,
+            "formulas": formulas,
+            "panels": panels,
+            "xmin": lo,
+            "xmax": hi,
+            "rows": rows,
+        }
+
+
+# ==================================================================================================
+# mlp-skip-bce-backprop
+# ==================================================================================================
+
+MLP_FIELDS = ("x", "W1", "b1", "W2", "b2", "y", "activation")
+MAX_LOGIT = 4  # |z2| <= 4 keeps y_hat within [0.018, 0.982]: a loss of moderate size
+RELU_GAP = 0.05  # a ReLU input this close to 0 sits at the kink for all practical purposes
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _mlp_forward(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The forward pass with matrices: z1 = W1 x + b1, h = act(z1), s = h + x, z2 = W2 s + b2, y_hat, J."""
+    x = np.array(params["x"], dtype=float)
+    w1 = np.array(params["W1"], dtype=float)
+    z1 = w1 @ x + np.array(params["b1"], dtype=float)
+    h = np.maximum(z1, 0) if params["activation"] == "relu" else _sigmoid(z1)
+    s = h + x
+    z2 = float(np.array(params["W2"], dtype=float) @ s + params["b2"])
+    y_hat = float(_sigmoid(z2))
+    y = params["y"]
+    loss = -y * math.log(y_hat) - (1 - y) * math.log(1 - y_hat)
+    return {"x": x, "W1": w1, "z1": z1, "h": h, "s": s, "z2": z2, "y_hat": y_hat, "loss": loss}
+
+
+def _vec(values) -> list[float]:
+    return [float(v) + 0.0 for v in values]  # + 0.0 turns -0.0 (a zero gradient times a negative) into 0.0
+
+
+@register
+class MlpSkipBceBackprop(Family):
+    id = "mlp-skip-bce-backprop"
+    title = "Backpropagation through an MLP with a skip connection and binary cross-entropy"
+    topic = "backprop"
+    difficulty = 3
+    answers = {
+        "forward": Answer("table", "forward intermediates z1, h, s = h + x (vectors) and z2", 5e-4),
+        "y_hat": Answer("number", "the prediction y_hat = sigma(z2)", 5e-4),
+        "loss": Answer("number", "the binary cross-entropy J", 1e-3),
+        "dW2": Answer("vector", "dJ/dW2, the same shape as W2 (one row)", 1e-3),
+        "db2": Answer("number", "dJ/db2", 1e-3),
+        "dW1": Answer("matrix", "dJ/dW1, the same shape as W1", 1e-3),
+        "db1": Answer("vector", "dJ/db1", 1e-3),
+        "dx": Answer("vector", "dJ/dx: the skip path plus the path through W1", 1e-3),
+    }
+
+    def sample(self, rng):
+        n = choice(rng, (2, 3, 3))
+        return {
+            "x": [decimal(rng, -2, 2, 0.5) for _ in range(n)],
+            "W1": [[decimal(rng, -1, 1, 0.1) for _ in range(n)] for _ in range(n)],
+            "b1": [decimal(rng, -0.5, 0.5, 0.1) for _ in range(n)],
+            "W2": [decimal(rng, -1.5, 1.5, 0.1, nonzero=True) for _ in range(n)],
+            "b2": decimal(rng, -0.5, 0.5, 0.1),
+            "y": integer(rng, 0, 1),
+            "activation": choice(rng, ("relu", "sigmoid")),
+        }
+
+    def validate(self, params):
+        require_keys(params, MLP_FIELDS)
+        x = _number_list(params["x"], "x", (1, 3), -10, 10)
+        n = len(x)
+        w2 = params["W2"]
+        if isinstance(w2, (list, tuple)) and len(w2) == 1 and isinstance(w2[0], (list, tuple)):
+            w2 = w2[0]  # W2 written as a 1 x n matrix
+        return {
+            "x": x,
+            "W1": _number_matrix(params["W1"], "W1", n, -10, 10),
+            "b1": _number_list(params["b1"], "b1", (n, n), -10, 10),
+            "W2": _number_list(w2, "W2", (n, n), -10, 10),
+            "b2": _short_number(params["b2"], "b2", -10, 10),
+            "y": int(as_choice(params["y"], "y", (0, 1))),
+            "activation": as_choice(params["activation"], "activation", ("relu", "sigmoid")),
+        }
+
+    def degenerate(self, params):
+        fwd = _mlp_forward(params)
+        if params["activation"] == "relu":
+            if np.any(np.abs(fwd["z1"]) < RELU_GAP):
+                return f"a ReLU input is (nearly) 0, where its derivative jumps: z1 = {_vec(fwd['z1'])}"
+            if np.all(fwd["z1"] < 0):
+                return "every ReLU is off, so dJ/dW1 and dJ/db1 would be all zeros"
+        if abs(fwd["z2"]) > MAX_LOGIT:
+            return f"z2 = {fwd['z2']:.3f}: y_hat is too close to 0 or 1"
+        return None
+
+    def solve(self, params):
+        fwd = _mlp_forward(params)
+        x, w1, w2 = fwd["x"], fwd["W1"], np.array(params["W2"], dtype=float)
+        delta2 = fwd["y_hat"] - params["y"]  # dJ/dz2 for a sigmoid output with cross-entropy
+        d_s = delta2 * w2
+        local = (fwd["z1"] > 0).astype(float) if params["activation"] == "relu" else fwd["h"] * (1 - fwd["h"])
+        delta1 = d_s * local  # dJ/dz1 (dJ/dh = dJ/ds: h enters s = h + x with slope 1)
+        return {
+            "forward": {"z1": _vec(fwd["z1"]), "h": _vec(fwd["h"]), "s": _vec(fwd["s"]), "z2": fwd["z2"]},
+            "y_hat": fwd["y_hat"],
+            "loss": fwd["loss"],
+            "dW2": _vec(delta2 * fwd["s"]),
+            "db2": delta2,
+            "dW1": [_vec(row) for row in np.outer(delta1, x)],
+            "db1": _vec(delta1),
+            "dx": _vec(d_s + w1.T @ delta1),  # skip path + path through the hidden layer
+        }
+
+    def check(self, params, answers):
+        """A separate scalar forward pass (loops, math, the loss as softplus(z2) - y z2) and central
+        differences of it in every entry of every parameter and of x."""
+        n = len(params["x"])
+        relu = params["activation"] == "relu"
+
+        def run(values: Mapping[str, Any]) -> dict[str, Any]:
+            x, w1, b1, w2, b2 = values["x"], values["W1"], values["b1"], values["W2"], values["b2"]
+            z1 = [sum(w1[r][c] * x[c] for c in range(n)) + b1[r] for r in range(n)]
+            h = [max(z, 0.0) if relu else 1 / (1 + math.exp(-z)) for z in z1]
+            s = [h[r] + x[r] for r in range(n)]
+            z2 = sum(w2[r] * s[r] for r in range(n)) + b2
+            softplus = max(z2, 0.0) + math.log1p(math.exp(-abs(z2)))  # -log(1 - sigmoid(z2)), stably
+            return {"z1": z1, "h": h, "s": s, "z2": z2, "y_hat": math.exp(z2 - softplus),
+                    "loss": softplus - params["y"] * z2}
+
+        base = {k: params[k] for k in ("x", "W1", "b1", "W2", "b2")}
+        ref = run(base)
+
+        def close(got: Any, want: float, what: str, tol: float) -> None:
+            assert isinstance(got, (int, float)) and not isinstance(got, bool), f"{what}: not a number: {got!r}"
+            assert abs(got - want) <= tol * max(1.0, abs(want)), f"{what} = {got}, the check gives {want}"
+
+        def close_all(got: Any, want: list[float], what: str, tol: float) -> None:
+            assert isinstance(got, list) and len(got) == len(want), f"{what}: expected {len(want)} entries, got {got!r}"
+            for k, (g, w) in enumerate(zip(got, want)):
+                close(g, w, f"{what}[{k}]", tol)
+
+        for name in ("z1", "h", "s"):
+            close_all(answers["forward"][name], ref[name], f"forward.{name}", 1e-9)
+        close(answers["forward"]["z2"], ref["z2"], "forward.z2", 1e-9)
+        close(answers["y_hat"], ref["y_hat"], "y_hat", 1e-9)
+        close(answers["loss"], ref["loss"], "loss", 1e-9)
+
+        step = 1e-5
+
+        def difference(name: str, index: tuple[int, ...]) -> float:
+            def nudged(by: float) -> float:
+                values = copy.deepcopy(base)
+                if not index:
+                    values[name] = values[name] + by
+                elif len(index) == 1:
+                    values[name][index[0]] += by
+                else:
+                    values[name][index[0]][index[1]] += by
+                return run(values)["loss"]
+
+            return (nudged(step) - nudged(-step)) / (2 * step)
+
+        tol = 1e-6
+        close(answers["db2"], difference("b2", ()), "db2", tol)
+        close_all(answers["dW2"], [difference("W2", (r,)) for r in range(n)], "dW2", tol)
+        close_all(answers["db1"], [difference("b1", (r,)) for r in range(n)], "db1", tol)
+        close_all(answers["dx"], [difference("x", (r,)) for r in range(n)], "dx", tol)
+        got = answers["dW1"]
+        assert isinstance(got, list) and len(got) == n, f"dW1: expected {n} rows, got {got!r}"
+        for r in range(n):
+            close_all(got[r], [difference("W1", (r, c)) for c in range(n)], f"dW1[{r}]", tol)
+
+    def context(self, params, answers):
+        fwd = answers["forward"]
+        relu = params["activation"] == "relu"
+        delta2 = answers["db2"]
+        d_s = [delta2 * w for w in params["W2"]]
+        local = [1 if z > 0 else 0 for z in fwd["z1"]] if relu else [h * (1 - h) for h in fwd["h"]]
+        w1 = params["W1"]
+        n = len(params["x"])
+        through = [sum(w1[r][c] * answers["db1"][r] for r in range(n)) for c in range(n)]
+        return {
+            "n": n,
+            "relu": relu,
+            "W1T": [[w1[r][c] for r in range(n)] for c in range(n)],
+            "d_s": d_s,
+            "local": local,
+            "through": through,
+        }
