@@ -1,4 +1,5 @@
-"""Recurrent-network families: backpropagation through time on small, unrolled graphs.
+"""Recurrent-network families: backpropagation through time on small, unrolled graphs, one LSTM
+cell step backward, and how gradients vanish or explode through a linear RNN.
 
 Convention: the hidden state starts at h_0 = 0, steps are numbered t = 1..T, and inputs are listed
 in time order, u = [u_1, ..., u_T].
@@ -7,15 +8,18 @@ in time order, u = [u_1, ..., u_T].
 from __future__ import annotations
 
 import ast
+import itertools
+import math
 import operator
 from fractions import Fraction
 from typing import Any, Mapping
 
+import numpy as np
 import sympy
 
-from qbank.draws import choice, int_vector, integer
+from qbank.draws import choice, decimal, int_vector, integer
 from qbank.family import Answer, Family, register
-from qbank.params import ParamError, as_int_list, as_number, require_keys
+from qbank.params import ParamError, as_bool, as_int, as_int_list, as_number, require_keys
 
 W = sympy.Symbol("w")
 SAMPLED_WEIGHTS = (-2, -1.5, -0.5, 0.5, 1.5, 2)  # dyadic, so every forward and backward value is an exact float
@@ -261,3 +265,542 @@ def _evaluate(text: str, env: Mapping[str, Fraction]) -> Fraction:
     except SyntaxError:
         raise AssertionError(f"{text!r} does not parse as a polynomial") from None
     return walk(tree)
+
+
+# ---------------------------------------------------------------- real-valued params (shared by the families below)
+
+
+def _decimal_param(value: Any, field: str, lo: float, hi: float, places: int = 2) -> int | float:
+    """A number in [lo, hi] with at most `places` decimals, so that it prints exactly as it is solved with."""
+    expected = f"a number from {lo} to {hi} with at most {places} decimals"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParamError(field, expected, value)
+    if not lo <= value <= hi or round(value, places) != value:
+        raise ParamError(field, expected, value)
+    return int(value) if float(value).is_integer() else value
+
+
+def _decimal_vector(value: Any, field: str, length: int, lo: float, hi: float, why: str = "") -> list[int | float]:
+    expected = f"a list of {length} number{'s' if length > 1 else ''}{why} from {lo} to {hi} with at most 2 decimals"
+    if not isinstance(value, (list, tuple)) or len(value) != length:
+        raise ParamError(field, expected, value)
+    return [_decimal_param(v, f"{field}[{k}]", lo, hi) for k, v in enumerate(value)]
+
+
+def _decimal_matrix(
+    value: Any, field: str, rows: int, cols: int, lo: float, hi: float, why: str = ""
+) -> list[list[int | float]]:
+    shape = f"a {rows}x{cols} matrix (a list of {rows} rows of {cols} numbers){why}"
+    expected = f"{shape} from {lo} to {hi} with at most 2 decimals"
+    if not isinstance(value, (list, tuple)) or len(value) != rows:
+        raise ParamError(field, expected, value)
+    out = []
+    for r, row in enumerate(value):
+        if not isinstance(row, (list, tuple)) or len(row) != cols:
+            raise ParamError(field, expected, value)
+        out.append([_decimal_param(v, f"{field}[{r}][{c}]", lo, hi) for c, v in enumerate(row)])
+    return out
+
+
+def _exact(value: int | float) -> Fraction:
+    """A short decimal from params as the exact rational it is written as."""
+    return Fraction(str(value))
+
+
+def _close(name: str, got: Any, want: list[float], tol: float, rel: float = 0.0) -> None:
+    """Compare a list of numbers (an answer) with the values of an independent computation."""
+    assert isinstance(got, list) and len(got) == len(want), f"{name}: expected {len(want)} values, got {got!r}"
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert isinstance(g, (int, float)) and not isinstance(g, bool), f"{name}[{k}] is not a number: {g!r}"
+        assert abs(g - w) <= tol + rel * abs(w), f"{name}[{k}] = {g!r}, the independent computation gives {w!r}"
+
+
+# ---------------------------------------------------------------- one LSTM cell step, backward
+
+GATES = ("f", "i", "g", "o")  # the order of the four blocks of a, W_x, W_h and b
+LSTM_FIELDS = ("Wx", "Wh", "b", "x", "h_prev", "c_prev", "dh", "dc_next")
+# (hidden size H, input size D): mostly scalars, which are worked by hand
+LSTM_SHAPES = ((1, 1),) * 5 + ((1, 2), (2, 1), (2, 2))
+LSTM_MAX_PREACT = 2.5  # drawn gates stay away from saturation, where every local slope is nearly 0
+LSTM_MIN_DELTA = 2e-3  # ... and every pre-activation gradient shows at least two significant digits at 4 decimals
+SHOWN, CARRIED = 1e-4, 1e-3  # tolerances: a value shown to 4 decimals; a delta computed from rounded values
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _lstm_preactivation(params: Mapping[str, Any]) -> list[float]:
+    """a = W_h h_{t-1} + W_x x_t + b as the floats nearest its exact value: with params of at most 2 decimals
+    every entry has at most 4, so rounding to 8 decimals removes just the float error."""
+    rows = zip(params["Wh"], params["Wx"], params["b"])
+    return [
+        round(sum(w * v for w, v in zip(wh, params["h_prev"])) + sum(w * v for w, v in zip(wx, params["x"])) + b, 8)
+        for wh, wx, b in rows
+    ]
+
+
+def _lstm_loss(
+    params: Mapping[str, Any], nudge: tuple[str, int, float] | None = None
+) -> tuple[float, dict[str, list[float]]]:
+    """The forward pass written out entry by entry (no numpy), and L = dh . h_t + dc_next . c_t.
+
+    `nudge = (name, k, eps)` adds eps to entry k of a param ("Wx" and "Wh" flattened row by row) or of an
+    intermediate value ("a", "f", "i", "g", "o", "c") on its way through, for finite differences."""
+
+    def at(name: str, values: list[float]) -> list[float]:
+        if nudge is not None and nudge[0] == name:
+            values = list(values)
+            values[nudge[1]] += nudge[2]
+        return values
+
+    hidden, inputs = len(params["h_prev"]), len(params["x"])
+    wx = at("Wx", [float(v) for row in params["Wx"] for v in row])
+    wh = at("Wh", [float(v) for row in params["Wh"] for v in row])
+    b, x = at("b", [float(v) for v in params["b"]]), at("x", [float(v) for v in params["x"]])
+    h_prev = at("h_prev", [float(v) for v in params["h_prev"]])
+    c_prev = at("c_prev", [float(v) for v in params["c_prev"]])
+    a = at("a", [
+        b[r]
+        + sum(wh[r * hidden + k] * h_prev[k] for k in range(hidden))
+        + sum(wx[r * inputs + k] * x[k] for k in range(inputs))
+        for r in range(4 * hidden)
+    ])
+
+    def logistic(z: float) -> float:
+        return 1.0 / (1.0 + math.exp(-z))
+
+    block = {q: a[n * hidden : (n + 1) * hidden] for n, q in enumerate(GATES)}
+    f = at("f", [logistic(z) for z in block["f"]])
+    i = at("i", [logistic(z) for z in block["i"]])
+    g = at("g", [math.tanh(z) for z in block["g"]])
+    o = at("o", [logistic(z) for z in block["o"]])
+    c = at("c", [f[j] * c_prev[j] + i[j] * g[j] for j in range(hidden)])
+    h = [o[j] * math.tanh(c[j]) for j in range(hidden)]
+    loss = sum(float(params["dh"][j]) * h[j] + float(params["dc_next"][j]) * c[j] for j in range(hidden))
+    return loss, {"a": a, "f": f, "i": i, "g": g, "o": o, "c": c, "h": h}
+
+
+@register
+class LstmCellBackward(Family):
+    id = "lstm-cell-backward"
+    title = "Backpropagation through one LSTM cell step"
+    topic = "rnn"
+    difficulty = 3
+    answers = {
+        "a": Answer("vector", "pre-activations a = W_h h_{t-1} + W_x x_t + b, blocks f, i, g, o", 1e-9),
+        "f": Answer("vector", "forget gate f = sigma(a_f)", SHOWN),
+        "i": Answer("vector", "input gate i = sigma(a_i)", SHOWN),
+        "g": Answer("vector", "candidate g = tanh(a_g)", SHOWN),
+        "o": Answer("vector", "output gate o = sigma(a_o)", SHOWN),
+        "c": Answer("vector", "new cell state c_t = f*c_{t-1} + i*g", SHOWN),
+        "h": Answer("vector", "new hidden state h_t = o*tanh(c_t)", SHOWN),
+        "dc": Answer("vector", "total gradient at the cell state, dc_t = dc_next + dh*o*(1 - tanh^2(c_t))", CARRIED),
+        "df": Answer("vector", "gradient at the forget gate, dc_t*c_{t-1}", CARRIED),
+        "di": Answer("vector", "gradient at the input gate, dc_t*g", CARRIED),
+        "dg": Answer("vector", "gradient at the candidate, dc_t*i", CARRIED),
+        "do": Answer("vector", "gradient at the output gate, dh*tanh(c_t)", CARRIED),
+        "da": Answer("vector", "gradient at the pre-activations, blocks f, i, g, o", CARRIED),
+        "db": Answer("vector", "gradient of the bias (equal to da)", CARRIED),
+        "dWh": Answer("matrix", "gradient of W_h, da h_{t-1}^T", CARRIED),
+        "dWx": Answer("matrix", "gradient of W_x, da x_t^T", CARRIED),
+        "dh_prev": Answer("vector", "gradient passed to the previous hidden state, W_h^T da", CARRIED),
+        "dc_prev": Answer("vector", "gradient passed to the previous cell state, dc_t*f", CARRIED),
+    }
+
+    def sample(self, rng):
+        hidden, inputs = choice(rng, LSTM_SHAPES)
+
+        def tenths(lo: float, hi: float, n: int, nonzero: bool = True) -> list[int | float]:
+            return [decimal(rng, lo, hi, 0.1, nonzero=nonzero) for _ in range(n)]
+
+        # Redraw until every gate is away from saturation and every pre-activation gradient is visible.
+        for _ in range(200):
+            params = {
+                "Wx": [tenths(-1, 1, inputs) for _ in range(4 * hidden)],
+                "Wh": [tenths(-1, 1, hidden) for _ in range(4 * hidden)],
+                "b": tenths(-1, 1, 4 * hidden, nonzero=False),
+                "x": tenths(-1, 1, inputs),
+                "h_prev": tenths(-0.9, 0.9, hidden),
+                "c_prev": tenths(-2, 2, hidden),
+                "dh": tenths(-1, 1, hidden),
+                "dc_next": tenths(-1, 1, hidden),
+            }
+            if max(abs(z) for z in _lstm_preactivation(params)) > LSTM_MAX_PREACT:
+                continue
+            if min(abs(d) for d in self.solve(params)["da"]) >= LSTM_MIN_DELTA:
+                break
+        return params
+
+    def validate(self, params):
+        require_keys(params, LSTM_FIELDS)
+        if not isinstance(params["h_prev"], (list, tuple)) or len(params["h_prev"]) not in (1, 2):
+            raise ParamError("h_prev", "a list of 1 or 2 numbers (its length is the hidden size H)", params["h_prev"])
+        if not isinstance(params["x"], (list, tuple)) or len(params["x"]) not in (1, 2):
+            raise ParamError("x", "a list of 1 or 2 numbers (its length is the input size D)", params["x"])
+        hidden, inputs = len(params["h_prev"]), len(params["x"])
+        rows = f" (4H rows with H = {hidden}, the length of h_prev"
+        per_unit = f" (one per hidden unit: H = {hidden}, the length of h_prev)"
+        return {
+            "Wx": _decimal_matrix(
+                params["Wx"], "Wx", 4 * hidden, inputs, -5, 5, rows + "; D columns, the length of x)"
+            ),
+            "Wh": _decimal_matrix(params["Wh"], "Wh", 4 * hidden, hidden, -5, 5, rows + ")"),
+            "b": _decimal_vector(params["b"], "b", 4 * hidden, -5, 5, rows + ")"),
+            "x": _decimal_vector(params["x"], "x", inputs, -5, 5),
+            # h_{t-1} = o * tanh(c_{t-1}) lies strictly between -1 and 1
+            "h_prev": _decimal_vector(params["h_prev"], "h_prev", hidden, -0.99, 0.99),
+            "c_prev": _decimal_vector(params["c_prev"], "c_prev", hidden, -5, 5, per_unit),
+            "dh": _decimal_vector(params["dh"], "dh", hidden, -5, 5, per_unit),
+            "dc_next": _decimal_vector(params["dc_next"], "dc_next", hidden, -5, 5, per_unit),
+        }
+
+    def degenerate(self, params):
+        if not any(params["dh"]) and not any(params["dc_next"]):
+            return "both upstream gradients dh and dc_next are zero, so every gradient in the cell is zero"
+        if not any(params["x"]):
+            return "x is zero, so the gradient of W_x is zero"
+        if not any(params["h_prev"]):
+            return "h_prev is zero, so the gradient of W_h is zero"
+        return None
+
+    def solve(self, params):
+        hidden = len(params["h_prev"])
+        x, h_prev, c_prev = (np.array(params[k], dtype=float) for k in ("x", "h_prev", "c_prev"))
+        dh, dc_next = np.array(params["dh"], dtype=float), np.array(params["dc_next"], dtype=float)
+        wh = np.array(params["Wh"], dtype=float)
+        a = np.array(_lstm_preactivation(params))
+        a_f, a_i, a_g, a_o = a.reshape(4, hidden)
+        f, i, g, o = _sigmoid(a_f), _sigmoid(a_i), np.tanh(a_g), _sigmoid(a_o)
+        c = f * c_prev + i * g
+        tanh_c = np.tanh(c)
+        h = o * tanh_c
+
+        dc = dc_next + dh * o * (1 - tanh_c**2)  # c_t reaches L directly (dc_next) and through h_t
+        df, di, dg, do = dc * c_prev, dc * g, dc * i, dh * tanh_c
+        da = np.concatenate([df * f * (1 - f), di * i * (1 - i), dg * (1 - g**2), do * o * (1 - o)])
+        return {
+            "a": a.tolist(),
+            "f": f.tolist(),
+            "i": i.tolist(),
+            "g": g.tolist(),
+            "o": o.tolist(),
+            "c": c.tolist(),
+            "h": h.tolist(),
+            "dc": dc.tolist(),
+            "df": df.tolist(),
+            "di": di.tolist(),
+            "dg": dg.tolist(),
+            "do": do.tolist(),
+            "da": da.tolist(),
+            "db": da.tolist(),
+            "dWh": np.outer(da, h_prev).tolist(),
+            "dWx": np.outer(da, x).tolist(),
+            "dh_prev": (wh.T @ da).tolist(),
+            "dc_prev": (dc * f).tolist(),
+        }
+
+    def check(self, params, answers):
+        """A separate scalar forward pass, and central differences of L = dh . h_t + dc_next . c_t, whose
+        gradient at h_t is dh and at c_t (from later steps) dc_next, with respect to every parameter, input
+        and intermediate value."""
+        hidden, inputs = len(params["h_prev"]), len(params["x"])
+        _, forward = _lstm_loss(params)
+        for name in ("a", "f", "i", "g", "o", "c", "h"):
+            _close(name, answers[name], forward[name], 1e-9)
+
+        def flat(name: str, rows: int, cols: int) -> list[float]:
+            got = answers[name]
+            assert isinstance(got, list) and len(got) == rows, f"{name}: expected {rows} rows, got {got!r}"
+            assert all(isinstance(r, list) and len(r) == cols for r in got), f"{name}: expected {cols} columns"
+            return [v for row in got for v in row]
+
+        eps = 1e-5
+        sizes = {"Wx": 4 * hidden * inputs, "Wh": 4 * hidden * hidden, "b": 4 * hidden, "a": 4 * hidden}
+        targets = [
+            ("Wx", "dWx", flat("dWx", 4 * hidden, inputs)),
+            ("Wh", "dWh", flat("dWh", 4 * hidden, hidden)),
+            ("b", "db", answers["db"]),
+            ("h_prev", "dh_prev", answers["dh_prev"]),
+            ("c_prev", "dc_prev", answers["dc_prev"]),
+            ("a", "da", answers["da"]),
+            *[(q, "d" + q, answers["d" + q]) for q in GATES],
+            ("c", "dc", answers["dc"]),
+        ]
+        for point, name, got in targets:
+            size = sizes.get(point, hidden)
+            numeric = [
+                (_lstm_loss(params, (point, k, eps))[0] - _lstm_loss(params, (point, k, -eps))[0]) / (2 * eps)
+                for k in range(size)
+            ]
+            _close(f"{name} (central difference in {point})", got, numeric, 1e-7, 1e-7)
+
+    def context(self, params, answers):
+        hidden = len(params["h_prev"])
+        rows = []
+        for r in range(4 * hidden):
+            gate, unit = GATES[r // hidden], r % hidden
+            rows.append(
+                {
+                    "gate": gate,
+                    "unit": unit,
+                    "terms": [[w, v] for w, v in zip(params["Wh"][r], params["h_prev"])]
+                    + [[w, v] for w, v in zip(params["Wx"][r], params["x"])],
+                    "b": params["b"][r],
+                    "a": answers["a"][r],
+                    "da": answers["da"][r],
+                }
+            )
+        return {
+            "H": hidden,
+            "D": len(params["x"]),
+            "rows": rows,
+            "tanh_c": [math.tanh(c) for c in answers["c"]],
+            "WhT": [list(col) for col in zip(*params["Wh"])],
+        }
+
+
+# ---------------------------------------------------------------- gradient flow through a linear RNN
+
+FLOW_FIELDS = ("Wh", "Wf", "T", "residual", "explodes")
+VANISHING_RADII = (0.5, 0.6, 0.7, 0.8)
+EXPLODING_RADII = (1.2, 1.3, 1.4, 1.5)
+FLOW_LENGTHS = (8, 10, 12, 15, 20)
+NEAR_ONE = 0.05  # a spectral radius this close to 1 neither vanishes nor explodes visibly
+
+
+def _spectral_bases() -> list[tuple[list[list[int]], list[list[int]]]]:
+    """Eigenvector bases P with entries -2..2, none zero (a zero would make a coordinate axis an eigenvector
+    and put an eigenvalue on the diagonal of W_h), and determinant +-1, so that P^-1 is integer too. Each as
+    its spectral parts (E_1, E_2) = (P e_1 e_1^T P^-1, P e_2 e_2^T P^-1): integer matrices, and
+    W_h = lambda_1 E_1 + lambda_2 E_2 has short-decimal entries when the eigenvalues do."""
+    out = []
+    for p, q, r, s in itertools.product((-2, -1, 1, 2), repeat=4):
+        det = p * s - q * r
+        if abs(det) == 1:
+            inverse = ((s * det, -q * det), (-r * det, p * det))  # 1/det = det when det = +-1
+            basis = ((p, q), (r, s))
+            parts = tuple(
+                [[basis[i][k] * inverse[k][j] for j in range(2)] for i in range(2)] for k in range(2)
+            )
+            out.append(parts)
+    return out
+
+
+SPECTRAL_BASES = _spectral_bases()
+
+
+def _norm_curve(params: Mapping[str, Any]) -> list[tuple[int, float]]:
+    """(t, |dL/dh_t|) for t = T, T - 1, ..., 1, by repeated multiplication: for display and for the sampler."""
+    wh = np.array(params["Wh"], dtype=float)
+    grad = 2 * params["residual"] * np.array(params["Wf"][0], dtype=float)
+    curve = []
+    for t in range(params["T"], 0, -1):
+        curve.append((t, float(np.linalg.norm(grad))))
+        grad = grad @ wh
+    return curve
+
+
+def flow_steps(length: int) -> list[int]:
+    """The steps t asked about, latest first: T, T - 1, T - 5 and 1 (those that exist)."""
+    return sorted({t for t in (length, length - 1, length - 5, 1) if t >= 1}, reverse=True)
+
+
+def _eigenvalues(wh: list[list[float]]) -> tuple[float, float] | None:
+    """The real eigenvalues of a 2x2 matrix from its characteristic polynomial, largest magnitude first
+    (the larger one first on a tie of magnitudes); None when they are complex."""
+    trace, det = wh[0][0] + wh[1][1], wh[0][0] * wh[1][1] - wh[0][1] * wh[1][0]
+    disc = trace * trace - 4 * det
+    if disc < -1e-12:
+        return None
+    root = math.sqrt(max(disc, 0.0))
+    pair = sorted(((trace + root) / 2, (trace - root) / 2), key=lambda v: (-abs(v), -v))
+    return pair[0], pair[1]
+
+
+def _spectral_parts(wh: list[list[float]], lam: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """E_1 = (W_h - l2 I) / (l1 - l2) and E_2 = (W_h - l1 I) / (l2 - l1): W_h^k = l1^k E_1 + l2^k E_2."""
+    m, eye = np.array(wh, dtype=float), np.eye(2)
+    return (m - lam[1] * eye) / (lam[0] - lam[1]), (m - lam[0] * eye) / (lam[1] - lam[0])
+
+
+@register
+class RnnGradientFlow(Family):
+    id = "rnn-gradient-flow"
+    title = "Vanishing and exploding gradients in a linear RNN"
+    topic = "rnn"
+    difficulty = 3
+    answers = {
+        "eigenvalues": Answer("vector", "eigenvalues of W_h, largest magnitude first", 1e-4),
+        "spectral_radius": Answer("number", "rho(W_h), the largest eigenvalue magnitude", 1e-4),
+        "steps": Answer("sequence", "the steps t asked about, in the order of the other answers: T, T-1, T-5, 1"),
+        "gradients": Answer(
+            "matrix", "dL/dh_t = 2 (yhat - y) W_f W_h^(T-t) as a row per asked t (grade relatively, to 1e-3)", 1e-6
+        ),
+        "norms": Answer("vector", "Euclidean norm of dL/dh_t per asked t (grade relatively, to 1e-3)", 1e-6),
+        "log10_norms": Answer("vector", "log10 of those norms", 1e-3),
+        "growth_factor": Answer(
+            "number", "average factor per step back, (|dL/dh_1| / |dL/dh_T|)^(1/(T-1))", 1e-3
+        ),
+        "regime": Answer("text", "'vanishing' or 'exploding'"),
+    }
+
+    def sample(self, rng):
+        explodes = bool(choice(rng, (True, False)))
+        # Redraw until W_h has no zero entry (which would put an eigenvalue on show), entries of at most 3,
+        # and the norm of dL/dh_t moves one way only from t = T back to 1 (no transient bump to explain).
+        for _ in range(200):
+            top = choice(rng, EXPLODING_RADII if explodes else VANISHING_RADII) * choice(rng, (1, -1))
+            other = decimal(rng, -abs(top) + 0.2, abs(top) - 0.2, 0.1, nonzero=True)
+            first, second = choice(rng, SPECTRAL_BASES)
+            tenths = (round(top * 10), round(other * 10))  # exact integer arithmetic, in tenths
+            wh = [
+                [_plain(Fraction(tenths[0] * first[r][c] + tenths[1] * second[r][c], 10)) for c in range(2)]
+                for r in range(2)
+            ]
+            params = {
+                "Wh": wh,
+                "Wf": [int_vector(rng, 2, -2, 2, nonzero=True)],
+                "T": choice(rng, FLOW_LENGTHS),
+                "residual": decimal(rng, -1, 1, 0.1, nonzero=True),
+                "explodes": explodes,
+            }
+            if any(v == 0 or abs(v) > 3 for row in wh for v in row):
+                continue
+            if not all(np.any(np.array(params["Wf"][0]) @ np.array(part)) for part in (first, second)):
+                continue  # W_f @ E_j = 0: one of the two terms of dL/dh_t is missing
+            norms = [n for _, n in _norm_curve(params)]
+            if all((later > earlier) == explodes for earlier, later in zip(norms, norms[1:])):
+                break
+        return params
+
+    def validate(self, params):
+        require_keys(params, FLOW_FIELDS)
+        wf = params["Wf"]
+        if isinstance(wf, (list, tuple)) and len(wf) == 2 and not any(isinstance(v, (list, tuple)) for v in wf):
+            wf = [wf]  # a plain row [a, b] is accepted for the 1x2 matrix [[a, b]]
+        return {
+            "Wh": _decimal_matrix(params["Wh"], "Wh", 2, 2, -5, 5),
+            "Wf": _decimal_matrix(wf, "Wf", 1, 2, -5, 5),
+            "T": as_int(params["T"], "T", 3, 30),
+            "residual": _decimal_param(params["residual"], "residual", -10, 10),
+            "explodes": as_bool(params["explodes"], "explodes"),
+        }
+
+    def degenerate(self, params):
+        lam = _eigenvalues(params["Wh"])
+        if lam is None:
+            return "W_h has complex eigenvalues; this problem needs two real ones"
+        if abs(abs(lam[0]) - abs(lam[1])) < 1e-9:
+            return "the eigenvalues of W_h have the same magnitude; this problem needs one dominant eigenvalue"
+        if abs(abs(lam[0]) - 1) < NEAR_ONE:
+            return f"the spectral radius {abs(lam[0]):.4g} is too close to 1 to vanish or explode"
+        if (abs(lam[0]) > 1) != params["explodes"]:
+            return "explodes is " + str(params["explodes"]).lower() + f" but the spectral radius is {abs(lam[0]):.4g}"
+        dominant, _ = _spectral_parts(params["Wh"], lam)
+        if np.abs(np.array(params["Wf"][0], dtype=float) @ dominant).max() < 1e-9:
+            return "W_f has no component along the dominant eigenvector, so the spectral radius does not set the rate"
+        answers = self.solve(params)
+        if (answers["norms"][-1] > answers["norms"][0]) != params["explodes"]:
+            return "the norms at t = 1 and t = T do not show the trend of the spectral radius"
+        return None
+
+    def solve(self, params):
+        """The closed form 2 (yhat - y) W_f W_h^(T - t), with matrix powers."""
+        wh, wf = np.array(params["Wh"], dtype=float), np.array(params["Wf"], dtype=float)
+        length, steps = params["T"], flow_steps(params["T"])
+        lam = _eigenvalues(params["Wh"])
+        rho = abs(lam[0])
+        grads = [(2 * params["residual"] * wf @ np.linalg.matrix_power(wh, length - t))[0] for t in steps]
+        norms = [float(np.linalg.norm(g)) for g in grads]
+        return {
+            "eigenvalues": [round(v, 12) for v in lam],  # drawn ones are short decimals: print them so
+            "spectral_radius": round(rho, 12),
+            "steps": steps,
+            "gradients": [g.tolist() for g in grads],
+            "norms": norms,
+            "log10_norms": [math.log10(n) for n in norms],
+            "growth_factor": (norms[-1] / norms[0]) ** (1 / (length - 1)),
+            "regime": "exploding" if rho > 1 else "vanishing",
+        }
+
+    def check(self, params, answers):
+        """Backpropagate step by step in exact rationals, and compare with the eigen-decomposition
+        V diag(lambda^k) V^-1 from numpy; check the verdict against the ratio of the norms."""
+        length, steps = params["T"], flow_steps(params["T"])
+        assert answers["steps"] == steps, f"steps = {answers['steps']}, expected {steps}"
+        wh = [[_exact(v) for v in row] for row in params["Wh"]]
+        delta = [2 * _exact(params["residual"]) * _exact(v) for v in params["Wf"][0]]  # dL/dh_T
+        exact = {}
+        for t in range(length, 0, -1):
+            exact[t] = [float(d) for d in delta]
+            delta = [wh[0][k] * delta[0] + wh[1][k] * delta[1] for k in range(2)]  # W_h^T delta
+        rows = answers["gradients"]
+        assert isinstance(rows, list) and len(rows) == len(steps), f"gradients: expected {len(steps)} rows"
+        for t, row in zip(steps, rows):
+            _close(f"gradients (t = {t}, step-by-step backprop)", row, exact[t], 1e-12, 1e-9)
+
+        values, vectors = np.linalg.eig(np.array(params["Wh"], dtype=float))
+        assert np.all(np.abs(values.imag) < 1e-12), f"numpy finds complex eigenvalues {values}"
+        values, vectors = values.real, vectors.real
+        order = sorted(range(2), key=lambda k: (-abs(values[k]), -values[k]))
+        _close("eigenvalues", answers["eigenvalues"], [float(values[k]) for k in order], 1e-9, 1e-9)
+        rho = float(np.max(np.abs(values)))
+        _close("spectral_radius", [answers["spectral_radius"]], [rho], 1e-9, 1e-9)
+        inverse = np.linalg.inv(vectors)
+        start = 2 * params["residual"] * np.array(params["Wf"][0], dtype=float)
+        for t in steps:
+            eig = start @ vectors @ np.diag(values ** (length - t)) @ inverse
+            _close(f"eigen-decomposition (t = {t})", eig.tolist(), exact[t], 1e-9, 1e-7)
+
+        norms = [math.hypot(*exact[t]) for t in steps]
+        _close("norms", answers["norms"], norms, 1e-12, 1e-9)
+        _close("log10_norms", answers["log10_norms"], [math.log10(n) for n in norms], 1e-9)
+        ratio = norms[-1] / norms[0]  # |dL/dh_1| / |dL/dh_T|
+        _close("growth_factor", [answers["growth_factor"]], [ratio ** (1 / (length - 1))], 1e-9, 1e-9)
+        verdict = "exploding" if ratio > 1 else "vanishing"
+        assert answers["regime"] == verdict, f"regime = {answers['regime']!r}, but |dL/dh_1| / |dL/dh_T| = {ratio:.4g}"
+        assert (rho > 1) == (verdict == "exploding"), f"the spectral radius {rho:.4g} disagrees with the trend"
+
+    def context(self, params, answers):
+        lam = answers["eigenvalues"]
+        wh, length, residual = params["Wh"], params["T"], params["residual"]
+        e1, e2 = _spectral_parts(wh, (lam[0], lam[1]))
+        start = 2 * residual * np.array(params["Wf"][0], dtype=float)
+        trace, det = wh[0][0] + wh[1][1], wh[0][0] * wh[1][1] - wh[0][1] * wh[1][0]
+        curve = [(t, math.log10(n)) for t, n in reversed(_norm_curve(params))]
+        return {
+            "steps": flow_steps(length),
+            "trace": trace,
+            "det": det,
+            "disc": trace * trace - 4 * det,
+            "E1": e1.tolist(),
+            "E2": e2.tolist(),
+            "start": start.tolist(),  # 2 (yhat - y) W_f
+            "alpha": (start @ e1).tolist(),
+            "beta": (start @ e2).tolist(),
+            "beta_zero": bool(np.abs(start @ e2).max() < 1e-12),
+            "table": [
+                {
+                    "t": t,
+                    "k": length - t,
+                    "grad": [_significant(v) for v in g],
+                    "norm": _significant(n),
+                    "log": lg,
+                }
+                for t, g, n, lg in zip(answers["steps"], answers["gradients"], answers["norms"], answers["log10_norms"])
+            ],
+            "curve": curve,
+            "ymin": math.floor(min(y for _, y in curve)),
+            "ymax": math.ceil(max(y for _, y in curve)),
+            "ratio": _significant(answers["norms"][-1] / answers["norms"][0]),
+            "rho_power": _significant(answers["spectral_radius"] ** (length - 1)),
+        }
+
+
+def _significant(value: float, digits: int = 4) -> str:
+    """A number to `digits` significant digits as LaTeX, with a power of ten when it is very large or small."""
+    if value == 0:
+        return "0"
+    mantissa, _, exponent = f"{value:.{digits}g}".partition("e")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}" if exponent else mantissa

@@ -18,6 +18,12 @@ def short(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def fixed4(value: float) -> str:
+    """A number with exactly 4 decimals, no negative zero."""
+    text = f"{value:.4f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
 def answer_snippets(variant: dict) -> list[str]:
     """Strings the solution PDF must show (whitespace removed), per family."""
     fam, a = variant["family"], variant["answers"]
@@ -44,6 +50,28 @@ def answer_snippets(variant: dict) -> list[str]:
         ]
     if fam == "mlp-skip-bce-backprop":
         return [f"{a['y_hat']:.4f}", f"J = {a['loss']:.4f}", f"{a['db2']:.4f}"]
+    if fam == "lstm-cell-backward":
+        return ["[" + ", ".join(fixed4(v) for v in a["da"]) + "]", fixed4(a["dc_prev"][0])]
+    if fam == "rnn-gradient-flow":
+        return [fixed4(a["log10_norms"][-1]), a["regime"].capitalize() + ":"]
+    if fam == "init-variance":
+        sigma = a["sigma"]
+        d = round(sigma**-2)
+        digits = 4 if d <= 100 else (5 if d <= 10_000 else 6)
+        show = lambda x: f"{x:.{digits}f}".rstrip("0").rstrip(".")  # noqa: E731
+        if a["he_sigma"] is not None:
+            return [show(sigma), show(a["he_sigma"]), "0.3408"]
+        return [show(sigma), "Smaller:"]
+    if fam == "ridge-map":
+        det = a["det"]
+        det_text = str(det) if isinstance(det, int) else short(det)
+        return [fixed4(a["w_hat"][0]), fixed4(a["w_hat"][1]), det_text]
+    if fam == "nalu":
+        return [short(v) for v in a["y"]] + [fixed4(a["W"][0][0])]
+    if fam == "resnet-init-variance":
+        trim = lambda text: text.rstrip("0").rstrip(".")  # noqa: E731
+        exact = a["sigma_w_exact"]
+        return [trim(f"{a['var_L']:.4f}"), trim(f"{exact:.{7 if exact < 0.01 else 6}f}")]
     raise AssertionError(f"no snippets for {fam}")
 
 
@@ -55,6 +83,12 @@ FAMILIES = [
     "scalar-rnn-backprop",
     "relu-net-derivatives",
     "mlp-skip-bce-backprop",
+    "lstm-cell-backward",
+    "rnn-gradient-flow",
+    "init-variance",
+    "resnet-init-variance",
+    "ridge-map",
+    "nalu",
 ]
 
 

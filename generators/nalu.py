@@ -1,0 +1,396 @@
+"""Neural arithmetic logic unit (NALU): weights nudged towards -1, 0 and 1, and the two arithmetic paths.
+
+Conventions: W = tanh(W_hat) * sigmoid(M_hat) entrywise, and W is rounded to four decimals before it is used,
+so the later parts use exactly the numbers the student writes down. The additive path is a = W x, the
+multiplicative path m = exp(W log(|x| + eps)), and the output y = g * a + (1 - g) * m with one given gate
+value g_i in [0, 1] per output. An entry of W is "near" c in {-1, 0, 1} when |W_ij - c| <= NEAR.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from typing import Any, Mapping
+
+import numpy as np
+
+from qbank.draws import choice, decimal, integer
+from qbank.errors import GenerationError
+from qbank.family import Answer, Family, register
+from qbank.params import ParamError, as_number, require_keys
+
+FIELDS = ("W_hat", "M_hat", "x", "gate", "eps")
+NEAR = 0.05  # an entry within this distance of -1, 0 or 1 counts as saturated there
+MARGIN = 0.005  # entries whose distance to the nearest target is within MARGIN of NEAR are too close to call
+DIGITS = 4  # W is rounded to this many decimals before it is used
+EPS = 1e-7  # the sampled epsilon inside the logarithm
+GATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
+MAX_SAMPLED_M = 50  # sampled problems keep the multiplicative path small enough to work by hand
+SAMPLE_TRIES = 200
+LABELS = ("-1", "0", "1")
+NONE = "none"
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _short_number(value: Any, field: str, lo: float, hi: float, places: int, *, nonzero: bool = False) -> int | float:
+    expected = f"a {'nonzero ' if nonzero else ''}number from {lo} to {hi} with at most {places} decimals"
+    number = as_number(value, field, lo, hi)
+    if round(number, places) != number or (nonzero and number == 0):
+        raise ParamError(field, expected, value)
+    return number
+
+
+def _number_matrix(
+    value: Any, field: str, rows: tuple[int, int], cols: tuple[int, int], lo: float, hi: float, places: int
+) -> list[list[int | float]]:
+    expected = (
+        f"a matrix (list of rows) with {rows[0]} to {rows[1]} rows of {cols[0]} to {cols[1]} numbers each, "
+        f"all rows the same length"
+    )
+    if not isinstance(value, (list, tuple)) or not rows[0] <= len(value) <= rows[1]:
+        raise ParamError(field, expected, value)
+    out = []
+    for r, row in enumerate(value):
+        if not isinstance(row, (list, tuple)) or len(row) != len(value[0]) or not cols[0] <= len(row) <= cols[1]:
+            raise ParamError(field, expected, value)
+        out.append([_short_number(v, f"{field}[{r}][{c}]", lo, hi, places) for c, v in enumerate(row)])
+    return out
+
+
+# ---------------------------------------------------------------- the NALU, vectorised (solve)
+
+
+def nalu_weights(w_hat: list[list[float]], m_hat: list[list[float]]) -> np.ndarray:
+    """W = tanh(W_hat) * sigmoid(M_hat), unrounded."""
+    return np.tanh(np.array(w_hat, dtype=float)) / (1.0 + np.exp(-np.array(m_hat, dtype=float)))
+
+
+def saturation(value: float) -> str:
+    """'-1', '0' or '1' when value is within NEAR of that target, else 'none'."""
+    target = min((-1, 0, 1), key=lambda c: abs(value - c))
+    return str(target) if abs(value - target) <= NEAR else NONE
+
+
+def additive_text(signs: list[int]) -> str:
+    """The sum that a saturated row computes on the additive path: 'x1 - x3', or '0'."""
+    terms = []
+    for j, s in enumerate(signs, 1):
+        if s:
+            sign = ("-" if s < 0 else "") if not terms else (" - " if s < 0 else " + ")
+            terms.append(f"{sign}x{j}")
+    return "".join(terms) or "0"
+
+
+def multiplicative_text(signs: list[int]) -> str:
+    """The product that a saturated row computes on the multiplicative path: 'Abs(x1)/Abs(x2)', or '1'."""
+    top = [f"Abs(x{j})" for j, s in enumerate(signs, 1) if s > 0]
+    bottom = [f"Abs(x{j})" for j, s in enumerate(signs, 1) if s < 0]
+    numerator = "*".join(top) or "1"
+    if not bottom:
+        return numerator
+    return f"{numerator}/{bottom[0]}" if len(bottom) == 1 else f"{numerator}/({'*'.join(bottom)})"
+
+
+@register
+class Nalu(Family):
+    id = "nalu"
+    title = "Neural arithmetic logic unit: saturated weights and the two paths"
+    topic = "inductive-bias"
+    difficulty = 2
+    answers = {
+        "W": Answer("matrix", "W = tanh(W_hat) * sigmoid(M_hat) entrywise, rounded to 4 decimals", 1e-4),
+        "saturation": Answer("table", "per entry of W: '1', '-1' or '0' when within 0.05 of it, else 'none'"),
+        "a": Answer("vector", "the additive path a = W x (with the rounded W)", 1e-3),
+        "m": Answer("vector", "the multiplicative path m = exp(W log(|x| + eps))", 1e-2),
+        "y": Answer("vector", "the NALU output y = g a + (1 - g) m", 1e-2),
+        "arithmetic": Answer(
+            "table",
+            "per output row: the operation of the additive path ('add') and of the multiplicative path ('mul') "
+            "when every entry of the row is saturated, as expressions in x1..xn (sympy syntax); 'none' otherwise",
+        ),
+    }
+
+    # ------------------------------------------------------------ sampling
+
+    def sample(self, rng):
+        for _ in range(SAMPLE_TRIES):
+            params = self._draw(rng)
+            if self.degenerate(params) is None and max(abs(v) for v in self.solve(params)["m"]) <= MAX_SAMPLED_M:
+                return params
+        raise GenerationError(f"{self.id}: no usable draw in {SAMPLE_TRIES} tries")
+
+    def _draw(self, rng) -> dict[str, Any]:
+        rows, cols = choice(rng, (1, 2, 2)), choice(rng, (2, 3))
+        patterns: list[list[str]] = []
+        while len(patterns) < rows:
+            pattern = [choice(rng, ("1", "1", "-1", "-1", "0", "0")) for _ in range(cols)]
+            # the first row, always saturated, combines at least two inputs
+            if sum(c != "0" for c in pattern) >= (2 if not patterns else 1) and pattern not in patterns:
+                patterns.append(pattern)
+        if rows == 2 and integer(rng, 0, 1):  # one entry left unsaturated, to contrast with the others
+            patterns[1][integer(rng, 0, cols - 1)] = NONE
+        entries = [[self._entry(rng, c) for c in pattern] for pattern in patterns]
+        x = [decimal(rng, 0.5, 6, 0.5) for _ in range(cols)]
+        while any(v == 1 for v in x):  # log 1 = 0 would hide that input from the multiplicative path
+            x = [decimal(rng, 0.5, 6, 0.5) for _ in range(cols)]
+        if integer(rng, 0, 3) == 0:
+            j = integer(rng, 0, cols - 1)
+            x[j] = -x[j]
+        return {
+            "W_hat": [[w for w, _ in row] for row in entries],
+            "M_hat": [[m for _, m in row] for row in entries],
+            "x": x,
+            "gate": [choice(rng, GATES) for _ in range(rows)],
+            "eps": EPS,
+        }
+
+    @staticmethod
+    def _entry(rng, target: str) -> tuple[float, float]:
+        """(W_hat_ij, M_hat_ij) that put W_ij near `target`, or well away from every target for 'none'."""
+        big = lambda: decimal(rng, 3.5, 5.5, 0.5)  # noqa: E731  tanh and sigmoid both within 0.03 of 1
+        if target in ("1", "-1"):
+            return (big() if target == "1" else -big()), big()
+        if target == "0":
+            if integer(rng, 0, 2):  # the sigmoid gate shuts the entry, whatever W_hat is
+                return decimal(rng, -5, 5, 0.5), -big()
+            return 0, decimal(rng, -2, 5, 0.5)  # tanh(0) = 0, whatever M_hat is
+        return decimal(rng, 0.5, 1.5, 0.1) * (1 if integer(rng, 0, 1) else -1), decimal(rng, -0.5, 1.5, 0.5)
+
+    # ------------------------------------------------------------ validation
+
+    def validate(self, params):
+        require_keys(params, FIELDS)
+        w_hat = _number_matrix(params["W_hat"], "W_hat", (1, 3), (2, 4), -10, 10, 2)
+        rows, cols = len(w_hat), len(w_hat[0])
+        m_hat = _number_matrix(params["M_hat"], "M_hat", (1, 3), (2, 4), -10, 10, 2)
+        if len(m_hat) != rows or len(m_hat[0]) != cols:
+            raise ParamError("M_hat", f"a {rows} x {cols} matrix, the shape of W_hat", params["M_hat"])
+        x = params["x"]
+        if not isinstance(x, (list, tuple)) or len(x) != cols:
+            raise ParamError("x", f"a list of {cols} nonzero numbers (one per column of W_hat)", x)
+        x = [_short_number(v, f"x[{j}]", -100, 100, 2, nonzero=True) for j, v in enumerate(x)]
+        gate = params["gate"]
+        if isinstance(gate, (int, float)) and not isinstance(gate, bool):
+            gate = [gate] * rows  # one gate value for every output
+        if not isinstance(gate, (list, tuple)) or len(gate) != rows:
+            raise ParamError("gate", f"a number from 0 to 1, or a list of {rows} (one per row of W_hat)", gate)
+        gate = [_short_number(g, f"gate[{i}]", 0, 1, 4) for i, g in enumerate(gate)]
+        eps = as_number(params["eps"], "eps", 0, 0.1)
+        return {"W_hat": w_hat, "M_hat": m_hat, "x": x, "gate": gate, "eps": eps}
+
+    def degenerate(self, params):
+        weights = nalu_weights(params["W_hat"], params["M_hat"])
+        for (i, j), value in np.ndenumerate(weights):
+            distance = min(abs(value - c) for c in (-1, 0, 1))
+            if abs(distance - NEAR) < MARGIN:
+                return f"W[{i + 1}][{j + 1}] = {value:.4f} is too close to the {NEAR} threshold to classify"
+        labels = [[saturation(v) for v in row] for row in weights.tolist()]
+        if all(label == "0" for row in labels for label in row):
+            return "every entry of W is near 0, so both paths are trivial"
+        if not any(NONE not in row and any(label != "0" for label in row) for row in labels):
+            return "no row of W is saturated with a nonzero entry, so there is no arithmetic to read off"
+        return None
+
+    # ------------------------------------------------------------ solving
+
+    def solve(self, params):
+        weights = np.round(nalu_weights(params["W_hat"], params["M_hat"]), DIGITS)
+        x = np.array(params["x"], dtype=float)
+        gate = np.array(params["gate"], dtype=float)
+        a = weights @ x
+        m = np.exp(weights @ np.log(np.abs(x) + params["eps"]))
+        y = gate * a + (1 - gate) * m
+        labels = [[saturation(v) for v in row] for row in weights.tolist()]
+        arithmetic = []
+        for row in labels:
+            if NONE in row:
+                arithmetic.append({"add": NONE, "mul": NONE})
+            else:
+                signs = [int(label) for label in row]
+                arithmetic.append({"add": additive_text(signs), "mul": multiplicative_text(signs)})
+        return {
+            "W": [[float(v) for v in row] for row in weights.tolist()],
+            "saturation": labels,
+            "a": [float(v) for v in a],
+            "m": [float(v) for v in m],
+            "y": [float(v) for v in y],
+            "arithmetic": arithmetic,
+        }
+
+    # ------------------------------------------------------------ checking
+
+    def check(self, params, answers):
+        """Plain-python loops with other formulas: tanh(z) = (e^2z - 1)/(e^2z + 1), sigmoid(z) =
+        (1 + tanh(z/2))/2, the multiplicative path as the product of powers (|x_j| + eps)^W_ij, and the
+        arithmetic expressions evaluated by a small parser at several points."""
+        w_hat, m_hat, x, gate, eps = (params[k] for k in FIELDS)
+        rows, cols = len(w_hat), len(w_hat[0])
+        got_w = answers["W"]
+        assert len(got_w) == rows and all(len(r) == cols for r in got_w), f"W has the wrong shape: {got_w}"
+        for i in range(rows):
+            for j in range(cols):
+                e2 = math.exp(2 * w_hat[i][j])
+                tanh = (e2 - 1) / (e2 + 1)
+                sig = (1 + math.tanh(m_hat[i][j] / 2)) / 2
+                exact = tanh * sig
+                value = got_w[i][j]
+                assert abs(value - exact) <= 0.5 * 10**-DIGITS + 1e-12, (
+                    f"W[{i}][{j}] = {value}, tanh * sigmoid = {exact:.6f}"
+                )
+                assert round(value, DIGITS) == value, f"W[{i}][{j}] = {value} is not rounded to {DIGITS} decimals"
+                target = min((-1, 0, 1), key=lambda c: abs(exact - c))
+                want = str(target) if abs(exact - target) <= NEAR else NONE
+                assert answers["saturation"][i][j] == want, (
+                    f"saturation[{i}][{j}] = {answers['saturation'][i][j]!r}, W = {exact:.4f} gives {want!r}"
+                )
+        for i in range(rows):
+            a_i = 0.0
+            m_i = 1.0
+            for j in range(cols):
+                a_i += got_w[i][j] * x[j]
+                m_i *= (abs(x[j]) + eps) ** got_w[i][j]
+            y_i = gate[i] * a_i + (1 - gate[i]) * m_i
+            for name, want in (("a", a_i), ("m", m_i), ("y", y_i)):
+                value = answers[name][i]
+                assert abs(value - want) <= 1e-9 * max(1.0, abs(want)), f"{name}[{i}] = {value}, loops give {want}"
+
+            signs = [{"1": 1, "-1": -1, "0": 0}.get(answers["saturation"][i][j]) for j in range(cols)]
+            got = answers["arithmetic"][i]
+            assert set(got) == {"add", "mul"}, f"arithmetic[{i}] needs 'add' and 'mul', got {got!r}"
+            if None in signs:
+                assert got == {"add": NONE, "mul": NONE}, f"arithmetic[{i}] = {got!r}, but row {i} is not saturated"
+                continue
+            names = [f"x{j + 1}" for j in range(cols)]
+            for point in (x, [j + 2 for j in range(cols)], [(-1) ** j * (j + 0.5) for j in range(cols)]):
+                env = dict(zip(names, (float(v) for v in point)))
+                add = sum(s * v for s, v in zip(signs, point))
+                mul = math.prod(abs(v) ** s for s, v in zip(signs, point))
+                for key, want in (("add", add), ("mul", mul)):
+                    value = _evaluate(got[key], env)
+                    assert abs(value - want) <= 1e-9 * max(1.0, abs(want)), (
+                        f"arithmetic[{i}].{key} = {got[key]!r} is {value} at {point}, the saturated row gives {want}"
+                    )
+
+    # ------------------------------------------------------------ display
+
+    def context(self, params, answers):
+        rows, cols = len(params["W_hat"]), len(params["x"])
+        raw = nalu_weights(params["W_hat"], params["M_hat"])
+        logs = [math.log(abs(v) + params["eps"]) for v in params["x"]]
+        exponents = [sum(answers["W"][i][j] * logs[j] for j in range(cols)) for i in range(rows)]
+        entries = []
+        for i in range(rows):
+            for j in range(cols):
+                entries.append({
+                    "i": i + 1,
+                    "j": j + 1,
+                    "w_hat": params["W_hat"][i][j],
+                    "m_hat": params["M_hat"][i][j],
+                    "tanh": math.tanh(params["W_hat"][i][j]),
+                    "sigmoid": 1 / (1 + math.exp(-params["M_hat"][i][j])),
+                    "w": answers["W"][i][j],
+                    "label": answers["saturation"][i][j],
+                })
+        ideal = []
+        for i in range(rows):
+            labels = answers["saturation"][i]
+            if NONE in labels:
+                ideal.append(None)
+                continue
+            signs = [int(label) for label in labels]
+            ideal.append({
+                "signs": signs,
+                "add": sum(s * v for s, v in zip(signs, params["x"])),
+                "mul": math.prod(abs(v) ** s for s, v in zip(signs, params["x"])),
+                **operation_words(signs),
+                **operation_tex(signs),
+            })
+        unsaturated = [e for e in entries if e["label"] == NONE]
+        groups = [{"label": label, "entries": [e for e in entries if e["label"] == label]}
+                  for label in ("1", "-1", "0", NONE)]
+        return {
+            "rows": rows,
+            "cols": cols,
+            "entries": entries,
+            "unrounded": raw.tolist(),
+            "logs": logs,
+            "exponents": exponents,
+            "ideal": ideal,
+            "unsaturated": unsaturated,
+            "groups": [g for g in groups if g["entries"]],
+            "negative_x": ", ".join(f"x_{{{j + 1}}}" for j, v in enumerate(params["x"]) if v < 0),
+            "eps_tex": eps_tex(params["eps"]),
+            "near": NEAR,
+        }
+
+
+def operation_words(signs: list[int]) -> dict[str, str]:
+    """What a saturated row does, in words, on the additive and on the multiplicative path."""
+    plus, minus = signs.count(1), signs.count(-1)
+    if plus + minus == 1:
+        return {"add_word": "a copy of one input" if plus else "the negation of one input",
+                "mul_word": "the magnitude of that input" if plus else "a reciprocal"}
+    if not minus:
+        return {"add_word": "addition", "mul_word": "multiplication"}
+    if not plus:
+        return {"add_word": "a negated sum", "mul_word": "the reciprocal of a product"}
+    return {"add_word": "subtraction", "mul_word": "division"}
+
+
+def operation_tex(signs: list[int]) -> dict[str, str]:
+    """The operations of a saturated row as LaTeX (what sympy would print for the answers, without sympy)."""
+    add = re.sub(r"x(\d+)", r"x_{\1}", additive_text(signs))
+    top = [f"|x_{{{j}}}|" for j, s in enumerate(signs, 1) if s > 0]
+    bottom = [f"|x_{{{j}}}|" for j, s in enumerate(signs, 1) if s < 0]
+    numerator, denominator = "\\,".join(top) or "1", "\\,".join(bottom)
+    mul = f"\\frac{{{numerator}}}{{{denominator}}}" if bottom else numerator
+    return {"add_tex": add, "mul_tex": mul}
+
+
+def eps_tex(eps: float) -> str:
+    """epsilon as LaTeX: 0, 0.01, 10^{-7}, 5 \\times 10^{-3}."""
+    if eps == 0:
+        return "0"
+    text = f"{eps:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else f"{mantissa} \\times {power}"
+
+
+# ---------------------------------------------------------------- a tiny evaluator for the arithmetic answers
+
+_BINARY = {ast.Add: lambda p, q: p + q, ast.Sub: lambda p, q: p - q, ast.Mult: lambda p, q: p * q,
+           ast.Div: lambda p, q: p / q}
+
+
+def _evaluate(text: Any, env: Mapping[str, float]) -> float:
+    """Evaluate 'x1 - x2' or 'Abs(x1)*Abs(x3)/Abs(x2)' without sympy: + - * /, Abs, x1..xn and integers."""
+    assert isinstance(text, str), f"{text!r} is not an expression string"
+
+    def walk(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = walk(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Abs" \
+                and len(node.args) == 1 and not node.keywords:
+            return abs(walk(node.args[0]))
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id in env:
+            return env[node.id]
+        raise AssertionError(f"{text!r} is not an expression in + - * / Abs and {sorted(env)}")
+
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        raise AssertionError(f"{text!r} does not parse as an expression") from None
+    return walk(tree)
