@@ -7,7 +7,6 @@ params hold weight vectors as flat lists (W2 of the MLP is its single row).
 
 from __future__ import annotations
 
-import ast
 import copy
 import math
 from fractions import Fraction
@@ -15,6 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
 from qbank.family import Answer, Family, register
 from qbank.params import ParamError, as_choice, as_int, as_number, require_keys
@@ -113,35 +113,9 @@ def _linear_tex(slope: Fraction, intercept: Fraction) -> str:
 
 # --- a small, safe evaluator for the answers' linear expressions ----------------------------------
 
-_BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
-
-
 def _evaluate(text: str, x: Fraction) -> Fraction:
     """Evaluate an expression in x with + - * / and decimal constants exactly (no sympy, no eval)."""
-
-    def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-            den = walk(node.right)
-            assert den != 0, f"{text!r} divides by zero"
-            return walk(node.left) / den
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return Fraction(str(node.value))
-        if isinstance(node, ast.Name) and node.id == "x":
-            return x
-        raise AssertionError(f"{text!r} is not an expression in x with + - * /")
-
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError:
-        raise AssertionError(f"{text!r} does not parse as an expression in x") from None
-    return walk(tree)
+    return evaluate(text, {"x": x}, exact=True, what="an expression in x")
 
 
 # ==================================================================================================

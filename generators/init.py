@@ -9,7 +9,6 @@ backward variances) and a `target` for sigma_L^2 (for the initialisation that hi
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import math
@@ -18,6 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from qbank.arith import evaluate
 from qbank.draws import choice, integer
 from qbank.family import Answer, Family, register
 from qbank.params import ParamError, as_choice, as_int, as_number, require_keys
@@ -107,38 +107,7 @@ def simpler_root_tex(p: int, q: int) -> list[str]:
 
 def _evaluate_root_expression(text: Any, name: str) -> float:
     """Evaluate a string such as 'sqrt(2)/10' numerically, without sympy: numbers, + - * / and sqrt()."""
-    assert isinstance(text, str), f"{name} is not an expression string: {text!r}"
-
-    def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return float(node.value)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
-            left, right = walk(node.left), walk(node.right)
-            if isinstance(node.op, ast.Div):
-                assert right != 0, f"{name} = {text!r} divides by zero"
-                return left / right
-            return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}[type(node.op)]
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "sqrt"
-            and len(node.args) == 1
-            and not node.keywords
-        ):
-            inner = walk(node.args[0])
-            assert inner >= 0, f"{name} = {text!r} takes the square root of a negative number"
-            return math.sqrt(inner)
-        raise AssertionError(f"{name} = {text!r} is not made of numbers, + - * / and sqrt()")
-
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError:
-        raise AssertionError(f"{name} = {text!r} does not parse") from None
-    return walk(tree)
+    return float(evaluate(text, functions=("sqrt",), what=f"an expression for {name}"))
 
 
 # ---------------------------------------------------------------- init-variance
@@ -485,7 +454,7 @@ class ResnetInitVariance(Family):
         )
 
     def context(self, params, answers):
-        depth, ell, target = params["L"], params["ell"], params["target"]
+        depth, target = params["L"], params["target"]
         fan_in = params["D"] ** 2 * params["J"]
         factor, exact = answers["factor"], answers["sigma_w_exact"]
         step = answers["factor"]

@@ -8,13 +8,13 @@ value g_i in [0, 1] per output. An entry of W is "near" c in {-1, 0, 1} when |W_
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from typing import Any, Mapping
 
 import numpy as np
 
+from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, register
@@ -364,33 +364,6 @@ def eps_tex(eps: float) -> str:
 
 # ---------------------------------------------------------------- a tiny evaluator for the arithmetic answers
 
-_BINARY = {ast.Add: lambda p, q: p + q, ast.Sub: lambda p, q: p - q, ast.Mult: lambda p, q: p * q,
-           ast.Div: lambda p, q: p / q}
-
-
 def _evaluate(text: Any, env: Mapping[str, float]) -> float:
-    """Evaluate 'x1 - x2' or 'Abs(x1)*Abs(x3)/Abs(x2)' without sympy: + - * /, Abs, x1..xn and integers."""
-    assert isinstance(text, str), f"{text!r} is not an expression string"
-
-    def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Abs" \
-                and len(node.args) == 1 and not node.keywords:
-            return abs(walk(node.args[0]))
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            return float(node.value)
-        if isinstance(node, ast.Name) and node.id in env:
-            return env[node.id]
-        raise AssertionError(f"{text!r} is not an expression in + - * / Abs and {sorted(env)}")
-
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError:
-        raise AssertionError(f"{text!r} does not parse as an expression") from None
-    return walk(tree)
+    """Evaluate an operation string ('x1 + x2', 'Abs(x1)/Abs(x2)') numerically, without sympy."""
+    return float(evaluate(text, env, functions=("Abs",), what="an expression"))

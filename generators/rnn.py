@@ -7,16 +7,15 @@ in time order, u = [u_1, ..., u_T].
 
 from __future__ import annotations
 
-import ast
 import itertools
 import math
-import operator
 from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
 import sympy
 
+from qbank.arith import evaluate
 from qbank.draws import choice, decimal, int_vector, integer
 from qbank.family import Answer, Family, register
 from qbank.params import ParamError, as_bool, as_int, as_int_list, as_number, require_keys
@@ -236,35 +235,9 @@ def _expect_values(name: str, got: Any, exact: list[Fraction]) -> None:
         assert g == _plain(e), f"{name}[{i}] = {g}, backprop with fractions gives {e}"
 
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Pow: operator.pow}
-
-
 def _evaluate(text: str, env: Mapping[str, Fraction]) -> Fraction:
-    """Evaluate a polynomial string ('2*w**3 - w**2 + u1*w') exactly, without sympy: + - * ** only."""
-
-    def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            left, right = walk(node.left), walk(node.right)
-            if isinstance(node.op, ast.Pow):
-                assert right.denominator == 1 and right >= 0, f"non-polynomial power in {text!r}"
-                return left ** int(right)
-            return _OPS[type(node.op)](left, right)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            return Fraction(node.value)
-        if isinstance(node, ast.Name) and node.id in env:
-            return env[node.id]
-        raise AssertionError(f"{text!r} is not a polynomial in {sorted(env)}")
-
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError:
-        raise AssertionError(f"{text!r} does not parse as a polynomial") from None
-    return walk(tree)
+    """Evaluate a polynomial string ('2*w**3 - w**2 + u1*w') exactly, without sympy."""
+    return evaluate(text, env, exact=True, powers=True, what="a polynomial")
 
 
 # ---------------------------------------------------------------- real-valued params (shared by the families below)

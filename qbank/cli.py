@@ -122,7 +122,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if failures:
         for failure in failures[:20]:
             print(f"FAIL {failure}", file=sys.stderr)
-        more = f" (first 20 shown)" if len(failures) > 20 else ""
+        more = " (first 20 shown)" if len(failures) > 20 else ""
         print(f"qbank: check failed: {len(failures)} failing draws{more}", file=sys.stderr)
         return 1
     print(f"all {len(families)} families passed {args.seeds} seeds each")

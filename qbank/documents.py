@@ -70,7 +70,7 @@ def problem_and_solution(
     ]
     docs = []
     for name, mode in zip(names, ("problems", "solutions")):
-        h = header if mode == "problems" else replace(header, cover=False, name_field=False, layout="compact")
+        h = header if mode == "problems" else replace(header, cover=False, name_field=False, layout="compact", instructions="")
         subtitle = h.subtitle
         if mode == "solutions":
             subtitle = f"{subtitle} --- Solutions" if subtitle else "Solutions"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
 
+from conftest import ROOT
 from qbank.bank import Bank, load_bank, load_items
 from qbank.blueprint import load_blueprint
 from qbank.errors import InputError
@@ -165,3 +167,14 @@ def test_bad_blueprints_name_file_line_field(tmp_path, old, new, expected):
     path = write(tmp_path, BLUEPRINT.replace(old, new, 1), "exam.yaml")
     with pytest.raises(InputError, match=expected):
         load_blueprint(path, bank)
+
+
+@pytest.mark.parametrize("name", ["demo", "midterm", "quiz-backprop"])
+def test_shipped_blueprints_plan_five_unique_versions(name):
+    from qbank.exam import plan_exam
+
+    bp = load_blueprint(ROOT / "bank" / "exams" / f"{name}.yaml")
+    manifest = plan_exam(bp, 5, b"a-secret-for-tests")
+    assert all(len(v["questions"]) == bp.question_count for v in manifest["versions"])
+    drawn = [json.dumps(q.get("params"), sort_keys=True) for v in manifest["versions"] for q in v["questions"] if "params" in q]
+    assert len(drawn) == len(set(drawn))

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, pdf_text, run_qbank, squash
-from qbank.bank import Bank, load_bank, load_items
+from qbank.bank import Bank, load_items
 from qbank.blueprint import load_blueprint
 from qbank.exam import answer_keys, plan_exam
 from qbank.keys import question_seed, version_code
@@ -140,7 +140,9 @@ def test_shipped_blueprint_versions_same_pages_answers_only_in_solutions(tmp_pat
         for q in record["questions"]:
             if q["item"].get("family") in FAMILIES:
                 for snippet in answer_snippets(q):
-                    assert squash(snippet) in squash(solutions) and squash(snippet) not in squash(exam)
+                    assert squash(snippet) in squash(solutions)
+                    if len(squash(snippet)) >= 6:  # a distinctive answer never shows on the exam
+                        assert squash(snippet) not in squash(exam)
             if q["item"].get("kind") == "multiple-choice":
                 assert f"({q['correct']})" in solutions
 
