@@ -116,7 +116,7 @@ def cmd_bank(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    families = [get_family(args.family)] if args.family else all_families()
+    families = [get_family(family) for family in args.family] if args.family else all_families()
     seeds = range(args.start, args.start + args.seeds)
     failures = check_families(families, seeds, report=print)
     if failures:
@@ -243,11 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "check",
         help="stress-test families: draw, verify and render many seeds",
-        description="For each family (or just FAMILY), draw SEEDS variants, solve them, verify every "
+        description="For each family (or just the FAMILY ids given), draw SEEDS variants, solve them, verify every "
         "answer by an independent method and render the LaTeX (no compile). Exits 1 naming the family "
         "and seed of any failure.",
     )
-    p.add_argument("family", metavar="FAMILY", nargs="?", help="only this family (default: all)")
+    p.add_argument("family", metavar="FAMILY", nargs="*", help="only these families (default: all)")
     p.add_argument("--seeds", type=positive_int, default=100, help="seeds per family (default 100)")
     p.add_argument("--start", type=seed_arg, default=0, help="first seed (default 0)")
     p.set_defaults(run=cmd_check)

@@ -81,7 +81,7 @@ def as_bool(value: Any, field: str) -> bool:
 def as_choice(value: Any, field: str, options: Sequence[Any]) -> Any:
     if value not in options or isinstance(value, bool) != isinstance(options[0], bool):
         raise ParamError(field, "one of " + ", ".join(json.dumps(o) for o in options), value)
-    return value
+    return options[list(options).index(value)]  # the option itself: 1.0 given for 1 comes back as 1
 
 
 def as_int_list(
