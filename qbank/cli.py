@@ -17,10 +17,11 @@ from .bank import load_bank
 from .documents import Header, problem_and_solution, variant_question
 from .engine import draw
 from .errors import QbankError
-from .exam import build_exam, rebuild_exam
+from .exam import BuildOptions, build_exam, rebuild_exam
 from .keys import DEFAULT_SECRET_FILE, secret_from_text
 from .latex import build_pdfs, write_tex
 from .practice import practice_set
+from .progress import Reporter
 from .params import load_params
 from .registry import all_families, get_family
 
@@ -35,8 +36,15 @@ examples:
 """
 
 
+REPORTER = Reporter(sys.stderr)
+
+
 def _info(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    REPORTER.info(message)
+
+
+def _build(args: argparse.Namespace) -> BuildOptions:
+    return BuildOptions(jobs=getattr(args, "jobs", None), cache=not args.no_cache, reporter=REPORTER)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -62,7 +70,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
         written = write_tex(docs, out)
     else:
         _info(f"compiling problem.pdf and solution.pdf for {fam.id} seed {args.seed} ...")
-        written = build_pdfs(docs, out)
+        options = _build(args)
+        written = build_pdfs(docs, out, cache=options.cache, reporter=REPORTER)
     for path in written:
         print(path)
     return 0
@@ -78,15 +87,14 @@ def cmd_exam(args: argparse.Namespace) -> int:
         roster=Path(args.roster) if args.roster else None,
         secret=secret_from_text(args.secret) if args.secret else None,
         secret_file=Path(args.secret_file),
-        jobs=args.jobs,
-        progress=_info,
+        build=_build(args),
     )
     _info(f"wrote {len(written)} files into {args.out}/")
     return 0
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    written = rebuild_exam(Path(args.manifest), Path(args.out), jobs=args.jobs, progress=_info)
+    written = rebuild_exam(Path(args.manifest), Path(args.out), _build(args))
     _info(f"wrote {len(written)} files into {args.out}/")
     return 0
 
@@ -98,7 +106,7 @@ def cmd_practice(args: argparse.Namespace) -> int:
         tags=args.tags or (),
         count=args.n,
         seed=args.seed,
-        progress=_info,
+        build=_build(args),
     )
     for path in written:
         print(path)
@@ -183,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pdf: problem.pdf + solution.pdf (default); tex: their LaTeX sources; json: the variant on stdout",
     )
     p.add_argument("--out", metavar="DIR", help="output folder (default build/draw/FAMILY-SEED/)")
+    p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
     p.set_defaults(run=cmd_draw)
 
     p = sub.add_parser(
@@ -208,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"key file holding the secret, created on first use (default {DEFAULT_SECRET_FILE}; keep it private)",
     )
     p.add_argument("--jobs", type=positive_int, help="parallel LaTeX compiles (default: all cores)")
+    p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
     p.set_defaults(run=cmd_exam)
 
     p = sub.add_parser(
@@ -219,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifest", metavar="MANIFEST", help="manifest.json written by `qbank exam`")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder")
     p.add_argument("--jobs", type=positive_int, help="parallel LaTeX compiles (default: all cores)")
+    p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
     p.set_defaults(run=cmd_rebuild)
 
     p = sub.add_parser(
@@ -234,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=positive_int, default=5, help="number of problems (default 5)")
     p.add_argument("--seed", type=seed_arg, help="reproduce a set (default: a new random set)")
     p.add_argument("--out", metavar="DIR", help="output folder (default build/practice/SEED/)")
+    p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
     p.set_defaults(run=cmd_practice)
 
     p = sub.add_parser("bank", help="list (and validate) the bank items")

@@ -52,6 +52,15 @@ def _points(value: float | None) -> str | None:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _points_table(questions: Sequence[Question], per_row: int = 12) -> list[list[dict[str, str]]]:
+    """The cover's points table, built here rather than by the exam class so that one pass suffices."""
+    if not any(q.points for q in questions):
+        return []
+    cells = [{"label": str(n), "points": _points(q.points) or ""} for n, q in enumerate(questions, start=1)]
+    cells.append({"label": "Total", "points": _points(sum(q.points or 0 for q in questions)) or ""})
+    return [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
+
+
 def problem_and_solution(
     questions: Sequence[Question], header: Header, names: tuple[str, str] = ("problem", "solution")
 ) -> list[Document]:
@@ -79,7 +88,9 @@ def problem_and_solution(
             "subtitle": subtitle,
             "mode": mode,
             "items": items,
-            "total_points": _points(sum(q.points or 0 for q in questions)) if any(q.points for q in questions) else None,
+            "points_rows": _points_table(questions) if h.cover else [],
+            # known in advance when every question has its pages: "Page 3 of 12" needs no second pass
+            "page_count": (int(h.cover) + sum(q.pages for q in questions)) if h.layout == "page-per-question" else None,
         }
         docs.append(Document(name, render_document(DOCUMENT_TEMPLATE, context)))
     return docs

@@ -18,7 +18,8 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from .engine import draw, verify
 from .errors import InputError, QbankError
 from .keys import DEFAULT_SECRET_FILE, load_or_create_secret, question_seed, secret_fingerprint, version_code
 from .latex import Document, build_pdfs
+from .progress import QUIET, Reporter
 from .model import Variant
 from .registry import get_family
 from .render import render_block, render_fragment
@@ -277,6 +279,15 @@ def answer_keys(manifest: Mapping[str, Any]) -> tuple[str, str]:
 # --- entry points -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to compile: parallel jobs (None: all cores), the PDF cache, and where progress goes."""
+
+    jobs: int | None = None
+    cache: bool = True
+    reporter: Reporter = QUIET
+
+
 def load_roster(path: Path) -> list[dict[str, str]]:
     """A CSV with a header row holding `id` (and optionally `name`): one version per student."""
     path = Path(path)
@@ -301,16 +312,18 @@ def load_roster(path: Path) -> list[dict[str, str]]:
     return students
 
 
-def _publish(manifest: dict[str, Any], out: Path, jobs: int | None, progress: Callable[[str], None]) -> list[Path]:
+def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions) -> list[Path]:
     docs = exam_documents(manifest)
     key_json, key_csv = answer_keys(manifest)
-    progress(f"compiling {len(docs)} PDFs ({len(manifest['versions'])} version(s))")
+    jobs = build.jobs or os.cpu_count() or 1
+    build.reporter.info(f"compiling {len(docs)} PDFs ({len(manifest['versions'])} version(s)) with {jobs} job(s)")
     return build_pdfs(
         docs,
         out,
         extra_files={"manifest.json": json.dumps(manifest, indent=2) + "\n", "key.json": key_json, "key.csv": key_csv},
-        jobs=jobs or os.cpu_count() or 1,
-        progress=progress,
+        jobs=jobs,
+        cache=build.cache,
+        reporter=build.reporter,
     )
 
 
@@ -322,8 +335,7 @@ def build_exam(
     roster: Path | None = None,
     secret: bytes | None = None,
     secret_file: Path = DEFAULT_SECRET_FILE,
-    jobs: int | None = None,
-    progress: Callable[[str], None] = lambda message: None,
+    build: BuildOptions = BuildOptions(),
 ) -> list[Path]:
     bp = load_blueprint(Path(blueprint_path))
     students = load_roster(roster) if roster else None
@@ -334,15 +346,13 @@ def build_exam(
         existed = Path(secret_file).is_file()
         secret = load_or_create_secret(Path(secret_file))
         if not existed:
-            progress(f"created the secret key file {secret_file} (keep it private and out of git)")
-    progress(f"drawing {count} version(s) of {bp.question_count} questions")
+            build.reporter.info(f"created the secret key file {secret_file} (keep it private and out of git)")
+    build.reporter.info(f"drawing {count} version(s) of {bp.question_count} questions")
     manifest = plan_exam(bp, count, secret, students)
-    return _publish(manifest, Path(out), jobs, progress)
+    return _publish(manifest, Path(out), build)
 
 
-def rebuild_exam(
-    manifest_path: Path, out: Path, *, jobs: int | None = None, progress: Callable[[str], None] = lambda m: None
-) -> list[Path]:
+def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOptions()) -> list[Path]:
     path = Path(manifest_path)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -352,4 +362,4 @@ def rebuild_exam(
         raise InputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise InputError(f"{path}: not a qbank exam manifest (format {MANIFEST_FORMAT})")
-    return _publish(manifest, Path(out), jobs, progress)
+    return _publish(manifest, Path(out), build)

@@ -1,39 +1,44 @@
-"""The LaTeX build: latexmk + pdflatex in a private staging folder, never with shell escape.
+"""The LaTeX build: pdflatex in private staging folders, never with shell escape, as fast as it goes.
 
-PDFs are moved into the output folder only when every document of the batch compiled; on an error
-the staging folder is kept as ``<out>.failed/`` (with the .tex and .log) and one clear message names
-the document, the family and seed of the offending fragment, the line and TeX's complaint.
+- The preamble that all documents share (everything before ``\\csname endofdump\\endcsname``) is
+  compiled once into a format (the mylatexformat approach) and reused by every compile; if the format
+  cannot be built, documents compile plainly and the user is told.
+- One pdflatex pass per document; a second only when the document uses cross-references that the
+  first pass left unresolved. Never more than two.
+- A content-addressed cache: a PDF whose .tex (with the format and the engine) is unchanged is copied,
+  not compiled again (``cache=False`` forces a compile).
+- Documents compile in parallel, each in its own folder; PDFs are moved into the output folder only
+  when every document of the batch succeeded. On an error the staging folder is kept as
+  ``<out>.failed/`` (with the .tex and .log) and one clear message names the document, the family and
+  seed of the offending fragment, the line and TeX's complaint.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import LatexError
+from .progress import QUIET, Reporter
 from .render import MARKER
 
 INSTALL_HINT = (
     "apt-get install -y --no-install-recommends latexmk texlive-latex-extra lmodern poppler-utils"
 )
-LATEXMK = [
-    "latexmk",
-    "-norc",
-    "-pdf",
-    "-interaction=nonstopmode",
-    "-halt-on-error",
-    "-file-line-error",
-    "-no-shell-escape",
-    "-silent",
-]
+ENDOFDUMP = "\\csname endofdump\\endcsname"
+PDFLATEX = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-no-shell-escape"]
 TIMEOUT_S = 300
+CACHE_VERSION = "1"  # bump when the way PDFs are produced changes
+# A document that uses any of these needs the .aux of a first pass to be right.
+_USES_REFERENCES = re.compile(r"\\(?:ref|pageref|eqref|numpages|gradetable|pointtable|numpoints|cite)\b")
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,152 @@ class Document:
 
 
 def ensure_latex() -> None:
-    missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
-    if missing:
-        raise LatexError(f"{' and '.join(missing)} not found; install TeX Live with: {INSTALL_HINT}")
+    if shutil.which("pdflatex") is None:
+        raise LatexError(f"pdflatex not found; install TeX Live with: {INSTALL_HINT}")
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("QBANK_CACHE"):
+        return Path(os.environ["QBANK_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "qbank"
+
+
+def _tex_env() -> dict[str, str]:
+    # A fixed SOURCE_DATE_EPOCH makes pdfTeX write the same dates and /ID every time: the same .tex
+    # gives a byte-identical PDF (reproducible builds); a user's own value is respected.
+    return {
+        **os.environ,
+        "openout_any": "p",
+        "shell_escape": "f",
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1767225600"),
+        "FORCE_SOURCE_DATE": "1",
+    }
+
+
+_engine_version: str | None = None
+
+
+def engine_version() -> str:
+    global _engine_version
+    if _engine_version is None:
+        out = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True, timeout=60).stdout
+        _engine_version = out.splitlines()[0] if out else "unknown"
+    return _engine_version
+
+
+class Compiler:
+    """Compiles documents with a shared preamble format and a PDF cache (both under `cache_dir`)."""
+
+    def __init__(self, cache_dir: Path | None = None, use_cache: bool = True, reporter: Reporter = QUIET):
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.use_cache = use_cache
+        self.reporter = reporter
+        self._formats: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+        self.compiled = self.cached = self.passes = 0
+
+    # --- the preamble format ---------------------------------------------------------------------
+
+    def format_for(self, tex: str) -> str | None:
+        """The name of a format holding this document's preamble, built on first use; None when the
+        document has no dump point or the format cannot be built (then documents compile plainly)."""
+        if ENDOFDUMP not in tex:
+            return None
+        preamble = tex.split(ENDOFDUMP, 1)[0]
+        key = hashlib.sha256(f"{engine_version()}\0{preamble}".encode()).hexdigest()[:20]
+        with self._lock:
+            if key not in self._formats:
+                self._formats[key] = self._build_format(f"qbank-{key}", preamble)
+            return self._formats[key]
+
+    @property
+    def format_dir(self) -> Path:
+        return self.cache_dir / "formats"
+
+    def _build_format(self, name: str, preamble: str) -> str | None:
+        if (self.format_dir / f"{name}.fmt").is_file():
+            return name
+        try:
+            self.format_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix="qbank-format-") as work:
+                source = Path(work) / "preamble.tex"
+                source.write_text(preamble + ENDOFDUMP + "\n\\begin{document}\\end{document}\n", encoding="utf-8")
+                proc = subprocess.run(
+                    ["pdflatex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
+                     "&pdflatex", "mylatexformat.ltx", "preamble.tex"],
+                    cwd=work, env=_tex_env(), capture_output=True, text=True, errors="replace",
+                    timeout=TIMEOUT_S, stdin=subprocess.DEVNULL,
+                )
+                built = Path(work) / f"{name}.fmt"
+                if proc.returncode != 0 or not built.is_file():
+                    raise RuntimeError((proc.stdout or "").strip().splitlines()[-1:] or "no format written")
+                os.replace(built, self.format_dir / f"{name}.fmt")
+            return name
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+            self.reporter.info(f"note: could not precompile the shared preamble ({exc}); compiling each document in full")
+            return None
+
+    # --- one document ------------------------------------------------------------------------------
+
+    def _cache_path(self, doc: Document, fmt: str | None) -> Path:
+        key = hashlib.sha256(
+            "\0".join([CACHE_VERSION, engine_version(), fmt or "plain", _tex_env()["SOURCE_DATE_EPOCH"], doc.tex]).encode()
+        ).hexdigest()
+        return self.cache_dir / "pdf" / key[:2] / f"{key}.pdf"
+
+    def compile(self, doc: Document, folder: Path) -> str | None:
+        """Write `folder/<stem>.pdf`; return None, or an error message (with `{staging}` for the log)."""
+        fmt = self.format_for(doc.tex)
+        cached = self._cache_path(doc, fmt)
+        target = folder / f"{doc.stem}.pdf"
+        if self.use_cache and cached.is_file():
+            shutil.copyfile(cached, target)
+            with self._lock:
+                self.cached += 1
+            return None
+        command = [*PDFLATEX, *([f"-fmt={fmt}"] if fmt else []), f"{doc.stem}.tex"]
+        env = _tex_env()
+        if fmt:
+            env["TEXFORMATS"] = f"{self.format_dir}{os.pathsep}"  # trailing separator: then the usual places
+        for attempt in (1, 2):
+            try:
+                proc = subprocess.run(
+                    command, cwd=folder, env=env, capture_output=True, text=True, errors="replace",
+                    timeout=TIMEOUT_S, stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired:
+                return f"{doc.name}.tex: pdflatex did not finish within {TIMEOUT_S} s (log: {{staging}}/{doc.name}/{doc.stem}.log)"
+            with self._lock:
+                self.passes += 1
+            log_path = folder / f"{doc.stem}.log"
+            log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else proc.stdout
+            if proc.returncode != 0 or not target.is_file():
+                return describe_error(doc, log) + f" (log: {{staging}}/{doc.name}/{doc.stem}.log)"
+            if attempt == 1 and not needs_second_pass(doc.tex, log):
+                break
+        with self._lock:
+            self.compiled += 1
+        _store(target, cached)
+        return None
+
+
+def needs_second_pass(tex: str, log: str) -> bool:
+    """Only a document that uses references, and whose first pass left them unresolved."""
+    if "There were undefined references" in log:
+        return True
+    return "Rerun to get" in log and bool(_USES_REFERENCES.search(tex))
+
+
+def _store(pdf: Path, cached: Path) -> None:
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".pdf-", dir=cached.parent)
+        os.close(fd)
+        shutil.copyfile(pdf, tmp)
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # a cache that cannot be written only costs speed
 
 
 def build_pdfs(
@@ -61,7 +209,8 @@ def build_pdfs(
     *,
     extra_files: dict[str, str] | None = None,
     jobs: int = 2,
-    progress: Callable[[str], None] = lambda message: None,
+    cache: bool = True,
+    reporter: Reporter = QUIET,
 ) -> list[Path]:
     """Compile every document in a staging folder beside out_dir; only if all succeed, move the PDFs
     (and `extra_files`, name -> text) into out_dir. Files already in out_dir that this build does not
@@ -71,18 +220,17 @@ def build_pdfs(
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    compiler = Compiler(use_cache=cache, reporter=reporter)
     try:
         for doc in docs:
             folder = staging / doc.name
             folder.mkdir(parents=True)
             (folder / f"{doc.stem}.tex").write_text(doc.tex, encoding="utf-8")
-        done = 0
+        ticker = reporter.start(len(docs), "PDFs")
 
         def compile_one(doc: Document) -> str | None:
-            nonlocal done
-            error = _compile(staging / doc.name, doc)
-            done += 1
-            progress(f"[{done}/{len(docs)}] {doc.name}.pdf" + (" FAILED" if error else ""))
+            error = compiler.compile(doc, staging / doc.name)
+            ticker.tick(f"{doc.name}.pdf", "FAILED" if error else "")
             return error
 
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(docs)))) as pool:
@@ -93,6 +241,8 @@ def build_pdfs(
             staging.rename(failed)
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             raise LatexError(errors[0].replace("{staging}", str(failed)) + more)
+        if compiler.cached:
+            reporter.info(f"{compiler.compiled} PDF(s) compiled, {compiler.cached} unchanged ones taken from the cache")
         written = []
         for doc in docs:
             target = out_dir / f"{doc.name}.pdf"
@@ -123,36 +273,6 @@ def write_tex(docs: list[Document], out_dir: Path) -> list[Path]:
     return written
 
 
-def _compile(folder: Path, doc: Document) -> str | None:
-    # A fixed SOURCE_DATE_EPOCH makes pdfTeX write the same dates and /ID every time: the same .tex
-    # gives a byte-identical PDF (reproducible builds); a user's own value is respected.
-    env = {
-        **os.environ,
-        "openout_any": "p",
-        "shell_escape": "f",
-        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1767225600"),
-        "FORCE_SOURCE_DATE": "1",
-    }
-    try:
-        proc = subprocess.run(
-            [*LATEXMK, f"{doc.stem}.tex"],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return f"{doc.name}.tex: pdflatex did not finish within {TIMEOUT_S} s (log: {{staging}}/{doc.name}/{doc.stem}.log)"
-    if proc.returncode == 0 and (folder / f"{doc.stem}.pdf").is_file():
-        return None
-    log_path = folder / f"{doc.stem}.log"
-    log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.is_file() else proc.stdout + proc.stderr
-    return describe_error(doc, log) + f" (log: {{staging}}/{doc.name}/{doc.stem}.log)"
-
-
 _FILE_LINE = re.compile(r"^(?:\./)?([^\s:]+\.(?:tex|sty|cls)):(\d+): (.*)$", re.M)
 _BANG = re.compile(r"^! (.*)$", re.M)
 _LNUM = re.compile(r"^l\.(\d+)", re.M)
@@ -163,6 +283,9 @@ def describe_error(doc: Document, log: str) -> str:
     match = _FILE_LINE.search(log)
     if match:
         source, line, message = match.group(1), int(match.group(2)), match.group(3).strip()
+        bang = _BANG.search(log)
+        if message.startswith(("Emergency stop", "==>")) and bang:  # a fatal error: its cause came first
+            message = bang.group(1).strip()
     else:
         bang, lnum = _BANG.search(log), _LNUM.search(log)
         source, message = f"{doc.stem}.tex", (bang.group(1).strip() if bang else "pdflatex failed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from .bank import item_to_dict, load_bank
 from .documents import Header, Question, problem_and_solution
 from .engine import draw
 from .errors import InputError
-from .exam import LETTERS, question_fragments
+from .exam import LETTERS, BuildOptions, question_fragments
 from .latex import build_pdfs
 
 
@@ -23,8 +23,7 @@ def practice_set(
     tags: Sequence[str] = (),
     count: int = 5,
     seed: int | None = None,
-    jobs: int = 2,
-    progress: Callable[[str], None] = lambda message: None,
+    build: BuildOptions = BuildOptions(),
 ) -> list[Path]:
     bank = load_bank()
     known_topics = sorted({item.topic for item in bank.items.values()})
@@ -38,9 +37,9 @@ def practice_set(
         raise InputError(f"-n: expected a positive integer, got {count}")
     if seed is None:
         seed = secrets.randbelow(2**31)
-    progress(f"practice set seed {seed} (run again with --seed {seed} for the same set)")
+    build.reporter.info(f"practice set seed {seed} (run again with --seed {seed} for the same set)")
     if len(pool) < count:
-        progress(f"only {len(pool)} item(s) match; the set has {len(pool)} problem(s)")
+        build.reporter.info(f"only {len(pool)} item(s) match; the set has {len(pool)} problem(s)")
     rng = np.random.default_rng(seed)
     picks = [pool[int(i)] for i in rng.choice(len(pool), min(count, len(pool)), replace=False)]
     questions = []
@@ -58,4 +57,4 @@ def practice_set(
     header = Header(title=title, subtitle=f"seed {seed}" + (f", tags {', '.join(tags)}" if tags else ""))
     docs = problem_and_solution(questions, header, names=("problems", "solutions"))
     out = Path(out) if out else Path("build") / "practice" / str(seed)
-    return build_pdfs(docs, out, jobs=jobs, progress=progress)
+    return build_pdfs(docs, out, jobs=build.jobs or 2, cache=build.cache, reporter=build.reporter)

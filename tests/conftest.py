@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parent.parent
+# One PDF and format cache for the test session, apart from the user's own (~/.cache/qbank).
+os.environ.setdefault("QBANK_CACHE", tempfile.mkdtemp(prefix="qbank-test-cache-"))
 QBANK = [sys.executable, "-m", "qbank.cli"]
 
 

@@ -177,8 +177,46 @@ def test_latex_error_names_variant_and_line_and_keeps_old_output(tmp_path):
 
 
 def test_same_variant_gives_byte_identical_pdfs(tmp_path):
-    for name in ("a", "b"):
-        proc = run_qbank("draw", "transpose-conv2d", "--seed", "9", "--out", str(tmp_path / name))
+    for name in ("a", "b"):  # the second compiles again (no cache) and must still match byte for byte
+        proc = run_qbank("draw", "transpose-conv2d", "--seed", "9", "--out", str(tmp_path / name), "--no-cache")
         assert proc.returncode == 0, proc.stderr
     for pdf in ("problem.pdf", "solution.pdf"):
         assert (tmp_path / "a" / pdf).read_bytes() == (tmp_path / "b" / pdf).read_bytes()
+
+
+def test_cache_skips_unchanged_pdfs_and_no_cache_forces(tmp_path):
+    env = {"QBANK_CACHE": str(tmp_path / "cache")}
+    first = run_qbank("draw", "conv1d-forward", "--seed", "31", "--out", str(tmp_path / "a"), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "from the cache" not in first.stderr
+    assert len(list((tmp_path / "cache" / "formats").glob("*.fmt"))) == 1  # the shared preamble, precompiled
+    again = run_qbank("draw", "conv1d-forward", "--seed", "31", "--out", str(tmp_path / "b"), env=env)
+    assert "0 PDF(s) compiled, 2 unchanged ones taken from the cache" in again.stderr
+    assert (tmp_path / "a" / "solution.pdf").read_bytes() == (tmp_path / "b" / "solution.pdf").read_bytes()
+    forced = run_qbank("draw", "conv1d-forward", "--seed", "31", "--out", str(tmp_path / "c"), "--no-cache", env=env)
+    assert forced.returncode == 0 and "from the cache" not in forced.stderr
+
+
+def test_one_pass_per_document_and_a_broken_preamble_falls_back_with_a_note(tmp_path):
+    from qbank.latex import Compiler, Document, build_pdfs
+    from qbank.progress import Reporter
+    import io
+
+    head = "\\documentclass{article}\n\\usepackage{amsmath}\n\\csname endofdump\\endcsname\n"
+    plain = Document("plain", head + "\\begin{document}Hello $x^2$.\\end{document}\n")
+    ref = Document("ref", head + "\\begin{document}See page \\pageref{end}.\\newpage End.\\label{end}\\end{document}\n")
+    compiler = Compiler(cache_dir=tmp_path / "cache", use_cache=False)
+    for doc, passes in ((plain, 1), (ref, 3)):  # cumulative: 1 for plain, then 2 for the reference
+        (tmp_path / doc.name).mkdir()
+        (tmp_path / doc.name / f"{doc.name}.tex").write_text(doc.tex)
+        assert compiler.compile(doc, tmp_path / doc.name) is None
+        assert compiler.passes == passes
+    assert "See page 2" in pdf_text(tmp_path / "ref" / "ref.pdf")
+    assert compiler.format_for(plain.tex) is not None  # the shared preamble was precompiled
+
+    broken = "\\documentclass{article}\n\\usepackage{no-such-package-qbank}\n\\csname endofdump\\endcsname\n"
+    docs = [Document("broken", broken + "\\begin{document}Hi\\end{document}\n")]
+    stream = io.StringIO()
+    with pytest.raises(Exception, match="no-such-package-qbank"):
+        build_pdfs(docs, tmp_path / "bad", reporter=Reporter(stream), cache=False)
+    assert "could not precompile the shared preamble" in stream.getvalue()
