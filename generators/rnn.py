@@ -13,34 +13,157 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
-import sympy
 
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, int_vector, integer
 from qbank.family import Answer, Family, register
 from qbank.params import ParamError, as_bool, as_int, as_int_list, as_number, require_keys
 
-W = sympy.Symbol("w")
 SAMPLED_WEIGHTS = (-2, -1.5, -0.5, 0.5, 1.5, 2)  # dyadic, so every forward and backward value is an exact float
 
 
-def _plain(value: sympy.Rational | Fraction) -> int | float:
+def _plain(value: Fraction) -> int | float:
     """An exact rational as JSON data: an int when whole, else the correctly rounded float."""
     num, den = int(value.numerator), int(value.denominator)
     return num if den == 1 else num / den
 
 
-def _value(expr: Any, values: Mapping[Any, Any]) -> int | float:
-    """A sympy expression evaluated exactly at `values`, as JSON data."""
-    return _plain(sympy.Rational(expr.subs(values)))
+# ---------------------------------------------------------------- exact polynomials (the scalar RNN's solve)
+
+Monomial = tuple[tuple[str, int], ...]  # (variable, power) pairs sorted by name, powers >= 1; () is 1
+
+
+class Poly:
+    """A polynomial with exact rational coefficients, {monomial: Fraction}, always expanded.
+
+    Enough algebra for the scalar RNN without sympy (which made solving and rendering it ten times
+    slower than any other family): +, *, d/dx, substitution, and sympy's own term order and spelling
+    when printed, so the strings parse back to the same expressions in sympy and in qbank.arith.
+    """
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: Mapping[Monomial, Fraction]):
+        self.terms = {m: c for m, c in terms.items() if c}
+
+    @classmethod
+    def var(cls, name: str) -> Poly:
+        return cls({((name, 1),): Fraction(1)})
+
+    @classmethod
+    def of(cls, value: Poly | int | Fraction) -> Poly:
+        return value if isinstance(value, Poly) else cls({(): Fraction(value)})
+
+    def __add__(self, other: Poly | int | Fraction) -> Poly:
+        terms = dict(self.terms)
+        for m, c in Poly.of(other).terms.items():
+            terms[m] = terms.get(m, 0) + c
+        return Poly(terms)
+
+    def __mul__(self, other: Poly | int | Fraction) -> Poly:
+        terms: dict[Monomial, Fraction] = {}
+        for m1, c1 in self.terms.items():
+            for m2, c2 in Poly.of(other).terms.items():
+                powers = dict(m1)
+                for name, p in m2:
+                    powers[name] = powers.get(name, 0) + p
+                m = tuple(sorted(powers.items()))
+                terms[m] = terms.get(m, 0) + c1 * c2
+        return Poly(terms)
+
+    __radd__, __rmul__ = __add__, __mul__
+
+    def diff(self, name: str) -> Poly:
+        terms: dict[Monomial, Fraction] = {}
+        for m, c in self.terms.items():
+            powers = dict(m)
+            p = powers.pop(name, 0)
+            if p:
+                if p > 1:
+                    powers[name] = p - 1
+                rest = tuple(sorted(powers.items()))
+                terms[rest] = terms.get(rest, 0) + c * p
+        return Poly(terms)
+
+    def subs(self, values: Mapping[str, int | Fraction]) -> Poly:
+        terms: dict[Monomial, Fraction] = {}
+        for m, c in self.terms.items():
+            rest = []
+            for name, p in m:
+                if name in values:
+                    c *= Fraction(values[name]) ** p
+                else:
+                    rest.append((name, p))
+            terms[tuple(rest)] = terms.get(tuple(rest), 0) + c
+        return Poly(terms)
+
+    def value(self, values: Mapping[str, int | Fraction]) -> Fraction:
+        """The number the polynomial takes when every variable in it is given."""
+        left = self.subs(values).terms
+        assert set(left) <= {()}, f"no value for {sorted({n for m in left for n, _ in m})}"
+        return left.get((), Fraction(0))
+
+    def coeff(self, name: str, power: int) -> Fraction:
+        """The coefficient of name**power in a polynomial of that one variable."""
+        return self.terms.get(((name, power),) if power else (), Fraction(0))
+
+    def _ordered(self) -> list[tuple[Monomial, Fraction]]:
+        """Terms in sympy's order, lex over the sorted variable names (u1 < ... < uT < w), largest first;
+        for the scalar RNN that is the highest power of w first."""
+        names = sorted({n for m in self.terms for n, _ in m})
+        terms = sorted(self.terms.items(), key=lambda mc: [dict(mc[0]).get(n, 0) for n in names], reverse=True)
+        # sympy's one exception (Expr.as_ordered_terms): a positive number and one negative multiple of a
+        # single power print number first, '3 - 4*w' rather than '-4*w + 3'.
+        if len(terms) == 2 and terms[1][0] == () and terms[1][1] > 0 and terms[0][1] < 0 and len(terms[0][0]) == 1:
+            terms.reverse()
+        return terms
+
+    def _spell(self, coefficient: Any, factor: Any, times: str, zero: str) -> str:
+        """Signed terms joined as sympy joins them: '-a + b - c'."""
+        text = ""
+        for m, c in self._ordered():
+            factors = [factor(name, p) for name, p in m]
+            if abs(c) != 1 or not factors:
+                factors.insert(0, coefficient(abs(c)))
+            sign = ("-" if c < 0 else "") if not text else (" - " if c < 0 else " + ")
+            text += sign + times.join(factors)
+        return text or zero
+
+    def __str__(self) -> str:
+        """Python/sympy syntax: 'u1*w**2 + u2*w + u3', '-3*w**5 + 2*w**3 - w**2 + 3*w'."""
+        return self._spell(str, lambda name, p: name if p == 1 else f"{name}**{p}", "*", "0")
+
+    def latex(self) -> str:
+        """sympy.latex's spelling: 'u_{1} w^{2} + u_{2} w + u_{3}', '- 3 w^{5} + 2 w^{3} - w^{2} + 3 w'."""
+
+        def coefficient(c: Fraction) -> str:
+            return str(c) if c.denominator == 1 else f"\\frac{{{c.numerator}}}{{{c.denominator}}}"
+
+        def factor(name: str, p: int) -> str:
+            stem = name.rstrip("0123456789")
+            symbol = f"{stem}_{{{name[len(stem):]}}}" if stem != name else name
+            return symbol if p == 1 else f"{symbol}^{{{p}}}"
+
+        text = self._spell(coefficient, factor, " ", "0")
+        if text.startswith("-") and set(self.terms) != {()}:  # a leading '- 3 w', but a lone '-3'
+            text = "- " + text[1:]
+        return text
+
+
+W = Poly.var("w")
+
+
+def _value(expr: Poly, values: Mapping[str, Fraction]) -> int | float:
+    """A polynomial evaluated exactly at `values`, as JSON data."""
+    return _plain(expr.value(values))
 
 
 def _unroll(weight: Any, inputs: list[Any], h_start: Any = 0) -> tuple[list[Any], list[Any]]:
     """The sum nodes a_t = u_t + h_{t-1} and product nodes h_t = w a_t of the scalar RNN, expanded."""
     sums, states, h = [], [], h_start
     for u in inputs:
-        a = sympy.expand(u + h)
-        h = sympy.expand(weight * a)
+        a = u + h
+        h = weight * a
         sums.append(a)
         states.append(h)
     return sums, states
@@ -50,6 +173,25 @@ def _output(weight: Any, inputs: list[Any], h_start: Any) -> Any:
     """y when the recurrence resumes from h_start and reads the remaining inputs."""
     states = _unroll(weight, inputs, h_start)[1]
     return states[-1] if states else h_start
+
+
+def _polynomials(u: list[int]) -> dict[str, Any]:
+    """Every polynomial the scalar RNN asks for: the nodes in w and u_1..u_T, y and dy/dw in w with the
+    inputs substituted, and the node partials in w."""
+    steps = len(u)
+    u_vars = [Poly.var(f"u{t}") for t in range(1, steps + 1)]
+    sums, states = _unroll(W, u_vars)
+    y = states[-1].subs({f"u{t}": u_t for t, u_t in enumerate(u, 1)})
+    # dy/d(node): cut the graph at the node, put a free variable there, run the rest, differentiate.
+    cut = Poly.var("cut")
+    return {
+        "a": sums,
+        "h": states,
+        "y": y,
+        "dydw": y.diff("w"),
+        "d_sums": [_output(W, u[t + 1 :], W * cut).diff("cut") for t in range(steps)],
+        "d_states": [_output(W, u[t + 1 :], cut).diff("cut") for t in range(steps)],
+    }
 
 
 @register
@@ -100,48 +242,37 @@ class ScalarRnnBackprop(Family):
         return {"w": w, "u": u}
 
     def solve(self, params):
-        u, steps = params["u"], len(params["u"])
-        w = sympy.Rational(str(params["w"]))
-        at_w = {W: w}
-
-        u_syms = sympy.symbols(f"u1:{steps + 1}")
-        sums_sym, states_sym = _unroll(W, list(u_syms))
-        given = dict(zip(u_syms, u))
-        sums = [s.subs(given) for s in sums_sym]
-        states = [h.subs(given) for h in states_sym]
-        y = sympy.expand(states[-1])
-        dydw = sympy.diff(y, W)
-
-        # dy/d(node): cut the graph at the node, put a free symbol there, run the rest, differentiate.
-        cut = sympy.Symbol("cut")
-        d_states = [sympy.diff(_output(W, u[t + 1 :], cut), cut) for t in range(steps)]
-        d_sums = [sympy.diff(_output(W, u[t + 1 :], W * cut), cut) for t in range(steps)]
+        u = params["u"]
+        w = Fraction(str(params["w"]))
+        at_w = {"w": w, **{f"u{t}": u_t for t, u_t in enumerate(u, 1)}}
+        polys = _polynomials(u)
+        y, dydw = polys["y"], polys["dydw"]
 
         # Untie the shared weight: step t gets its own w_t; the edge into h_t contributes dy/dw_t at w_t = w.
-        untied = sympy.symbols(f"w1:{steps + 1}")
-        h = 0
+        untied = [f"w{t}" for t in range(1, len(u) + 1)]
+        h: Any = 0
         for w_t, u_t in zip(untied, u):
-            h = w_t * (u_t + h)
+            h = Poly.var(w_t) * (u_t + h)
         shared = {w_t: w for w_t in untied}
-        edges = [_value(sympy.diff(h, w_t), shared) for w_t in untied]
+        edges = [_value(h.diff(w_t), shared) for w_t in untied]
 
         return {
             "forward": {
-                "a": [_value(s, at_w) for s in sums],
-                "h": [_value(s, at_w) for s in states],
-                "a_expr": [str(s) for s in sums_sym],
-                "h_expr": [str(s) for s in states_sym],
+                "a": [_value(s, at_w) for s in polys["a"]],
+                "h": [_value(s, at_w) for s in polys["h"]],
+                "a_expr": [str(s) for s in polys["a"]],
+                "h_expr": [str(s) for s in polys["h"]],
             },
             "y_poly": str(y),
-            "y_coeffs": [int(y.coeff(W, k)) for k in range(1, steps + 1)],
+            "y_coeffs": [int(y.coeff("w", k)) for k in range(1, len(u) + 1)],
             "y_value": _value(y, at_w),
             "dydw_poly": str(dydw),
             "dydw": _value(dydw, at_w),
             "node_partials": {
-                "a": [_value(d, at_w) for d in d_sums],
-                "h": [_value(d, at_w) for d in d_states],
-                "a_expr": [str(sympy.expand(d)) for d in d_sums],
-                "h_expr": [str(sympy.expand(d)) for d in d_states],
+                "a": [_value(d, at_w) for d in polys["d_sums"]],
+                "h": [_value(d, at_w) for d in polys["d_states"]],
+                "a_expr": [str(d) for d in polys["d_sums"]],
+                "h_expr": [str(d) for d in polys["d_states"]],
             },
             "edge_contributions": edges,
         }
@@ -217,8 +348,18 @@ class ScalarRnnBackprop(Family):
         steps = len(params["u"])
         decimals = len(str(params["w"]).partition(".")[2])
         coeffs = answers["y_coeffs"]  # of w^1 .. w^T
+        polys = _polynomials(params["u"])
         return {
             "T": steps,
+            # the polynomials as LaTeX, spelled as sympy.latex spells them
+            "tex": {
+                "a": [p.latex() for p in polys["a"]],
+                "h": [p.latex() for p in polys["h"]],
+                "y": polys["y"].latex(),
+                "dydw": polys["dydw"].latex(),
+                "d_sums": [p.latex() for p in polys["d_sums"]],
+                "d_states": [p.latex() for p in polys["d_states"]],
+            },
             # nonzero terms, highest power first, to show the polynomials evaluated at w
             "y_terms": [{"coef": c, "power": k} for k, c in reversed(list(enumerate(coeffs, 1))) if c],
             "dydw_terms": [{"coef": k * c, "power": k - 1} for k, c in reversed(list(enumerate(coeffs, 1))) if c],

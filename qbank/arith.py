@@ -8,6 +8,7 @@ Anything else, or a division by zero, is an AssertionError, as a failed check sh
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from fractions import Fraction
@@ -15,6 +16,12 @@ from typing import Any, Callable, Mapping
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 FUNCTIONS: dict[str, Callable[[Any], Any]] = {"Abs": abs, "abs": abs, "sqrt": math.sqrt}
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.Expression:
+    """Checks evaluate the same answer string at several points: parse it once."""
+    return ast.parse(text, mode="eval")
 
 
 def evaluate(
@@ -69,7 +76,7 @@ def evaluate(
         raise AssertionError(f"{text!r} is not {what} in {', '.join(allowed)}")
 
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = _parse(text)
     except SyntaxError:
         raise AssertionError(f"{text!r} does not parse as {what}") from None
     return walk(tree)

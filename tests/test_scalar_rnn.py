@@ -84,6 +84,78 @@ def test_properties_over_seeds(seed):
     json.dumps(ans)  # plain JSON throughout
 
 
+def sympy_reference(w, u):
+    """The answers the slow, obvious way, with sympy's expand, diff and subs (what solve() once did)."""
+    W, cut = sympy.Symbol("w"), sympy.Symbol("cut")
+    u_syms = sympy.symbols(f"u1:{len(u) + 1}")
+    given = dict(zip(u_syms, u))
+    at_w = {W: sympy.Rational(str(w)), **given}
+
+    def run(inputs, h):
+        sums, states = [], []
+        for u_t in inputs:
+            sums.append(sympy.expand(u_t + h))
+            h = sympy.expand(W * sums[-1])
+            states.append(h)
+        return sums, states, h
+
+    sums, states, _ = run(u_syms, 0)
+    y = sympy.expand(states[-1].subs(given))
+    d_sums = [sympy.diff(run(u[t + 1 :], W * cut)[2], cut) for t in range(len(u))]
+    d_states = [sympy.diff(run(u[t + 1 :], cut)[2], cut) for t in range(len(u))]
+    untied = sympy.symbols(f"w1:{len(u) + 1}")
+    h = 0
+    for w_t, u_t in zip(untied, u):
+        h = w_t * (u_t + h)
+
+    def value(expr, at=at_w):
+        return float(expr.subs(at))
+
+    return {
+        "forward": {"a": sums, "h": states},
+        "forward_values": {"a": [value(a) for a in sums], "h": [value(s) for s in states]},
+        "y_poly": y,
+        "y_coeffs": [int(y.coeff(W, k)) for k in range(1, len(u) + 1)],
+        "y_value": value(y),
+        "dydw_poly": sympy.diff(y, W),
+        "dydw": value(sympy.diff(y, W)),
+        "node_partials": {"a": d_sums, "h": d_states},
+        "partial_values": {"a": [value(d) for d in d_sums], "h": [value(d) for d in d_states]},
+        "edge_contributions": [value(sympy.diff(h, w_t), {v: at_w[W] for v in untied}) for w_t in untied],
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 7, 11, 42, 1234])
+def test_answers_equal_a_sympy_reference(seed):
+    variant = draw(FAMILY, seed)
+    params, ans = thaw(variant.params), thaw(variant.answers)
+    ref = sympy_reference(params["w"], params["u"])
+    for table, values in (("forward", "forward_values"), ("node_partials", "partial_values")):
+        for node in ("a", "h"):
+            assert ans[table][node] == ref[values][node]
+            exprs = ans[table][f"{node}_expr"]
+            assert [sympy.sympify(e) - x for e, x in zip(exprs, ref[table][node])] == [0] * len(params["u"])
+    for key in ("y_coeffs", "y_value", "dydw", "edge_contributions"):
+        assert ans[key] == ref[key], key
+    assert sympy.sympify(ans["y_poly"]) - ref["y_poly"] == 0
+    assert sympy.sympify(ans["dydw_poly"]) - ref["dydw_poly"] == 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_polynomials_print_as_sympy_prints_them(seed):
+    # the template once ran every polynomial through sympy.latex; the family now spells them itself
+    variant = draw(FAMILY, seed)
+    params, ans = thaw(variant.params), thaw(variant.answers)
+    tex = get_family(FAMILY).context(params, ans)["tex"]
+    fwd, part = ans["forward"], ans["node_partials"]
+    pairs = [(tex["y"], ans["y_poly"]), (tex["dydw"], ans["dydw_poly"])]
+    pairs += [*zip(tex["a"], fwd["a_expr"]), *zip(tex["h"], fwd["h_expr"])]
+    pairs += [*zip(tex["d_sums"], part["a_expr"]), *zip(tex["d_states"], part["h_expr"])]
+    for got, text in pairs:
+        assert str(sympy.sympify(text)) == text  # answers read back unchanged by sympy
+        assert got == sympy.latex(sympy.sympify(text))
+
+
 def test_check_rejects_a_wrong_answer():
     fam = get_family(FAMILY)
     params = {"w": 1.5, "u": [1, -2, 3]}
