@@ -17,39 +17,12 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
 from qbank.family import Answer, Family, register
-from qbank.params import ParamError, as_choice, as_int, as_number, require_keys
+from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
 
 DECIMALS = 2  # a pinned number may have at most this many decimals: every value stays short and exact
 
 
 # --- reading params -------------------------------------------------------------------------------
-
-
-def _short_number(value: Any, field: str, lo: float, hi: float) -> int | float:
-    number = as_number(value, field, lo, hi)
-    if round(number, DECIMALS) != number:
-        raise ParamError(field, f"a number from {lo} to {hi} with at most {DECIMALS} decimals", value)
-    return number
-
-
-def _number_list(value: Any, field: str, length: tuple[int, int], lo: float, hi: float) -> list[int | float]:
-    count = f"{length[0]}" if length[0] == length[1] else f"{length[0]} to {length[1]}"
-    expected = f"a list of {count} numbers from {lo} to {hi} with at most {DECIMALS} decimals"
-    if not isinstance(value, (list, tuple)) or not length[0] <= len(value) <= length[1]:
-        raise ParamError(field, expected, value)
-    return [_short_number(v, f"{field}[{k}]", lo, hi) for k, v in enumerate(value)]
-
-
-def _number_matrix(value: Any, field: str, n: int, lo: float, hi: float) -> list[list[int | float]]:
-    expected = f"a {n}x{n} matrix (a list of {n} rows of {n} numbers) from {lo} to {hi}"
-    if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise ParamError(field, expected, value)
-    rows = []
-    for r, row in enumerate(value):
-        if not isinstance(row, (list, tuple)) or len(row) != n:
-            raise ParamError(f"{field}[{r}]", f"a row of {n} numbers (the matrix is {n}x{n})", row)
-        rows.append([_short_number(v, f"{field}[{r}][{c}]", lo, hi) for c, v in enumerate(row)])
-    return rows
 
 
 # --- exact numbers --------------------------------------------------------------------------------
@@ -195,15 +168,15 @@ class ReluNetDerivatives(Family):
 
     def validate(self, params):
         require_keys(params, ("W1", "b1", "W2", "b2", "i", "x_values"))
-        w1 = _number_list(params["W1"], "W1", (1, 6), -10, 10)
+        w1 = as_decimal_list(params["W1"], "W1", (1, 6), -10, 10, DECIMALS)
         k = len(w1)
-        b1 = _number_list(params["b1"], "b1", (k, k), -10, 10)
-        w2 = _number_list(params["W2"], "W2", (k, k), -10, 10)
-        b2 = _short_number(params["b2"], "b2", -10, 10)
+        b1 = as_decimal_list(params["b1"], "b1", (k, k), -10, 10, DECIMALS)
+        w2 = as_decimal_list(params["W2"], "W2", (k, k), -10, 10, DECIMALS)
+        b2 = as_decimal(params["b2"], "b2", -10, 10, DECIMALS)
         i = as_int(params["i"], "i", 1, k)
         if w1[i - 1] == 0:
             raise ParamError(f"W1[{i - 1}]", f"a nonzero input weight for the unit asked about (i = {i})", 0)
-        x_values = _number_list(params["x_values"], "x_values", (1, 4), -10, 10)
+        x_values = as_decimal_list(params["x_values"], "x_values", (1, 4), -10, 10, DECIMALS)
         if len(set(x_values)) != len(x_values):
             raise ParamError("x_values", "distinct x values", x_values)
         return {"W1": w1, "b1": b1, "W2": w2, "b2": b2, "i": i, "x_values": sorted(x_values)}
@@ -447,17 +420,17 @@ class MlpSkipBceBackprop(Family):
 
     def validate(self, params):
         require_keys(params, MLP_FIELDS)
-        x = _number_list(params["x"], "x", (1, 3), -10, 10)
+        x = as_decimal_list(params["x"], "x", (1, 3), -10, 10, DECIMALS)
         n = len(x)
         w2 = params["W2"]
         if isinstance(w2, (list, tuple)) and len(w2) == 1 and isinstance(w2[0], (list, tuple)):
             w2 = w2[0]  # W2 written as a 1 x n matrix
         return {
             "x": x,
-            "W1": _number_matrix(params["W1"], "W1", n, -10, 10),
-            "b1": _number_list(params["b1"], "b1", (n, n), -10, 10),
-            "W2": _number_list(w2, "W2", (n, n), -10, 10),
-            "b2": _short_number(params["b2"], "b2", -10, 10),
+            "W1": as_decimal_matrix(params["W1"], "W1", (n, n), (n, n), -10, 10, DECIMALS),
+            "b1": as_decimal_list(params["b1"], "b1", (n, n), -10, 10, DECIMALS),
+            "W2": as_decimal_list(w2, "W2", (n, n), -10, 10, DECIMALS),
+            "b2": as_decimal(params["b2"], "b2", -10, 10, DECIMALS),
             "y": int(as_choice(params["y"], "y", (0, 1))),
             "activation": as_choice(params["activation"], "activation", ("relu", "sigmoid")),
         }

@@ -18,7 +18,7 @@ from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, register
-from qbank.params import ParamError, as_number, require_keys
+from qbank.params import ParamError, as_decimal, as_decimal_matrix, as_number, require_keys
 
 FIELDS = ("W_hat", "M_hat", "x", "gate", "eps")
 NEAR = 0.05  # an entry within this distance of -1, 0 or 1 counts as saturated there
@@ -33,31 +33,6 @@ NONE = "none"
 
 
 # ---------------------------------------------------------------- validation helpers
-
-
-def _short_number(value: Any, field: str, lo: float, hi: float, places: int, *, nonzero: bool = False) -> int | float:
-    expected = f"a {'nonzero ' if nonzero else ''}number from {lo} to {hi} with at most {places} decimals"
-    number = as_number(value, field, lo, hi)
-    if round(number, places) != number or (nonzero and number == 0):
-        raise ParamError(field, expected, value)
-    return number
-
-
-def _number_matrix(
-    value: Any, field: str, rows: tuple[int, int], cols: tuple[int, int], lo: float, hi: float, places: int
-) -> list[list[int | float]]:
-    expected = (
-        f"a matrix (list of rows) with {rows[0]} to {rows[1]} rows of {cols[0]} to {cols[1]} numbers each, "
-        f"all rows the same length"
-    )
-    if not isinstance(value, (list, tuple)) or not rows[0] <= len(value) <= rows[1]:
-        raise ParamError(field, expected, value)
-    out = []
-    for r, row in enumerate(value):
-        if not isinstance(row, (list, tuple)) or len(row) != len(value[0]) or not cols[0] <= len(row) <= cols[1]:
-            raise ParamError(field, expected, value)
-        out.append([_short_number(v, f"{field}[{r}][{c}]", lo, hi, places) for c, v in enumerate(row)])
-    return out
 
 
 # ---------------------------------------------------------------- the NALU, vectorised (solve)
@@ -163,21 +138,21 @@ class Nalu(Family):
 
     def validate(self, params):
         require_keys(params, FIELDS)
-        w_hat = _number_matrix(params["W_hat"], "W_hat", (1, 3), (2, 4), -10, 10, 2)
+        w_hat = as_decimal_matrix(params["W_hat"], "W_hat", (1, 3), (2, 4), -10, 10, 2)
         rows, cols = len(w_hat), len(w_hat[0])
-        m_hat = _number_matrix(params["M_hat"], "M_hat", (1, 3), (2, 4), -10, 10, 2)
+        m_hat = as_decimal_matrix(params["M_hat"], "M_hat", (1, 3), (2, 4), -10, 10, 2)
         if len(m_hat) != rows or len(m_hat[0]) != cols:
             raise ParamError("M_hat", f"a {rows} x {cols} matrix, the shape of W_hat", params["M_hat"])
         x = params["x"]
         if not isinstance(x, (list, tuple)) or len(x) != cols:
             raise ParamError("x", f"a list of {cols} nonzero numbers (one per column of W_hat)", x)
-        x = [_short_number(v, f"x[{j}]", -100, 100, 2, nonzero=True) for j, v in enumerate(x)]
+        x = [as_decimal(v, f"x[{j}]", -100, 100, 2, nonzero=True) for j, v in enumerate(x)]
         gate = params["gate"]
         if isinstance(gate, (int, float)) and not isinstance(gate, bool):
             gate = [gate] * rows  # one gate value for every output
         if not isinstance(gate, (list, tuple)) or len(gate) != rows:
             raise ParamError("gate", f"a number from 0 to 1, or a list of {rows} (one per row of W_hat)", gate)
-        gate = [_short_number(g, f"gate[{i}]", 0, 1, 4) for i, g in enumerate(gate)]
+        gate = [as_decimal(g, f"gate[{i}]", 0, 1, 4) for i, g in enumerate(gate)]
         eps = as_number(params["eps"], "eps", 0, 0.1)
         return {"W_hat": w_hat, "M_hat": m_hat, "x": x, "gate": gate, "eps": eps}
 

@@ -17,7 +17,17 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, int_vector, integer
 from qbank.family import Answer, Family, register
-from qbank.params import ParamError, as_bool, as_int, as_int_list, as_number, require_keys
+from qbank.params import (
+    ParamError,
+    as_bool,
+    as_decimal,
+    as_decimal_list,
+    as_decimal_matrix,
+    as_int,
+    as_int_list,
+    as_number,
+    require_keys,
+)
 
 SAMPLED_WEIGHTS = (-2, -1.5, -0.5, 0.5, 1.5, 2)  # dyadic, so every forward and backward value is an exact float
 
@@ -384,38 +394,6 @@ def _evaluate(text: str, env: Mapping[str, Fraction]) -> Fraction:
 # ---------------------------------------------------------------- real-valued params (shared by the families below)
 
 
-def _decimal_param(value: Any, field: str, lo: float, hi: float, places: int = 2) -> int | float:
-    """A number in [lo, hi] with at most `places` decimals, so that it prints exactly as it is solved with."""
-    expected = f"a number from {lo} to {hi} with at most {places} decimals"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParamError(field, expected, value)
-    if not lo <= value <= hi or round(value, places) != value:
-        raise ParamError(field, expected, value)
-    return int(value) if float(value).is_integer() else value
-
-
-def _decimal_vector(value: Any, field: str, length: int, lo: float, hi: float, why: str = "") -> list[int | float]:
-    expected = f"a list of {length} number{'s' if length > 1 else ''}{why} from {lo} to {hi} with at most 2 decimals"
-    if not isinstance(value, (list, tuple)) or len(value) != length:
-        raise ParamError(field, expected, value)
-    return [_decimal_param(v, f"{field}[{k}]", lo, hi) for k, v in enumerate(value)]
-
-
-def _decimal_matrix(
-    value: Any, field: str, rows: int, cols: int, lo: float, hi: float, why: str = ""
-) -> list[list[int | float]]:
-    shape = f"a {rows}x{cols} matrix (a list of {rows} rows of {cols} numbers){why}"
-    expected = f"{shape} from {lo} to {hi} with at most 2 decimals"
-    if not isinstance(value, (list, tuple)) or len(value) != rows:
-        raise ParamError(field, expected, value)
-    out = []
-    for r, row in enumerate(value):
-        if not isinstance(row, (list, tuple)) or len(row) != cols:
-            raise ParamError(field, expected, value)
-        out.append([_decimal_param(v, f"{field}[{r}][{c}]", lo, hi) for c, v in enumerate(row)])
-    return out
-
-
 def _exact(value: int | float) -> Fraction:
     """A short decimal from params as the exact rational it is written as."""
     return Fraction(str(value))
@@ -556,17 +534,17 @@ class LstmCellBackward(Family):
         rows = f" (4H rows with H = {hidden}, the length of h_prev"
         per_unit = f" (one per hidden unit: H = {hidden}, the length of h_prev)"
         return {
-            "Wx": _decimal_matrix(
-                params["Wx"], "Wx", 4 * hidden, inputs, -5, 5, rows + "; D columns, the length of x)"
+            "Wx": as_decimal_matrix(
+                params["Wx"], "Wx", (4 * hidden,) * 2, (inputs,) * 2, -5, 5, why=rows + "; D columns, the length of x)"
             ),
-            "Wh": _decimal_matrix(params["Wh"], "Wh", 4 * hidden, hidden, -5, 5, rows + ")"),
-            "b": _decimal_vector(params["b"], "b", 4 * hidden, -5, 5, rows + ")"),
-            "x": _decimal_vector(params["x"], "x", inputs, -5, 5),
+            "Wh": as_decimal_matrix(params["Wh"], "Wh", (4 * hidden,) * 2, (hidden,) * 2, -5, 5, why=rows + ")"),
+            "b": as_decimal_list(params["b"], "b", (4 * hidden, 4 * hidden), -5, 5, why=rows + ")"),
+            "x": as_decimal_list(params["x"], "x", (inputs, inputs), -5, 5),
             # h_{t-1} = o * tanh(c_{t-1}) lies strictly between -1 and 1
-            "h_prev": _decimal_vector(params["h_prev"], "h_prev", hidden, -0.99, 0.99),
-            "c_prev": _decimal_vector(params["c_prev"], "c_prev", hidden, -5, 5, per_unit),
-            "dh": _decimal_vector(params["dh"], "dh", hidden, -5, 5, per_unit),
-            "dc_next": _decimal_vector(params["dc_next"], "dc_next", hidden, -5, 5, per_unit),
+            "h_prev": as_decimal_list(params["h_prev"], "h_prev", (hidden, hidden), -0.99, 0.99),
+            "c_prev": as_decimal_list(params["c_prev"], "c_prev", (hidden, hidden), -5, 5, why=per_unit),
+            "dh": as_decimal_list(params["dh"], "dh", (hidden, hidden), -5, 5, why=per_unit),
+            "dc_next": as_decimal_list(params["dc_next"], "dc_next", (hidden, hidden), -5, 5, why=per_unit),
         }
 
     def degenerate(self, params):
@@ -794,10 +772,10 @@ class RnnGradientFlow(Family):
         if isinstance(wf, (list, tuple)) and len(wf) == 2 and not any(isinstance(v, (list, tuple)) for v in wf):
             wf = [wf]  # a plain row [a, b] is accepted for the 1x2 matrix [[a, b]]
         return {
-            "Wh": _decimal_matrix(params["Wh"], "Wh", 2, 2, -5, 5),
-            "Wf": _decimal_matrix(wf, "Wf", 1, 2, -5, 5),
+            "Wh": as_decimal_matrix(params["Wh"], "Wh", (2, 2), (2, 2), -5, 5),
+            "Wf": as_decimal_matrix(wf, "Wf", (1, 1), (2, 2), -5, 5),
             "T": as_int(params["T"], "T", 3, 30),
-            "residual": _decimal_param(params["residual"], "residual", -10, 10),
+            "residual": as_decimal(params["residual"], "residual", -10, 10),
             "explodes": as_bool(params["explodes"], "explodes"),
         }
 

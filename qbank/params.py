@@ -154,3 +154,51 @@ def load_params(spec: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping of parameter names to values, got {type(data).__name__}")
     return data
+
+
+def as_decimal(
+    value: Any, field: str, lo: float, hi: float, places: int = 2, *, nonzero: bool = False
+) -> int | float:
+    """A short decimal in [lo, hi] with at most `places` decimals, so that it prints exactly as it is
+    solved with ("round first, then solve")."""
+    expected = f"a {'nonzero ' if nonzero else ''}number from {lo} to {hi} with at most {places} decimals"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParamError(field, expected, value)
+    if not lo <= value <= hi or round(value, places) != value or (nonzero and value == 0):
+        raise ParamError(field, expected, value)
+    return int(value) if float(value).is_integer() else value
+
+
+def as_decimal_list(
+    value: Any, field: str, length: tuple[int, int], lo: float, hi: float, places: int = 2, why: str = ""
+) -> list[int | float]:
+    expected = f"a list of {_count_text(*length, 'numbers')}{why} from {lo} to {hi} with at most {places} decimals"
+    if not isinstance(value, (list, tuple)) or not length[0] <= len(value) <= length[1]:
+        raise ParamError(field, expected, value)
+    return [as_decimal(v, f"{field}[{k}]", lo, hi, places) for k, v in enumerate(value)]
+
+
+def as_decimal_matrix(
+    value: Any,
+    field: str,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    lo: float,
+    hi: float,
+    places: int = 2,
+    why: str = "",
+) -> list[list[int | float]]:
+    expected = (
+        f"a matrix (list of rows) with {_count_text(*rows, 'rows')} of {_count_text(*cols, 'numbers')} each"
+        f"{why}, from {lo} to {hi} with at most {places} decimals"
+    )
+    if not isinstance(value, (list, tuple)) or not rows[0] <= len(value) <= rows[1]:
+        raise ParamError(field, expected, value)
+    out = []
+    for r, row in enumerate(value):
+        if r > 0 and (not isinstance(row, (list, tuple)) or len(row) != len(value[0])):
+            raise ParamError(f"{field}[{r}]", f"a row of {len(value[0])} numbers, like the first row", row)
+        if not isinstance(row, (list, tuple)) or not cols[0] <= len(row) <= cols[1]:
+            raise ParamError(field, expected, value)
+        out.append([as_decimal(v, f"{field}[{r}][{c}]", lo, hi, places) for c, v in enumerate(row)])
+    return out
