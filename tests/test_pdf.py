@@ -134,6 +134,7 @@ def test_exam_versions_differ_and_hold_their_answers(tmp_path):
         folder = out / f"v{v['version']:02d}"
         exam, solutions = pdf_text(folder / "exam.pdf"), pdf_text(folder / "solutions.pdf")
         assert "Name:" in exam and v["code"] in exam
+        assert exam.count("Page ") == 2 and "Page 2 of 2" in exam  # one page per question, title on the first
         for question in v["questions"]:
             for snippet in answer_snippets(question):
                 assert squash(snippet) in squash(solutions)
