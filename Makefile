@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qbank-installed
 VERSIONS ?= 3
 
-.PHONY: help setup system exam test check clean
+.PHONY: help setup system exam test check bench clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make exam    build the demo exam (bank/exams/demo.yaml, $(VERSIONS) versions) into build/demo/"
 	@echo "make test    run the test suite (sets everything up first)"
 	@echo "make check   draw, verify and render every family over 200 seeds"
+	@echo "make bench   speed figures (bench/bench.py; about 15 minutes on 2 cores)"
 	@echo "make clean   remove build/ (keeps .venv)"
 
 system:
@@ -36,6 +37,9 @@ test: setup
 
 check: setup
 	$(BIN)/qbank check --seeds 200
+
+bench: setup
+	$(BIN)/python bench/bench.py
 
 clean:
 	rm -rf build
