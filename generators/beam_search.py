@@ -29,6 +29,13 @@ LATE_FLOOR = {2: 35, 3: 25, 4: 20}
 PEAK_MIN = 85
 TOKEN = re.compile(r"^[a-z][a-z0-9'-]{0,11}$")
 RUNTIME = "O(T k M log M)"
+# The tree figure, in mm. A column is as wide as the longest token (about CHAR_MM a letter in \small) plus
+# LEVEL_GAP_MM for the elbow and the edge's label; leaves are LEAF_PITCH_MM apart, closer in a big tree.
+LEVEL_GAP_MM = 13.0
+CHAR_MM = 1.9
+LEAF_PITCH_MM = 8.0
+TIGHT_LEAF_PITCH_MM = 6.4
+TIGHT_ABOVE_LEAVES = 9
 
 Seq = tuple[int, ...]
 
@@ -175,6 +182,62 @@ def trap_prefix(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) 
     return (dropped or [every[0][0]])[0]
 
 
+# ---------------------------------------------------------------- the figure
+
+
+def tree_layout(params: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The decoder tree as TikZ nodes and edges, growing to the right, coordinates in mm: x by depth, leaves
+    evenly spaced from the top down, each parent at the mean height of its first and last child.
+
+    Nodes come in preorder, each with its name, token, coordinates, total and solution flags (`optimal`: on the
+    most likely sequence; `best`: its leaf). Edges are drawn in list order: the kept ones (the solution's thick
+    blue) come last, so that the grey edges sharing their vertical stroke do not paint over them."""
+    vocab, depth = params["vocab"], params["depth"]
+    table = hundredths_table(params)
+    kept = {hyp["sequence"] for beam in answers["beams"] for hyp in beam}
+    best = answers["best"]["sequence"]
+    best_words = best.split()
+    optimal = {prefix_key(best_words[:i]) for i in range(1, depth + 1)}
+    step = LEVEL_GAP_MM + CHAR_MM * max(len(w) for w in [*vocab, "start"])
+    pitch = TIGHT_LEAF_PITCH_MM if len(vocab) ** depth > TIGHT_ABOVE_LEAVES else LEAF_PITCH_MM
+    leaf_rows = itertools.count()
+    nodes: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
+
+    def place(seq: Seq, total: int) -> dict[str, Any]:
+        key = prefix_key(vocab[i] for i in seq)
+        node = {
+            "name": f"n{len(nodes)}",
+            "token": vocab[seq[-1]] if seq else "",
+            "root": not seq,
+            "leaf": len(seq) == depth,
+            "x": round(len(seq) * step, 2),
+            "total": as_total(total),
+            "optimal": key in optimal,
+            "best": key == best,
+        }
+        nodes.append(node)
+        if node["leaf"]:
+            node["y"] = round(-next(leaf_rows) * pitch, 2)
+            return node
+        children = [place(seq + (j,), total + h) for j, h in enumerate(table[seq])]
+        node["y"] = round((children[0]["y"] + children[-1]["y"]) / 2, 2)
+        for j, child in enumerate(children):
+            edges.append(
+                {
+                    "parent": node["name"],
+                    "child": child["name"],
+                    "logp": as_total(table[seq][j]),
+                    "kept": prefix_key(vocab[i] for i in seq + (j,)) in kept,
+                }
+            )
+        return node
+
+    place((), 0)
+    edges.sort(key=lambda e: e["kept"])  # stable: preorder within the grey and within the blue
+    return {"nodes": nodes, "edges": edges}
+
+
 # ---------------------------------------------------------------- the family
 
 
@@ -315,36 +378,11 @@ class BeamSearch(Family):
         assert answers["runtime"] == RUNTIME, f"runtime {answers['runtime']!r}"
 
     def context(self, params, answers):
-        """Display data: the tree in preorder (for forest), each step's candidates, where the optimum was pruned."""
+        """Display data: the tree figure's layout, each step's candidates, where the optimum was pruned."""
         vocab, depth = params["vocab"], params["depth"]
         logp = params["logp"]
-        kept = {hyp["sequence"] for beam in answers["beams"] for hyp in beam}
         best_words = answers["best"]["sequence"].split()
         optimal = {prefix_key(best_words[:i]) for i in range(1, depth + 1)}
-
-        nodes = []
-
-        def visit(words: list[str], total: float) -> None:
-            key = prefix_key(words)
-            children = [] if len(words) == depth else [words + [w] for w in vocab]
-            nodes.append(
-                {
-                    "token": words[-1] if words else "",
-                    "logp": logp[prefix_key(words[:-1])][vocab.index(words[-1])] if words else 0,
-                    "total": total,
-                    "depth": len(words),
-                    "leaf": not children,
-                    "kept": key in kept,
-                    "optimal": key in optimal,
-                    "best": key == answers["best"]["sequence"],
-                    "close": 0,
-                }
-            )
-            for child in children:
-                visit(child, as_total(hundredths(total) + hundredths(logp[key][vocab.index(child[-1])])))
-            nodes[-1]["close"] += 1  # the last node written closes this subtree's bracket
-
-        visit([], 0.0)
 
         steps = []
         previous = [{"sequence": "", "logp": 0.0}]
@@ -387,7 +425,7 @@ class BeamSearch(Family):
         ]
         return {
             "m": len(vocab),
-            "tree": nodes,
+            "tree": tree_layout(params, answers),
             "steps": steps,
             "pruned": pruned,
             "best_terms": path_terms(answers["best"]["sequence"]),

@@ -101,8 +101,84 @@ def test_fragments_render_without_leftover_template_syntax(seed):
     for part in ("problem", "solution"):
         text = render_fragment(variant, part)
         assert "\\VAR" not in text and "\\BLOCK" not in text
-        assert "\\begin{forest}" in text
+        assert "\\begin{tikzpicture}" in text and "forest" not in text
         assert all(token in text for token in variant.params["vocab"])
+
+
+def tree_of(variant) -> dict:
+    return get_family(FAMILY).context(variant.params, variant.answers)["tree"]
+
+
+def spelled_prefixes(tree: dict) -> dict[str, dict]:
+    """Each node by the prefix its path from the root spells, following the edges (so a node reached twice or
+    never shows up as a wrong count)."""
+    nodes = {n["name"]: n for n in tree["nodes"]}
+    children: dict[str, list[str]] = {}
+    for e in tree["edges"]:
+        children.setdefault(e["parent"], []).append(e["child"])
+    (root,) = [n for n in tree["nodes"] if n["root"]]
+    found, stack = {}, [("", root["name"])]
+    while stack:
+        prefix, name = stack.pop()
+        assert prefix not in found, f"prefix {prefix!r} drawn twice"
+        found[prefix] = nodes[name]
+        stack += [(f"{prefix} {nodes[c]['token']}".strip(), c) for c in children.get(name, [])]
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 3, 4])
+def test_tree_layout_one_node_per_prefix_parents_centred_leaves_evenly_spaced(seed):
+    variant = draw(FAMILY, seed)
+    params, answers = variant.params, variant.answers
+    vocab, depth = params["vocab"], params["depth"]
+    tree = tree_of(variant)
+    by_prefix = spelled_prefixes(tree)
+    assert len(by_prefix) == len(tree["nodes"]) == sum(len(vocab) ** t for t in range(depth + 1))
+    assert len({n["name"] for n in tree["nodes"]}) == len(tree["nodes"])
+    assert set(params["logp"]) <= set(by_prefix)
+
+    # x by depth, one fixed step; leaves top-down in a column, equally spaced, in the order of the vocab.
+    step = by_prefix[vocab[0]]["x"] - by_prefix[""]["x"]
+    assert step > 0
+    for prefix, node in by_prefix.items():
+        assert node["x"] == pytest.approx(len(prefix.split()) * step, abs=0.01)
+        assert node["leaf"] == (len(prefix.split()) == depth)
+    leaves = [n for n in tree["nodes"] if n["leaf"]]
+    gaps = [a["y"] - b["y"] for a, b in zip(leaves, leaves[1:])]
+    assert gaps[0] > 0 and all(g == pytest.approx(gaps[0], abs=0.01) for g in gaps)
+
+    # Every parent halfway between its first and last child (the mean of all, the tree being uniform).
+    for prefix, node in by_prefix.items():
+        if not node["leaf"]:
+            kids = [by_prefix[f"{prefix} {w}".strip()]["y"] for w in vocab]
+            assert node["y"] == pytest.approx((kids[0] + kids[-1]) / 2, abs=0.01)
+            assert node["y"] == pytest.approx(sum(kids) / len(kids), abs=0.01)
+
+    # Edge labels are the params' log-probabilities; kept edges are the beams' hypotheses, drawn last.
+    names = {n["name"]: prefix for prefix, n in by_prefix.items()}
+    for e in tree["edges"]:
+        parent, child = names[e["parent"]], names[e["child"]]
+        assert e["logp"] == params["logp"][parent][vocab.index(child.split()[-1])]
+    kept = {names[e["child"]] for e in tree["edges"] if e["kept"]}
+    assert kept == {h["sequence"] for beam in answers["beams"] for h in beam}
+    flags = [e["kept"] for e in tree["edges"]]
+    assert flags == sorted(flags)
+
+    # The optimal path is boxed, its leaf is the best; every leaf carries its total.
+    best = answers["best"]["sequence"].split()
+    assert {p for p, n in by_prefix.items() if n["optimal"]} == {" ".join(best[:i]) for i in range(1, depth + 1)}
+    assert [p for p, n in by_prefix.items() if n["best"]] == [answers["best"]["sequence"]]
+    assert by_prefix[answers["best"]["sequence"]]["total"] == answers["best"]["logp"]
+
+
+def test_leaves_sit_closer_in_a_tree_of_more_than_nine():
+    def pitch(seed: int) -> tuple[float, int]:
+        leaves = [n for n in tree_of(draw(FAMILY, seed))["nodes"] if n["leaf"]]
+        return leaves[0]["y"] - leaves[1]["y"], len(leaves)
+
+    (wide, nine), (tight, sixteen) = pitch(3), pitch(4)
+    assert (nine, sixteen) == (9, 16)
+    assert tight < wide
 
 
 def _with(change) -> dict:
