@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 import sys
@@ -58,3 +59,18 @@ def write_content_root(root: Path, family_id: str, solve_body: str, check_body: 
     )
     (root / "templates" / "test" / f"{family_id}.tex.j2").write_text(template)
     return root
+
+
+def assert_tampering_caught(fam, params, tamper) -> None:
+    """Each (change, message): solve, apply the change to the answers, and the check must reject them."""
+    from qbank import VerificationError, verify
+
+    for change, message in tamper:
+        answers = fam.solve(params)
+        change(answers)
+        try:
+            verify(fam, 0, params, answers)
+        except VerificationError as exc:
+            assert re.search(message, str(exc)), f"rejected, but not for {message!r}: {exc}"
+        else:
+            raise AssertionError(f"tampered answers passed the check (expected {message!r})")

@@ -6,10 +6,12 @@ import json
 import math
 
 import pytest
+
+from conftest import assert_tampering_caught
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qbank import InputError, VerificationError, draw, get_family, verify
+from qbank import InputError, draw, get_family
 from qbank.model import thaw
 from qbank.render import render_fragment
 
@@ -113,11 +115,7 @@ def test_check_rejects_tampered_answers():
         (lambda a: a["arithmetic"][1].__setitem__("mul", "__import__('os').getcwd()"), "not an expression"),
         (lambda a: a["arithmetic"].__setitem__(0, {"add": "x3", "mul": "Abs(x3)"}), "not saturated"),
     ]
-    for change, message in tamper:
-        ans = fam.solve(params)
-        change(ans)
-        with pytest.raises(VerificationError, match=message):
-            verify(fam, 0, params, ans)
+    assert_tampering_caught(fam, params, tamper)
 
 
 def test_templates_render_without_pdf():
