@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .bank import Bank, Item, family_item, load_bank
+from .documents import LAYOUTS
 from .registry import get_family
 from .yamlfile import Located, load_located
 
 HEADER = ("course", "title", "date", "duration", "instructions")
-LAYOUTS = ("page-per-question", "compact")
 OPTIONS = {"shuffle": bool, "layout": str, "cover": bool, "answer_box": bool}
 SLOT_FIELDS = ("item", "family", "params", "ranges", "from", "choose", "points", "pages")
 

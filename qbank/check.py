@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 from .engine import draw
 from .errors import QbankError
 from .family import Family
-from .render import render_fragment
+from .render import render_fragments
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,7 @@ def check_family(fam: Family, seeds: Sequence[int]) -> list[Failure]:
     for seed in seeds:
         try:
             variant = draw(fam, seed)
-            for part in ("problem", "solution"):
-                render_fragment(variant, part)
+            render_fragments(variant)
         except QbankError as exc:
             failures.append(Failure(fam.id, seed, str(exc)))
         except Exception as exc:  # a crash in a family is a failure of that family and seed, not of the run

@@ -7,10 +7,10 @@ from typing import Sequence
 
 from .latex import Document
 from .model import Variant
-from .render import render_document, render_fragment
+from .render import render_document, render_fragments
 
 DOCUMENT_TEMPLATE = "documents/document.tex.j2"
-LAYOUTS = ("compact", "page-per-question")
+LAYOUTS = ("page-per-question", "compact")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Question:
 
 
 def variant_question(variant: Variant, points: float | None = None, **kw) -> Question:
-    return Question(render_fragment(variant, "problem"), render_fragment(variant, "solution"), points, **kw)
+    return Question(*render_fragments(variant), points, **kw)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from .latex import Document, build_pdfs
 from .progress import QUIET, Reporter
 from .model import Variant
 from .registry import get_family
-from .render import render_block, render_fragment
+from .render import render_block, render_fragments
 
 MANIFEST_FORMAT = 1
 MAX_REDRAWS = 100
@@ -174,15 +174,16 @@ def _tool_versions() -> dict[str, str]:
 # --- rendering: documents from the manifest alone ----------------------------------------------------
 
 
-def question_fragments(entry: Mapping[str, Any]) -> tuple[str, str]:
-    """Problem and solution LaTeX of one recorded question. A parameterized question's recorded answers
-    are verified again, so a rebuild never prints an answer the current checker rejects."""
+def question_fragments(entry: Mapping[str, Any], reverify: bool = True) -> tuple[str, str]:
+    """Problem and solution LaTeX of one recorded question. With `reverify`, a parameterized question's
+    recorded answers are verified again, so a rebuild never prints an answer the current checker
+    rejects; answers drawn moments ago in this process were verified by draw() already."""
     item = item_from_dict(entry["item"])
     if item.parameterized:
         fam = get_family(entry["family"])
-        verify(fam, entry["seed"], entry["params"], entry["answers"])
-        variant = Variant(fam.id, entry["seed"], entry["params"], entry["answers"])
-        return render_fragment(variant, "problem"), render_fragment(variant, "solution")
+        if reverify:
+            verify(fam, entry["seed"], entry["params"], entry["answers"])
+        return render_fragments(Variant(fam.id, entry["seed"], entry["params"], entry["answers"]))
     context: dict[str, Any] = {"item": entry["item"]}
     if item.kind == "multiple-choice":
         choices = [
@@ -195,13 +196,13 @@ def question_fragments(entry: Mapping[str, Any]) -> tuple[str, str]:
     return render_block(template, "problem", context, label), render_block(template, "solution", context, label)
 
 
-def exam_documents(manifest: Mapping[str, Any]) -> list[Document]:
+def exam_documents(manifest: Mapping[str, Any], reverify: bool = True) -> list[Document]:
     header = manifest["header"]
     docs: list[Document] = []
     for record in manifest["versions"]:
         questions = []
         for entry in record["questions"]:
-            problem, solution = question_fragments(entry)
+            problem, solution = question_fragments(entry, reverify)
             item = entry["item"]
             questions.append(
                 Question(
@@ -312,8 +313,8 @@ def load_roster(path: Path) -> list[dict[str, str]]:
     return students
 
 
-def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions) -> list[Path]:
-    docs = exam_documents(manifest)
+def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify: bool) -> list[Path]:
+    docs = exam_documents(manifest, reverify)
     key_json, key_csv = answer_keys(manifest)
     jobs = build.jobs or os.cpu_count() or 1
     build.reporter.info(f"compiling {len(docs)} PDFs ({len(manifest['versions'])} version(s)) with {jobs} job(s)")
@@ -349,7 +350,7 @@ def build_exam(
             build.reporter.info(f"created the secret key file {secret_file} (keep it private and out of git)")
     build.reporter.info(f"drawing {count} version(s) of {bp.question_count} questions")
     manifest = plan_exam(bp, count, secret, students)
-    return _publish(manifest, Path(out), build)
+    return _publish(manifest, Path(out), build, reverify=False)  # plan_exam's draws were just verified
 
 
 def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOptions()) -> list[Path]:
@@ -362,4 +363,4 @@ def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOpti
         raise InputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise InputError(f"{path}: not a qbank exam manifest (format {MANIFEST_FORMAT})")
-    return _publish(manifest, Path(out), build)
+    return _publish(manifest, Path(out), build, reverify=True)

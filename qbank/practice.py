@@ -51,7 +51,7 @@ def practice_set(
         elif item.kind == "multiple-choice":
             order = [int(i) for i in rng.permutation(len(item.choices))]
             entry.update(choice_order=order, correct=LETTERS[next(p for p, i in enumerate(order) if item.choices[i].correct)])
-        problem, solution = question_fragments(entry)
+        problem, solution = question_fragments(entry, reverify=False)  # drawn and verified just above
         questions.append(Question(problem, solution, points=None))
     title = "Practice: " + (", ".join(topics) if topics else "all topics")
     header = Header(title=title, subtitle=f"seed {seed}" + (f", tags {', '.join(tags)}" if tags else ""))

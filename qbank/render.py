@@ -170,6 +170,13 @@ def render_fragment(variant: Variant, part: str) -> str:
     )
 
 
+def render_fragments(variant: Variant) -> tuple[str, str]:
+    """Both blocks, problem and solution, from one computation of the family's display context."""
+    fam = get_family(variant.family)
+    context, label = fragment_context(fam, variant), f"{variant.family} seed {variant.seed}"
+    return tuple(render_block(fam.template, part, context, label, owner=fam.id) for part in ("problem", "solution"))
+
+
 def render_block(template_name: str, part: str, context: Mapping[str, Any], label: str, owner: str = "") -> str:
     """One block of a fragment template, between marker lines that let a LaTeX error be traced back to
     `label` (a family and seed, or a bank item)."""
