@@ -3,6 +3,11 @@ the backward pass through a small MLP with a skip connection, a sigmoid output a
 
 Conventions: hidden units and the unit asked about, `i`, are numbered from 1 (as in the course notes);
 params hold weight vectors as flat lists (W2 of the MLP is its single row).
+
+Fair exams (issue 8): relu-net-derivatives holds fixed the number of hidden units and of x values, the side
+of the kink where the unit is active and whether dy/dw1_i jumps (the cases its solution distinguishes);
+mlp-skip-bce-backprop holds fixed the width, the activation and, for ReLU, how many hidden units are active
+(an inactive unit zeroes a row of dJ/dW1 and its share of dJ/dx).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
-from qbank.family import Answer, Family, register
+from qbank.family import Answer, Family, Part, register
 from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
 
 DECIMALS = 2  # a pinned number may have at most this many decimals: every value stays short and exact
@@ -56,6 +61,11 @@ def _tex(value: Fraction) -> str:
         return _text(value)
     sign = "-" if value < 0 else ""
     return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+
+def _paren_tex(value: Fraction) -> str:
+    """A rational as LaTeX to follow a minus sign: negative ones in parentheses."""
+    return f"({_tex(value)})" if value < 0 else _tex(value)
 
 
 def _linear_text(slope: Fraction, intercept: Fraction) -> str:
@@ -126,17 +136,52 @@ class ReluNetDerivatives(Family):
     answers = {
         "kink": Answer("number", "the input x = -b1_i / w1_i where unit i switches on or off", 1e-4),
         "active_side": Answer("text", "'right' if unit i is on for x above the kink, 'left' if for x below it"),
-        "pieces": Answer(
-            "table",
-            "for each derivative (b2, w2, b1, w1: dy/db2, dy/dw2_i, dy/db1_i, dy/dw1_i) its expression in x "
-            "left and right of the kink, [left, right]",
-        ),
-        "slopes": Answer("table", "for each derivative its slope in x, [left of the kink, right of it]", 1e-4),
-        "jumps": Answer(
-            "table", "for each derivative its jump at the kink: right-hand limit minus left-hand limit", 1e-4
-        ),
-        "values": Answer("table", "for each derivative its values at the given x_values", 1e-4),
+        **{
+            f"d{name}": Answer(
+                "table",
+                f"dy/d{label} as a function of x: 'pieces', its expressions in x [left of the kink, right of it]; "
+                "'slopes', their slopes [left, right]; 'jump', its right-hand minus left-hand limit at the kink",
+                1e-4,
+            )
+            for name, label in (("b2", "b2"), ("w2", "w2_i"), ("b1", "b1_i"), ("w1", "w1_i"))
+        },
+        "values": Answer("table", "for each derivative (b2, w2, b1, w1) its values at the given x_values", 1e-4),
     }
+    # The sizes (hidden units, x values to evaluate at) and the two case distinctions of the solution:
+    # which side of the kink is active (every piece, slope and jump changes sides) and whether dy/dw1_i
+    # jumps at the kink (it is continuous only for a kink at x = 0).
+    structure = ("W1", "x_values")
+    asks = (
+        "relu-unit-active-region",
+        "output-bias-derivative",
+        "relu-network-parameter-derivatives",
+        "relu-derivative-kinks-and-jumps",
+    )
+    reveals = ()
+
+    def structure_of(self, params):
+        unit = _relu_fields(params)
+        return {
+            **super().structure_of(params),
+            "active_side": "right" if unit["w1"] > 0 else "left",
+            "dw1_jumps": unit["kink"] != 0,
+        }
+
+    def parts(self, params):
+        return (
+            Part(("kink", "active_side"), 1),
+            Part(("db2",), 1),
+            Part(("dw2",), 2),
+            Part(("db1",), 2),
+            Part(("dw1",), 2),
+            Part((), 3),  # the sketch
+            Part(("values",), len(params["x_values"])),
+        )
+
+    def minutes(self, params):
+        # (a) 1 min; (b) 0.5; (c), (d) 1.5 each (a formula on each side, two slopes, the behaviour at the
+        # kink); (e) 2; (f) four labelled sketches, 1 min each; (g) four derivatives per x value, 15 s each
+        return 10.5 + len(params["x_values"])
 
     def sample(self, rng):
         k = integer(rng, 2, 4)
@@ -195,25 +240,22 @@ class ReluNetDerivatives(Family):
         kink = unit["kink"]
         on_right = unit["w1"] > 0
         lines = _relu_derivative_lines(unit)
-        pieces, slopes, jumps, values = {}, {}, {}, {}
+        answers: dict[str, Any] = {"kink": _plain(kink), "active_side": "right" if on_right else "left"}
+        values = {}
         for name in DERIVATIVES:
             inactive, active = lines[name]
             left, right = (inactive, active) if on_right else (active, inactive)
-            pieces[name] = [_linear_text(*left), _linear_text(*right)]
-            slopes[name] = [_plain(left[0]), _plain(right[0])]
-            jumps[name] = _plain((right[0] - left[0]) * kink + right[1] - left[1])
+            answers[f"d{name}"] = {
+                "pieces": [_linear_text(*left), _linear_text(*right)],
+                "slopes": [_plain(left[0]), _plain(right[0])],
+                "jump": _plain((right[0] - left[0]) * kink + right[1] - left[1]),
+            }
             values[name] = []
             for x in map(_exact, params["x_values"]):
                 slope, intercept = active if unit["w1"] * x + unit["b1"] > 0 else inactive
                 values[name].append(_plain(slope * x + intercept))
-        return {
-            "kink": _plain(kink),
-            "active_side": "right" if on_right else "left",
-            "pieces": pieces,
-            "slopes": slopes,
-            "jumps": jumps,
-            "values": values,
-        }
+        answers["values"] = values
+        return answers
 
     def check(self, params, answers):
         """Central differences of the network output in each parameter, in exact integer arithmetic;
@@ -265,21 +307,29 @@ class ReluNetDerivatives(Family):
         )
 
         for name in DERIVATIVES:
+            table = answers[f"d{name}"]
+            assert isinstance(table, dict) and set(table) == {"pieces", "slopes", "jump"}, (
+                f"d{name}: expected a table with pieces, slopes and jump, got {table!r}"
+            )
+            for key in ("pieces", "slopes"):
+                assert isinstance(table[key], list) and len(table[key]) == 2, (
+                    f"d{name}.{key}: expected [left, right], got {table[key]!r}"
+                )
             # Each side is a line: two points each side give its slope; the limits at the kink by extrapolation.
             near, far = Fraction(1, 10**4), Fraction(2, 10**4)
             for side, sign in ((0, -1), (1, 1)):
                 ones = [slope(name, kink + sign * d) for d in (1, 2)]
-                close(answers["slopes"][name][side], sign * (ones[1] - ones[0]), f"slopes.{name}[{side}]")
-                piece = answers["pieces"][name][side]
+                close(table["slopes"][side], sign * (ones[1] - ones[0]), f"d{name}.slopes[{side}]")
+                piece = table["pieces"][side]
                 at = [_evaluate(piece, kink + sign * d) for d in (1, 2, 3)]
-                assert at[2] - at[1] == at[1] - at[0], f"pieces.{name}[{side}] = {piece!r} is not linear in x"
+                assert at[2] - at[1] == at[1] - at[0], f"d{name}.pieces[{side}] = {piece!r} is not linear in x"
                 for d, got, want in zip((1, 2), at, ones):
                     assert got == want, (
-                        f"pieces.{name}[{side}] = {piece!r} gives {float(got)} at "
+                        f"d{name}.pieces[{side}] = {piece!r} gives {float(got)} at "
                         f"x = {float(kink + sign * d)}, finite differences {float(want)}"
                     )
             limits = [2 * slope(name, kink + s * near) - slope(name, kink + s * far) for s in (-1, 1)]
-            close(answers["jumps"][name], limits[1] - limits[0], f"jumps.{name}")
+            close(table["jump"], limits[1] - limits[0], f"d{name}.jump")
             got_values = answers["values"][name]
             assert len(got_values) == len(params["x_values"]), f"values.{name}: one value per x value"
             for x, got in zip(params["x_values"], got_values):
@@ -339,6 +389,9 @@ class ReluNetDerivatives(Family):
                 "right": _linear_tex(*right),
                 "jump": _tex(at(right, kink) - at(left, kink)),
                 "limit_active": _tex(limit_active),
+                # as the subtracted term of "right - left": negative numbers in parentheses
+                "left_at_kink": _paren_tex(at(left, kink)),
+                "limit_active_paren": _paren_tex(limit_active),
             }
         rows = []
         for k, x in enumerate(xs):
@@ -385,6 +438,39 @@ def _mlp_forward(params: Mapping[str, Any]) -> dict[str, Any]:
     return {"x": x, "W1": w1, "z1": z1, "h": h, "s": s, "z2": z2, "y_hat": y_hat, "loss": loss}
 
 
+MLP_PARTS = (("forward", "y_hat", "loss"), ("db2", "dW2"), ("db1", "dW1", "dx"), ())
+OP_MINUTES = 0.25  # one multiply-add written out (15 s)
+CALL_MINUTES = 0.5  # one exp or log on a calculator, written out (30 s)
+
+
+def _active_units(params: Mapping[str, Any]) -> int:
+    """Hidden units that pass a gradient: all of them for the sigmoid, those with z1 > 0 for the ReLU."""
+    if params["activation"] != "relu":
+        return len(params["x"])
+    return int(np.sum(_mlp_forward(params)["z1"] > 0))
+
+
+def _mlp_part_minutes(params: Mapping[str, Any]) -> tuple[float, ...]:
+    """Working time by hand of each part, from the operations it writes out: n hidden units, a of them
+    active (an inactive ReLU unit has a zero row in dJ/dW1 and adds nothing to W1^T delta1)."""
+    n, a, sigmoid = len(params["x"]), _active_units(params), params["activation"] == "sigmoid"
+    # (a) the composed expression (0.5 min); z1 = W1 x + b1, s = h + x, z2 = W2 s + b2; exps: the hidden
+    # sigmoids, y_hat, and the log of the loss
+    forward = 0.5 + (n * n + 2 * n) * OP_MINUTES + ((n if sigmoid else 0) + 2) * CALL_MINUTES
+    # (b) the derivation of y_hat - y (1 min); delta2 and dJ/dW2 = delta2 s
+    output = 1.0 + (1 + n) * OP_MINUTES
+    # (c) dJ/ds = delta2 W2^T; h(1 - h) and the product for the sigmoid, a mask for the ReLU; dJ/dW1 = delta1 x^T;
+    # dJ/dx = W1^T delta1 plus the skip path
+    hidden = (n + (2 * n if sigmoid else a) + n * a + n * a + n) * OP_MINUTES
+    # (d) a list and two sentences
+    return forward, output, hidden, 1.5
+
+
+def _mlp_part_weights(params: Mapping[str, Any]) -> tuple[int, ...]:
+    """The parts' points in proportion to their minutes, rounded half up, at least 1."""
+    return tuple(max(1, math.floor(m + 0.5)) for m in _mlp_part_minutes(params))
+
+
 def _vec(values) -> list[float]:
     return [float(v) + 0.0 for v in values]  # + 0.0 turns -0.0 (a zero gradient times a negative) into 0.0
 
@@ -405,9 +491,22 @@ class MlpSkipBceBackprop(Family):
         "db1": Answer("vector", "dJ/db1", 1e-3),
         "dx": Answer("vector", "dJ/dx: the skip path plus the path through W1", 1e-3),
     }
+    # width (through the length of x) and activation; structure_of adds the number of active ReLU units
+    structure = ("x", "activation")
+    asks = (
+        "mlp-forward-pass",
+        "bce-sigmoid-logit-gradient",
+        "mlp-backprop-weight-gradients",
+        "skip-connection-gradient-sum",
+        "backprop-cached-values",
+        "backprop-cost",
+    )
+    # part (b) states dJ/dz2 = y_hat - y (to be shown), part (c) that x reaches J along two routes
+    reveals = ("bce-sigmoid-logit-gradient", "skip-connection-gradient-sum")
 
     def sample(self, rng):
-        n = choice(rng, (2, 3, 3))
+        n = choice(rng, (2, 3, 3))  # the structural choices first; the active units follow from the numbers
+        activation = choice(rng, ("relu", "sigmoid"))
         return {
             "x": [decimal(rng, -2, 2, 0.5) for _ in range(n)],
             "W1": [[decimal(rng, -1, 1, 0.1) for _ in range(n)] for _ in range(n)],
@@ -415,8 +514,17 @@ class MlpSkipBceBackprop(Family):
             "W2": [decimal(rng, -1.5, 1.5, 0.1, nonzero=True) for _ in range(n)],
             "b2": decimal(rng, -0.5, 0.5, 0.1),
             "y": integer(rng, 0, 1),
-            "activation": choice(rng, ("relu", "sigmoid")),
+            "activation": activation,
         }
+
+    def structure_of(self, params):
+        return {**super().structure_of(params), "active_units": _active_units(params)}
+
+    def parts(self, params):
+        return tuple(Part(answers, weight) for answers, weight in zip(MLP_PARTS, _mlp_part_weights(params)))
+
+    def minutes(self, params):
+        return sum(_mlp_part_minutes(params))
 
     def validate(self, params):
         require_keys(params, MLP_FIELDS)

@@ -13,29 +13,50 @@ import re
 from typing import Any, Mapping
 
 from qbank.draws import choice, integer, shuffled
-from qbank.family import Answer, Family, register
-from qbank.params import ParamError, as_bool, as_int, as_number, require_keys
+from qbank.errors import GenerationError
+from qbank.family import Answer, Family, Part, register
+from qbank.params import ParamError, as_int, as_number, require_keys
 
-FIELDS = ("vocab", "depth", "beam_width", "logp", "beam_misses_optimum")
-WORDS = ("neural", "network", "deep", "model", "data", "layer", "learn", "train")
-# (vocabulary size M, depth T, beam width k); the first shape is the seed's and the most common.
-SHAPES = ((2, 3, 2),) * 4 + ((3, 2, 2), (2, 4, 2))
-MAX_LEAVES = 32  # M**T complete sequences: more would not fit the figure on a page
+FIELDS = ("vocab", "depth", "beam_width", "logp")
+# Drawn tokens have at most five letters (as many as "start"), so that a tall tree leaves room beside it.
+WORDS = ("token", "input", "deep", "model", "data", "layer", "learn", "train")
+# (vocabulary size M, depth T, beam width k), drawn uniformly: k from 2 to 3 and below M, so that every step
+# prunes, and M**T leaves that fit the figure with the problem text on one page. (M = 2 would need k = 1,
+# which is greedy decoding.)
+SHAPES = ((3, 2, 2), (3, 3, 2), (4, 2, 2), (4, 2, 3))
+MAX_LEAVES = 27  # M**T complete sequences: the 3 x 3 x 3 tree is the largest checked on a page
 MIN_HUNDREDTHS = 5  # each drawn next-token probability is at least 0.05
-# Flat-ish distributions (each token at least 30/100 for M = 2 ...) keep the early totals close, so that one
-# confident distribution (PEAK_MIN/100 or more) under a pruned prefix can make the optimum: a trap for the beam.
-EARLY_FLOOR = {2: 30, 3: 20, 4: 15}
-LATE_FLOOR = {2: 35, 3: 25, 4: 20}
-PEAK_MIN = 85
+# Flat-ish distributions in the first T-1 steps (each token at least 20/100 for M = 3, 15/100 for M = 4) keep
+# the early totals close, so that one confident distribution at the last step (PEAK: about 0.8 to 0.9 for one
+# token) decides the optimum. Every drawn tree has one: under a prefix the beam keeps (beam search finds the
+# optimum) or under the likeliest one it drops (a trap: it misses), half the time each, so that neither the
+# answer nor the sight of a confident edge gives the outcome away. The other last steps are drawn more freely
+# (LATE_FLOOR), so that greedy decoding ends where beam search does about half the time, in both cases.
+EARLY_FLOOR = {3: 20, 4: 15}
+LATE_FLOOR = {3: 10, 4: 8}
+PEAK = {3: (82, 90), 4: (78, 85)}  # in hundredths; the other tokens share the rest, 0.05 or more each
+TREE_TRIES = 1000  # trees drawn for one variant until the outcome is the drawn one and nothing ties
+# Working time of a strong student, by hand, in seconds (integers: they are also the parts' weights):
+# reading the problem and the tree; per step, about 10 s for each candidate (one two-decimal addition,
+# written down) and 15 s to rank them and write the beam; greedy decoding, 10 s per step to pick the token
+# and 10 s for its total; the optimum, 5 s per leaf total (most prefix totals are known from the beam by then)
+# and a minute to compare and explain; the run time, 90 s for a four-line derivation.
+READ_SECONDS = 60
+CANDIDATE_SECONDS = 10
+RANK_SECONDS = 15
+GREEDY_STEP_SECONDS = 10
+LEAF_SECONDS = 5
+EXPLAIN_SECONDS = 60
+RUNTIME_SECONDS = 90
 TOKEN = re.compile(r"^[a-z][a-z0-9'-]{0,11}$")
 RUNTIME = "O(T k M log M)"
 # The tree figure, in mm. A column is as wide as the longest token (about CHAR_MM a letter in \small) plus
-# LEVEL_GAP_MM for the elbow and the edge's label; leaves are LEAF_PITCH_MM apart, closer in a big tree.
+# LEVEL_GAP_MM for the elbow and the edge's label; leaves are closer in a bigger tree (up to so many leaves, so
+# many mm apart), so that the problem, with its tallest tree (27 leaves), fits on one page.
 LEVEL_GAP_MM = 13.0
 CHAR_MM = 1.9
-LEAF_PITCH_MM = 8.0
-TIGHT_LEAF_PITCH_MM = 6.4
-TIGHT_ABOVE_LEAVES = 9
+LEAF_PITCH_MM = ((9, 8.0), (16, 6.4), (MAX_LEAVES, 5.0))
+BESIDE_ABOVE_LEAVES = 16  # a taller tree stands beside the parts, not above them
 
 Seq = tuple[int, ...]
 
@@ -64,9 +85,10 @@ def composition(rng, m: int, floor: int, total: int = 100) -> list[int]:
     return [floor + edges[i + 1] - edges[i] - 1 for i in range(m)]
 
 
-def peaked(rng, m: int) -> list[int]:
-    """A confident next-token distribution: one random token gets 0.85 or more, the others at least 0.05."""
-    top = integer(rng, PEAK_MIN, 100 - MIN_HUNDREDTHS * (m - 1))
+def peaked(rng, m: int, lo: int, hi: int) -> list[int]:
+    """A next-token distribution with one favourite: a random token gets lo/100 to hi/100, the others at least
+    0.05 each."""
+    top = integer(rng, lo, hi)
     rest = composition(rng, m - 1, MIN_HUNDREDTHS, 100 - top)
     j = integer(rng, 0, m - 1)
     return rest[:j] + [top] + rest[j:]
@@ -80,6 +102,15 @@ def log_hundredths(probabilities: list[int]) -> list[int]:
 def all_prefixes(m: int, depth: int) -> list[Seq]:
     """Every sequence of 0 to depth-1 tokens, shortest first."""
     return [seq for length in range(depth) for seq in itertools.product(range(m), repeat=length)]
+
+
+def part_seconds(m: int, depth: int, width: int) -> list[int]:
+    """Seconds per part: each step of the beam, greedy decoding, the optimum, the run time. Step t ranks the
+    M extensions of each of the min(k, M**(t-1)) hypotheses kept after step t-1."""
+    steps = [CANDIDATE_SECONDS * min(width, m**t) * m + RANK_SECONDS for t in range(depth)]
+    greedy = GREEDY_STEP_SECONDS * (depth + 1)
+    best = LEAF_SECONDS * m**depth + EXPLAIN_SECONDS
+    return [*steps, greedy, best, RUNTIME_SECONDS]
 
 
 # ---------------------------------------------------------------- validation
@@ -171,15 +202,94 @@ def greedy_path(table: Mapping[Seq, list[int]], depth: int) -> tuple[Seq, int, b
     return seq, total, tied
 
 
-def trap_prefix(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> Seq:
-    """The likeliest prefix of depth-1 tokens that the beam drops (the likeliest of all when none is dropped):
-    a confident last step under it may make the optimum that beam search cannot reach."""
-    if depth == 1:
-        return ()
-    every = beam_steps(table, m, depth - 1, m ** (depth - 1))[-1]
-    kept = {seq for candidates in beam_steps(table, m, depth - 1, width) for seq, _ in candidates[:width]}
-    dropped = [seq for seq, _ in every if seq not in kept]
-    return (dropped or [every[0][0]])[0]
+def optimum(table: Mapping[Seq, list[int]], m: int, depth: int) -> list[tuple[Seq, int]]:
+    """Every complete sequence with its total, best first: a beam as wide as the number of complete sequences
+    never prunes, so it is exhaustive search."""
+    return beam_steps(table, m, depth, m**depth)[-1]
+
+
+def tie_reason(table: Mapping[Seq, list[int]], vocab: list[str], depth: int, width: int) -> str | None:
+    """Why the tree makes a bad problem (a tie that the beam, greedy decoding or the optimum would have to break),
+    or None."""
+    m = len(vocab)
+
+    def words(seq: Seq) -> str:
+        return prefix_key(vocab[i] for i in seq)
+
+    for t, candidates in enumerate(beam_steps(table, m, depth, width), start=1):
+        ranked = candidates[: width + 1]
+        for (a, ta), (b, tb) in zip(ranked, ranked[1:]):
+            if ta == tb:
+                return f'step {t}: "{words(a)}" and "{words(b)}" tie at {as_total(ta)} when the beam is chosen'
+    if greedy_path(table, depth)[2]:
+        return "greedy decoding meets a tie for the most likely next token"
+    leaves = optimum(table, m, depth)
+    if len(leaves) > 1 and leaves[0][1] == leaves[1][1]:
+        return f'"{words(leaves[0][0])}" and "{words(leaves[1][0])}" tie for the most likely sequence'
+    return None
+
+
+def finds_optimum(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> bool:
+    return beam_steps(table, m, depth, width)[-1][0][0] == optimum(table, m, depth)[0][0]
+
+
+def greedy_is_beam(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> bool:
+    return greedy_path(table, depth)[0] == beam_steps(table, m, depth, width)[-1][0][0]
+
+
+def confident_rows(
+    rng, table: Mapping[Seq, list[int]], m: int, depth: int, width: int, finds: bool, same: bool
+) -> list[Seq] | None:
+    """The prefixes of depth-1 tokens whose last step gets a confident distribution, given the first depth-1
+    steps; the first of them is to make the optimum. None when the drawn outcome cannot be built on these steps.
+
+    Under a prefix the beam keeps, the optimum is found: greedy's own prefix when greedy decoding is to end where
+    beam search does (`same`), another kept one when not. Under the likeliest prefix the beam drops, it is a
+    trap: beam search misses the optimum (and whether greedy ends where beam search does is left to the flat
+    rows). Where the shape drops more than one prefix, a decoy goes under another of them: a second confident
+    row, which the beam cannot reach and which must not make the optimum, so that "follow the most confident
+    edge" is no shortcut to the answer. (With one dropped prefix there is no room for a decoy in a trap, so
+    there is none in any tree of that shape: how many confident rows a tree has says nothing.)"""
+    every = [seq for seq, _ in beam_steps(table, m, depth - 1, m ** (depth - 1))[-1]]
+    kept = [seq for seq, _ in beam_steps(table, m, depth - 1, width)[-1][:width]]
+    dropped = [seq for seq in every if seq not in kept]
+    greedy = greedy_path(table, depth - 1)[0]
+    others = [seq for seq in kept if seq != greedy]
+    if greedy not in kept or not others or not dropped:
+        return None
+    rows = [(greedy if same else choice(rng, others)) if finds else dropped[0]]
+    if len(dropped) >= 2:
+        rows.append(choice(rng, [seq for seq in dropped if seq not in rows]))
+    return rows
+
+
+def grow_tree(rng, vocab: list[str], depth: int, width: int, finds: bool, same: bool) -> dict[Seq, list[int]]:
+    """A tree of log-probabilities in hundredths (depth 2 or more) on which beam search finds the optimum
+    exactly when `finds`, greedy decoding ends where beam search does exactly when `same`, and nothing ties.
+    The sampler settles all three itself, so the engine never rejects its trees and the outcomes stay the
+    drawn ones."""
+    m = len(vocab)
+    for _ in range(TREE_TRIES):
+        table = {seq: log_hundredths(composition(rng, m, EARLY_FLOOR[m])) for seq in all_prefixes(m, depth - 1)}
+        rows = confident_rows(rng, table, m, depth, width, finds, same)
+        if rows is None:
+            continue
+        for seq in itertools.product(range(m), repeat=depth - 1):
+            row = peaked(rng, m, *PEAK[m]) if seq in rows else composition(rng, m, LATE_FLOOR[m])
+            table[seq] = log_hundredths(row)
+        if (
+            tie_reason(table, vocab, depth, width) is None
+            and finds_optimum(table, m, depth, width) == finds
+            and greedy_is_beam(table, m, depth, width) == same
+            and optimum(table, m, depth)[0][0][:-1] == rows[0]
+        ):
+            return table
+    found = "finds" if finds else "misses"
+    ends = "ends" if same else "does not end"
+    raise GenerationError(
+        f"beam-search: no tree of {m} tokens, depth {depth} and beam width {width} on which beam search {found} "
+        f"the optimum and {ends} where greedy decoding does, without ties, after {TREE_TRIES} tries"
+    )
 
 
 # ---------------------------------------------------------------- the figure
@@ -199,7 +309,7 @@ def tree_layout(params: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[s
     best_words = best.split()
     optimal = {prefix_key(best_words[:i]) for i in range(1, depth + 1)}
     step = LEVEL_GAP_MM + CHAR_MM * max(len(w) for w in [*vocab, "start"])
-    pitch = TIGHT_LEAF_PITCH_MM if len(vocab) ** depth > TIGHT_ABOVE_LEAVES else LEAF_PITCH_MM
+    pitch = next(mm for most, mm in LEAF_PITCH_MM if len(vocab) ** depth <= most)
     leaf_rows = itertools.count()
     nodes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
@@ -256,15 +366,26 @@ class BeamSearch(Family):
         "runtime": Answer("text", "run time of beam decoding with an RNN, in T, k and M"),
     }
 
+    # Fair versions: the tree's size and the beam set the work (candidates per step, leaves to total); the words,
+    # the numbers and whether beam search finds the optimum do not (either way the optimum's part is a comparison
+    # and a sentence or two).
+    structure = ("vocab", "depth", "beam_width")
+    asks = (
+        "beam-search-trace",
+        "greedy-decoding-trace",
+        "most-likely-sequence",
+        "beam-search-optimality",
+        "beam-search-runtime",
+    )
+    reveals = ("beam-search-definition", "greedy-decoding-definition", "sequence-log-probability-sum")
+
     def sample(self, rng):
         m, depth, width = choice(rng, SHAPES)
         vocab = shuffled(rng, WORDS)[:m]
-        table = {seq: log_hundredths(composition(rng, m, EARLY_FLOOR[m])) for seq in all_prefixes(m, depth - 1)}
-        trap = trap_prefix(table, m, depth, width)
-        for seq in itertools.product(range(m), repeat=depth - 1):
-            table[seq] = log_hundredths(peaked(rng, m) if seq == trap else composition(rng, m, LATE_FLOOR[m]))
+        finds, same = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+        table = grow_tree(rng, vocab, depth, width, finds, same)
         logp = {prefix_key(vocab[i] for i in seq): [as_total(h) for h in row] for seq, row in table.items()}
-        return {"vocab": vocab, "depth": depth, "beam_width": width, "logp": logp, "beam_misses_optimum": True}
+        return {"vocab": vocab, "depth": depth, "beam_width": width, "logp": logp}
 
     def validate(self, params):
         require_keys(params, FIELDS)
@@ -281,33 +402,26 @@ class BeamSearch(Family):
             "depth": depth,
             "beam_width": width,
             "logp": _logp_table(params["logp"], vocab, depth),
-            "beam_misses_optimum": as_bool(params["beam_misses_optimum"], "beam_misses_optimum"),
         }
 
     def degenerate(self, params):
-        vocab, depth, width = params["vocab"], params["depth"], params["beam_width"]
-        m = len(vocab)
-        table = hundredths_table(params)
+        return tie_reason(hundredths_table(params), params["vocab"], params["depth"], params["beam_width"])
 
-        def words(seq: Seq) -> str:
-            return prefix_key(vocab[i] for i in seq)
+    def parts(self, params):
+        """The beam after every step (one part, with a subpart per step), then greedy decoding, the optimum (and whether beam search finds it),
+        the run time; weighted by the seconds each takes (see `part_seconds`)."""
+        seconds = part_seconds(len(params["vocab"]), params["depth"], params["beam_width"])
+        greedy, best, runtime = seconds[-3:]
+        return (
+            Part(("beams",), weight=sum(seconds[:-3])),  # one part, a subpart per step
+            Part(("greedy",), weight=greedy),
+            Part(("best", "beam_result", "beam_finds_optimum"), weight=best),
+            Part(("runtime",), weight=runtime),
+        )
 
-        steps = beam_steps(table, m, depth, width)
-        for t, candidates in enumerate(steps, start=1):
-            ranked = candidates[: width + 1]
-            for (a, ta), (b, tb) in zip(ranked, ranked[1:]):
-                if ta == tb:
-                    return f'step {t}: "{words(a)}" and "{words(b)}" tie at {as_total(ta)} when the beam is chosen'
-        if greedy_path(table, depth)[2]:
-            return "greedy decoding meets a tie for the most likely next token"
-        leaves = beam_steps(table, m, depth, m**depth)[-1]
-        if len(leaves) > 1 and leaves[0][1] == leaves[1][1]:
-            return f'"{words(leaves[0][0])}" and "{words(leaves[1][0])}" tie for the most likely sequence'
-        misses = steps[-1][0][0] != leaves[0][0]
-        if misses != params["beam_misses_optimum"]:
-            found = "misses" if misses else "finds"
-            return f"beam search {found} the most likely sequence, but beam_misses_optimum is {str(not misses).lower()}"
-        return None
+    def minutes(self, params):
+        seconds = part_seconds(len(params["vocab"]), params["depth"], params["beam_width"])
+        return (READ_SECONDS + sum(seconds)) / 60
 
     def solve(self, params):
         vocab, depth, width = params["vocab"], params["depth"], params["beam_width"]
@@ -318,8 +432,7 @@ class BeamSearch(Family):
             return {"sequence": prefix_key(vocab[i] for i in seq), "logp": as_total(total)}
 
         beams = [[hypothesis(*c) for c in candidates[:width]] for candidates in beam_steps(table, m, depth, width)]
-        # A beam as wide as the number of complete sequences never prunes: it is exhaustive search.
-        best = hypothesis(*beam_steps(table, m, depth, m**depth)[-1][0])
+        best = hypothesis(*optimum(table, m, depth)[0])
         greedy_seq, greedy_total, _ = greedy_path(table, depth)
         return {
             "beams": beams,
@@ -432,4 +545,5 @@ class BeamSearch(Family):
             "greedy_terms": path_terms(answers["greedy"]["sequence"]),
             "greedy_steps": greedy_steps,
             "leaf_count": len(vocab) ** depth,
+            "tree_beside": len(vocab) ** depth > BESIDE_ABOVE_LEAVES,
         }

@@ -5,6 +5,11 @@ check is deterministic), and tolerances of six standard errors estimated from th
 
 resnet-init-variance takes no `mode`: every variant gives a weight scale `sigma_w` (for the forward and
 backward variances) and a `target` for sigma_L^2 (for the initialisation that hits it), and asks both.
+
+Fair exams (issue 8): init-variance's activation is structural (sigmoid, tanh and relu ask different parts);
+resnet-init-variance computes the same steps for every size (each size enters one product or power on a
+calculator), so only its filter size D is held fixed within an exam slot, and its depth, channels and target
+keep the versions' answers apart.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ import numpy as np
 
 from qbank.arith import evaluate
 from qbank.draws import choice, integer
-from qbank.family import Answer, Family, register
-from qbank.params import ParamError, as_choice, as_int, as_number, require_keys
+from qbank.family import Answer, Family, Part, register
+from qbank.params import ParamError, as_choice, as_decimal, as_int, require_keys
 
 SE_LIMIT = 6.0  # Monte Carlo agreement within this many standard errors: never fails by chance in practice
 INIT_SAMPLES = 20_000  # samples of y: six standard errors of Var(y) are about 6%, and the check takes ~3 ms
@@ -29,8 +34,9 @@ RESNET_FACTORS = 24_000  # per-layer norm ratios drawn (trials x depth): ~2 ms
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 ACTIVATION_NAMES = {"sigmoid": "the logistic sigmoid", "tanh": "the hyperbolic tangent", "relu": "the rectifier (ReLU)"}
 ACTIVATION_TEX = {"sigmoid": r"f(z) = \frac{1}{1 + e^{-z}}", "tanh": r"f(z) = \tanh z", "relu": r"f(z) = \max(0, z)"}
-# perfect squares give sigma = 1/k; twice a square gives the He scale sqrt(2/d) = 1/k
-INIT_DIMS = (16, 25, 36, 49, 64, 81, 100, 144, 196, 256, 400, 625, 900, 1024, 32, 50, 128, 200, 512, 800)
+# perfect squares give sigma = 1/k; twice a square gives the He scale sqrt(2/d) = 1/k. Many of each, so that
+# the versions of an exam slot (activation fixed) rarely share d.
+INIT_DIMS = tuple(k * k for k in range(4, 33)) + tuple(2 * k * k for k in range(3, 23))
 
 
 def _check_rng(family_id: str, params: Mapping[str, Any]) -> np.random.Generator:
@@ -113,7 +119,18 @@ def _evaluate_root_expression(text: Any, name: str) -> float:
 # ---------------------------------------------------------------- init-variance
 
 SQUASHING_ONLY = ("variance_smaller", "variance_bound", "max_output_variance")
-RELU_ONLY = ("second_moment", "output_variance", "he_sigma", "he_sigma_exact")
+RELU_ONLY = (
+    "second_moment", "output_variance", "he_sigma", "he_sigma_exact", "he_input_variance", "he_output_variance"
+)
+# What each activation asks (asks_of; the card's `asks` is their union). "sigmoid-output-variance" is part
+# (c): Var(u) against Var(y), with the bound from the slope.
+ASKS_BY_ACTIVATION = {
+    "sigmoid": ("init-unit-variance-sigma", "sigmoid-output-mean", "sigmoid-output-variance",
+                "sigmoid-max-output-variance"),
+    "tanh": ("init-unit-variance-sigma", "tanh-output-mean", "tanh-output-variance", "tanh-max-output-variance"),
+    "relu": ("init-unit-variance-sigma", "relu-output-mean", "relu-output-second-moment", "relu-he-init"),
+}
+REVEALS_BY_ACTIVATION = {"sigmoid": (), "tanh": (), "relu": ("he-init-criterion",)}
 
 
 def _activation(name: str):
@@ -158,10 +175,50 @@ class InitVariance(Family):
         ),
         "he_sigma": Answer("number", "relu: sigma that gives E[u^2] = 1 (He), sqrt(2/d) (null otherwise)", 1e-4),
         "he_sigma_exact": Answer("expression", "relu: that sigma in exact form (null otherwise)"),
+        "he_input_variance": Answer("number", "relu: Var(y) at the He sigma, d sigma^2 = 2 (null otherwise)", 1e-6),
+        "he_output_variance": Answer(
+            "number", "relu: Var(u) at the He sigma for y treated as N(0, 2): 1 - 1/pi (null otherwise)", 1e-3
+        ),
     }
+    # The activation decides which parts are asked and how they are argued. d changes only the numbers
+    # (and which of 1/sqrt(d) and sqrt(2/d) is rational: the same steps either way).
+    structure = ("activation",)
+    asks = tuple(dict.fromkeys(tag for tags in ASKS_BY_ACTIVATION.values() for tag in tags))
+    # part (d) for relu names the He criterion, E[u^2] = 1, while asking for its sigma
+    reveals = tuple(dict.fromkeys(tag for tags in REVEALS_BY_ACTIVATION.values() for tag in tags))
+
+    def asks_of(self, params):
+        return ASKS_BY_ACTIVATION[params["activation"]]
+
+    def reveals_of(self, params):
+        return REVEALS_BY_ACTIVATION[params["activation"]]
 
     def sample(self, rng):
-        return {"d": choice(rng, INIT_DIMS), "activation": choice(rng, ACTIVATIONS)}
+        activation = choice(rng, ACTIVATIONS)  # the structural choice first, uniformly
+        return {"d": choice(rng, INIT_DIMS), "activation": activation}
+
+    def parts(self, params):
+        if params["activation"] == "relu":
+            return (
+                Part(("sigma", "sigma_exact"), 2),
+                Part(("output_mean",), 2),
+                Part(("second_moment", "output_variance"), 2),
+                Part(("he_sigma", "he_sigma_exact", "he_input_variance", "he_output_variance"), 3),
+            )
+        return (
+            Part(("sigma", "sigma_exact"), 2),
+            Part(("output_mean",), 1),
+            Part(("variance_smaller", "variance_bound"), 3),
+            Part(("max_output_variance",), 2),
+        )
+
+    def minutes(self, params):
+        # (a) a four-line derivation and a square root: 1.5 min. sigmoid/tanh: (b) a symmetry argument,
+        # 1 min; (c) the slope, its maximum and the variance bound with its strictness, 3 min; (d) the
+        # bound on a bounded variable and when it is approached, 1.5 min. relu: (b) one integral, 2 min;
+        # (c) the symmetry argument and E[u]^2, 2 min; (d) the He scale exactly and as a decimal, then
+        # Var(y) and Var(u) at it, 2.5 min.
+        return 1.5 + (6.5 if params["activation"] == "relu" else 5.5)
 
     def validate(self, params):
         require_keys(params, ("d", "activation"))
@@ -188,6 +245,8 @@ class InitVariance(Family):
             answers["output_variance"] = 0.5 - 1 / (2 * math.pi)
             answers["he_sigma"] = math.sqrt(2 / d)
             answers["he_sigma_exact"] = sqrt_ratio_text(2, d)
+            answers["he_input_variance"] = 2  # d * (2/d): no longer 1, on purpose
+            answers["he_output_variance"] = 1 - 1 / math.pi  # 2 (1/2 - 1/(2 pi)): relu is homogeneous
         return answers
 
     def check(self, params, answers):
@@ -261,6 +320,17 @@ class InitVariance(Family):
                 f"he_sigma_exact = {answers['he_sigma_exact']} is {he_exact}, not he_sigma = {he}"
             )
             _mc_agrees("E[u^2] at he_sigma (should be 1)", f(he * scale) ** 2, 1.0)
+            he_var_y = _number(answers, "he_input_variance")
+            _mc_agrees("he_input_variance", (he * scale) ** 2, he_var_y)
+            # Var(u) for Gaussian y of standard deviation sqrt(d) * he, by quadrature
+            spread = math.sqrt(d) * he
+            he_mean = _gaussian_integral(lambda z: f(spread * z))
+            he_var_u = _gaussian_integral(lambda z: f(spread * z) ** 2) - he_mean**2
+            claimed = _number(answers, "he_output_variance")
+            assert abs(claimed - he_var_u) <= 1e-5, (  # the trapezoid rule across the kink: ~1e-6
+                f"he_output_variance = {claimed}, but integrating relu(y)^2 for y ~ N(0, {spread**2:.6g}) gives "
+                f"{he_var_u:.8f}"
+            )
 
     def context(self, params, answers):
         d = params["d"]
@@ -281,9 +351,61 @@ class InitVariance(Family):
 # ---------------------------------------------------------------- resnet-init-variance
 
 RESNET_DEPTHS = (10, 12, 16, 20, 24, 25, 30, 32, 40, 50, 60, 64, 80, 100)
+RESNET_SIZES = (3, 5)  # a 1 x 1 "convolution" would make D^2 = 1 and the filter pointless
 RESNET_CHANNELS = (8, 16, 32, 64, 128, 256)
 RESNET_TARGETS = (1.5, 2, 2, 2, 3, 4, 5, 10)
 MAX_VARIANCE = 1000.0  # beyond this the numbers stop being readable; the lesson is the same
+TARGET_DECIMALS = 4  # a pinned target prints with up to 4 decimals, so it may have no more
+SIGMA_DECIMALS = 6  # sigma_W is printed exactly, and D^2 J sigma_W^2 with twice its decimals
+
+
+def _layer_gap(depth: int) -> int:
+    """How far the asked layer ell stays from the bottom and the top: a fifth of the stack, at least 2, so
+    that both exponents ell and L - ell are real powers (ell = L - 1 would make the gradient one factor)."""
+    return max(2, round(depth / 5))
+
+
+def _exp_ratio_excess(a: float) -> float:
+    """(e^a - 1 - a) / a for a > 0, without cancellation when a is small (a series there)."""
+    if a >= 0.1:
+        return (math.expm1(a) - a) / a
+    total, term, k = 0.0, 1.0, 1
+    while True:  # sum over k >= 1 of a^k / (k + 1)!
+        term *= a / (k + 1)
+        total += term
+        if term <= 1e-18 * total:
+            return total
+        k += 1
+
+
+def _roots(depth: int, fan_in: int, target: int | float) -> tuple[float, float, float]:
+    """sigma_W for (1 + n s^2)^L = target exactly and by (1 + e)^L ~ e^(eL), and the relative error of the
+    second, all to full precision also for a target near 1 (log1p of target - 1 taken exactly, expm1, and the
+    ratio of the roots as sqrt(a / expm1(a)) = (1 + excess)^(-1/2))."""
+    a = math.log1p(float(Fraction(str(target)) - 1)) / depth  # ln(target) / L
+    exact = math.sqrt(math.expm1(a) / fan_in)  # target^(1/L) - 1 = expm1(a)
+    approx = math.sqrt(a / fan_in)
+    rel = math.expm1(-0.5 * math.log1p(_exp_ratio_excess(a)))  # approx / exact - 1
+    return exact, approx, rel
+
+
+def _digits_for(x: float, significant: int) -> int:
+    """Decimals that show |x| (nonzero) with at least `significant` significant digits."""
+    return max(0, significant - 1 - math.floor(math.log10(abs(x))))
+
+
+def _sig_tex(x: float, significant: int = 3) -> str:
+    """x to `significant` significant digits, trailing zeros kept: -0.00854, or -1.25 \\times 10^{-7}."""
+    if x == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(x)))
+    if exponent >= -4:
+        return f"{x:.{_digits_for(x, significant)}f}"
+    mantissa = f"{x / 10.0**exponent:.{significant - 1}f}"
+    if mantissa.lstrip("-").startswith("10"):  # 9.995 rounded up
+        exponent += 1
+        mantissa = f"{x / 10.0**exponent:.{significant - 1}f}"
+    return f"{mantissa} \\times 10^{{{exponent}}}"
 
 
 def _product_agrees(name: str, factors: np.ndarray, claimed: float) -> None:
@@ -351,37 +473,60 @@ class ResnetInitVariance(Family):
         "sigma_w_approx": Answer("number", "that sigma_W from (1 + e)^L ~ exp(e L): sqrt(ln(target)/(L D^2 J))", 1e-6),
         "approx_rel_error": Answer("number", "relative error (approx - exact)/exact of the approximate sigma_W", 1e-4),
     }
+    # Every size enters the same steps: D^2 J is one product, L and ell are exponents on a calculator. The
+    # filter size is held fixed within a slot (a 3 x 3 and a 5 x 5 network look like different problems);
+    # depth, channels and target keep varying, or the versions' answers would repeat.
+    structure = ("D",)
+    asks = ("resnet-forward-variance-growth", "resnet-gradient-variance", "resnet-init-for-target-variance")
+    reveals = ("one-plus-eps-power-approximation",)  # part (d) gives (1 + e)^N ~ e^(eN)
 
     def sample(self, rng):
-        depth, size, channels = choice(rng, RESNET_DEPTHS), choice(rng, (1, 3, 3, 5)), choice(rng, RESNET_CHANNELS)
+        size = choice(rng, RESNET_SIZES)  # the structural choice first, uniformly
+        depth, channels = choice(rng, RESNET_DEPTHS), choice(rng, RESNET_CHANNELS)
         growth = float(rng.uniform(0.3, 2.5))  # D^2 J sigma_W^2 L: sigma_L^2 is about e^growth
         sigma_w = _one_significant_digit(math.sqrt(growth / (depth * size * size * channels)))
+        gap = _layer_gap(depth)
         return {
             "L": depth,
             "D": size,
             "J": channels,
             "sigma_w": sigma_w,
             "target": choice(rng, RESNET_TARGETS),
-            "ell": integer(rng, 1, depth - 1),
+            "ell": integer(rng, gap, depth - gap),
         }
 
     def validate(self, params):
         require_keys(params, ("L", "D", "J", "sigma_w", "target", "ell"))
-        depth = as_int(params["L"], "L", 2, 200)
-        sigma_w = as_number(params["sigma_w"], "sigma_w", 0, 1)
-        if sigma_w == 0:
-            raise ParamError("sigma_w", "a positive number of at most 1", sigma_w)
-        target = as_number(params["target"], "target", 1, 1000)
+        depth = as_int(params["L"], "L", 3, 200)
+        sigma_w = as_decimal(params["sigma_w"], "sigma_w", 0, 1, SIGMA_DECIMALS, nonzero=True)
+        target = as_decimal(params["target"], "target", 1, 1000, TARGET_DECIMALS)
         if target == 1:
             raise ParamError("target", "a number above 1 and at most 1000 (sigma_L^2 = 1 needs sigma_W = 0)", target)
+        ell = as_int(params["ell"], "ell", 1, None)
+        if ell > depth - 2:
+            raise ParamError("ell", f"an integer from 1 to L - 2 = {depth - 2} (a layer not next to the top)", ell)
         return {
             "L": depth,
-            "D": as_choice(params["D"], "D", (1, 3, 5, 7)),
+            "D": as_choice(params["D"], "D", (3, 5, 7)),
             "J": as_int(params["J"], "J", 1, 1024),
             "sigma_w": sigma_w,
             "target": target,
-            "ell": as_int(params["ell"], "ell", 1, depth - 1),
+            "ell": ell,
         }
+
+    def parts(self, params):
+        return (
+            Part(("factor", "var_ell", "var_L"), 3),
+            Part(("grad_var_ell",), 2),
+            Part(("sigma_w_exact",), 2),
+            Part(("sigma_w_approx", "approx_rel_error"), 3),
+        )
+
+    def minutes(self, params):
+        # (a) the recursion and its solution, 2 min, and three powers on a calculator, 1 min; (b) the backward
+        # recursion, 2 min, and one power, 0.5 min; (c) an L-th root and a square root, 1.5 min; (d) the
+        # approximation solved, a logarithm and a square root, then the relative error, 2.5 min
+        return 9.5
 
     def degenerate(self, params):
         fan_in = params["D"] ** 2 * params["J"]
@@ -397,8 +542,7 @@ class ResnetInitVariance(Family):
         fan_in = params["D"] ** 2 * params["J"]
         # each layer adds a sum of D^2 J independent products w * (an entry of L_ell)
         factor = float(1 + fan_in * Fraction(str(params["sigma_w"])) ** 2)
-        exact = math.sqrt((target ** (1 / depth) - 1) / fan_in)
-        approx = math.sqrt(math.log(target) / (depth * fan_in))
+        exact, approx, rel = _roots(depth, fan_in, target)
         return {
             "factor": factor,
             "var_ell": factor**ell,
@@ -406,7 +550,7 @@ class ResnetInitVariance(Family):
             "grad_var_ell": factor ** (depth - ell),
             "sigma_w_exact": exact,
             "sigma_w_approx": approx,
-            "approx_rel_error": (approx - exact) / exact,
+            "approx_rel_error": rel,
         }
 
     def check(self, params, answers):
@@ -440,39 +584,49 @@ class ResnetInitVariance(Family):
         # in logarithms, so that a wide bracket cannot overflow; s^2 = target is always far enough
         high = math.sqrt(target)
         found = _bisect(lambda s: depth * math.log1p(fan_in * s * s), math.log(target), high)
-        assert abs(exact - found) <= 1e-9 * max(1.0, found), (
+        assert abs(exact - found) <= 1e-9 * found, (
             f"sigma_w_exact = {exact}, but bisection on (1 + D^2 J s^2)^L = {target} gives {found:.10g}"
         )
         _product_agrees("sigma_L^2 at sigma_w_exact (the target)", ratios(exact), target)
         found_approx = _bisect(lambda s: depth * fan_in * s * s, math.log(target), high)
-        assert abs(approx - found_approx) <= 1e-9 * max(1.0, found_approx), (
+        assert abs(approx - found_approx) <= 1e-9 * found_approx, (
             f"sigma_w_approx = {approx}, but bisection on exp(L D^2 J s^2) = {target} gives {found_approx:.10g}"
         )
         rel = _number(answers, "approx_rel_error")
-        assert abs(rel - (found_approx - found) / found) <= 1e-7, (
+        # relative to the error itself: the roots are bisected to 1e-15, so their difference is good to
+        # about 1e-15 / |rel| relative (better than 1e-8 for every accepted target and depth)
+        assert abs(rel - (found_approx - found) / found) <= 1e-6 * abs(rel) + 1e-13, (
             f"approx_rel_error = {rel}, but the bisection roots give {(found_approx - found) / found:.8f}"
         )
 
     def context(self, params, answers):
         depth, target = params["L"], params["target"]
         fan_in = params["D"] ** 2 * params["J"]
-        factor, exact = answers["factor"], answers["sigma_w_exact"]
+        exact, approx = answers["sigma_w_exact"], answers["sigma_w_approx"]
         step = answers["factor"]
         stride = max(1, math.ceil(depth / 50))  # smooth curves: about 50 plotted points each are plenty
         layers = sorted(set(range(0, depth + 1, stride)) | {depth})
         top = max(answers["var_L"], target)
+        log_target = math.log1p(float(Fraction(str(target)) - 1))
+        root_minus_one = math.expm1(log_target / depth)  # target^(1/L) - 1, also for a target near 1
+        root_digits = max(6, _digits_for(root_minus_one, 4))
+        # sigma_W with at least four significant digits (and below the 1e-6 tolerance); in the subtraction
+        # of part (d), enough digits that the difference of the shown roots gives the shown relative error
+        sw_digits = max(7 if exact < 0.01 else 6, _digits_for(exact, 4))
         return {
             "fan_in": fan_in,
             "sigma_digits": _decimals(params["sigma_w"]),
-            "eps": factor - 1,
+            "eps": float(fan_in * Fraction(str(params["sigma_w"])) ** 2),  # exact: sigma_w has few decimals
             "eps_digits": 2 * _decimals(params["sigma_w"]),
-            "eps_exact": fan_in * exact * exact,
-            "root": target ** (1 / depth),
-            "root_minus_one": target ** (1 / depth) - 1,
-            "rel_percent": 100 * answers["approx_rel_error"],
-            # at least four significant digits, and below the 1e-6 tolerance
-            "sw_digits": 7 if exact < 0.01 else 6,
-            "log_target": math.log(target),
+            "root": 1 + root_minus_one,
+            "root_minus_one": root_minus_one,
+            "root_digits": root_digits,
+            "rel_tex": _sig_tex(answers["approx_rel_error"], 3),
+            "rel_percent_tex": _sig_tex(100 * answers["approx_rel_error"], 3),
+            "sw_digits": sw_digits,
+            "diff_digits": max(sw_digits, _digits_for(approx - exact, 4)),
+            "log_target": log_target,
+            "log_digits": max(6, _digits_for(log_target, 4)),
             "forward_curve": [(k, step**k) for k in layers],
             "backward_curve": [(k, step ** (depth - k)) for k in layers],
             "tuned_curve": [(k, target ** (k / depth)) for k in layers],

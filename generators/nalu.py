@@ -15,9 +15,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from qbank.arith import evaluate
-from qbank.draws import choice, decimal, integer
+from qbank.draws import choice, decimal, integer, shuffled
 from qbank.errors import GenerationError
-from qbank.family import Answer, Family, register
+from qbank.family import Answer, Family, Part, register
 from qbank.params import ParamError, as_decimal, as_decimal_matrix, as_number, require_keys
 
 FIELDS = ("W_hat", "M_hat", "x", "gate", "eps")
@@ -30,6 +30,12 @@ MAX_SAMPLED_M = 50  # sampled problems keep the multiplicative path small enough
 SAMPLE_TRIES = 200
 LABELS = ("-1", "0", "1")
 NONE = "none"
+EPS_DIGITS = 3  # significant digits of a pinned epsilon: the problem prints it with this many
+# What a row computes, by its saturated signs (see row_kind); the sampler draws these first, so that
+# every structure of an exam slot turns up often. Rows "copy" and "negation" come only from pinned params.
+ROW_KINDS = {2: ("sum", "difference", "negated-sum"), 3: ("sum", "difference", "mixed", "negated-sum")}
+UNSATURATED = "unsaturated"
+GAP_EPS = 1e-4  # an epsilon from this size up visibly moves m away from the ideal product
 
 
 # ---------------------------------------------------------------- validation helpers
@@ -88,39 +94,102 @@ class Nalu(Family):
         ),
     }
 
+    # The shape of W, what each row computes (sorted: the order of the rows costs nothing), how many
+    # entries are unsaturated, and whether an input is negative (one more remark in (c)).
+    structure = ("W_hat",)
+    asks = ("nalu-weight-computation", "nalu-forward-paths", "nalu-saturated-arithmetic")
+    reveals = ("nalu-weight-parametrisation", "nalu-saturation-targets", "nalu-log-space-multiplication",
+               "nalu-gated-paths")
+
+    def structure_of(self, params):
+        features = super().structure_of(params)
+        weights = np.round(nalu_weights(params["W_hat"], params["M_hat"]), DIGITS).tolist()
+        labels = [[saturation(v) for v in row] for row in weights]
+        # one string ('mixed+unsaturated'), so that an exam's report of a slot's structure reads plainly
+        features["row_kinds"] = "+".join(
+            sorted(UNSATURATED if NONE in row else row_kind([int(v) for v in row]) for row in labels)
+        )
+        features["unsaturated_entries"] = sum(row.count(NONE) for row in labels)
+        features["negative_x"] = any(v < 0 for v in params["x"])
+        return features
+
+    def parts(self, params):
+        # (a) two functions, a product and a label per entry; (b) and (c) the two paths; (d) the gate;
+        # (e) the operations in words, checked against (b) and (c). The weights sum to the bank's 10 points.
+        return (Part(("W", "saturation"), 3), Part(("a",), 2), Part(("m",), 2), Part(("y",), 1),
+                Part(("arithmetic",), 2))
+
+    def minutes(self, params):
+        """With a scientific calculator: 1 min to read; per entry of W 30 s (tanh, sigmoid, product,
+        round, label); 10 s per multiply-add written out, 15 s per log or exp, 15 s per result written;
+        (d) 30 s per output; (e) 30 s for the rule, 1 min per saturated row (operation, ideal value,
+        comparison) and 1.5 min per row with an unsaturated entry (the explanation)."""
+        features = self.structure_of(params)
+        rows, cols = features["W_hat"]
+        entries = rows * cols
+        unsaturated_rows = features["row_kinds"].split("+").count(UNSATURATED)
+        total = (
+            1
+            + entries * 30 / 60  # (a)
+            + entries * 10 / 60 + rows * 15 / 60  # (b)
+            + cols * 15 / 60 + entries * 10 / 60 + rows * 30 / 60  # (c): logs, sums, exps and results
+            + rows * 0.5  # (d)
+            + 0.5 + (rows - unsaturated_rows) * 1 + unsaturated_rows * 1.5  # (e)
+        )
+        return math.floor(total * 2 + 0.5) / 2  # to the nearest half minute
+
     # ------------------------------------------------------------ sampling
 
     def sample(self, rng):
+        # The structural choices first (shape, what each row computes, a negative input or not), then the
+        # numbers until they make a usable problem: redrawing the structure with the numbers would make the
+        # structures that are rejected more often (three-input products above MAX_SAMPLED_M) rarer.
+        rows, cols = choice(rng, (1, 2, 2)), choice(rng, (2, 3))
+        kinds = [choice(rng, ROW_KINDS[cols])]  # the first row, always saturated, combines two inputs or more
+        if rows == 2:
+            others = [k for k in ROW_KINDS[cols] if k != kinds[0]]
+            # half the time one entry is left unsaturated, to contrast with the clean operations
+            kinds.append(UNSATURATED if integer(rng, 0, 1) else choice(rng, others))
+        negative = bool(integer(rng, 0, 1))
         for _ in range(SAMPLE_TRIES):
-            params = self._draw(rng)
+            params = self._draw(rng, kinds, cols, negative)
             if self.degenerate(params) is None and max(abs(v) for v in self.solve(params)["m"]) <= MAX_SAMPLED_M:
                 return params
         raise GenerationError(f"{self.id}: no usable draw in {SAMPLE_TRIES} tries")
 
-    def _draw(self, rng) -> dict[str, Any]:
-        rows, cols = choice(rng, (1, 2, 2)), choice(rng, (2, 3))
-        patterns: list[list[str]] = []
-        while len(patterns) < rows:
-            pattern = [choice(rng, ("1", "1", "-1", "-1", "0", "0")) for _ in range(cols)]
-            # the first row, always saturated, combines at least two inputs
-            if sum(c != "0" for c in pattern) >= (2 if not patterns else 1) and pattern not in patterns:
-                patterns.append(pattern)
-        if rows == 2 and integer(rng, 0, 1):  # one entry left unsaturated, to contrast with the others
-            patterns[1][integer(rng, 0, cols - 1)] = NONE
+    def _draw(self, rng, kinds: list[str], cols: int, negative: bool) -> dict[str, Any]:
+        """The numbers of one problem of the given structure."""
+        patterns = [self._pattern(rng, kind, cols) for kind in kinds]
         entries = [[self._entry(rng, c) for c in pattern] for pattern in patterns]
         x = [decimal(rng, 0.5, 6, 0.5) for _ in range(cols)]
         while any(v == 1 for v in x):  # log 1 = 0 would hide that input from the multiplicative path
             x = [decimal(rng, 0.5, 6, 0.5) for _ in range(cols)]
-        if integer(rng, 0, 3) == 0:
+        if negative:
             j = integer(rng, 0, cols - 1)
             x[j] = -x[j]
         return {
             "W_hat": [[w for w, _ in row] for row in entries],
             "M_hat": [[m for _, m in row] for row in entries],
             "x": x,
-            "gate": [choice(rng, GATES) for _ in range(rows)],
+            "gate": [choice(rng, GATES) for _ in range(len(kinds))],
             "eps": EPS,
         }
+
+    @staticmethod
+    def _pattern(rng, kind: str, cols: int) -> list[str]:
+        """The saturation targets of one row of the given kind, in a random order of the columns."""
+        if kind == UNSATURATED:
+            pattern = [choice(rng, LABELS) for _ in range(cols)]
+            pattern[integer(rng, 0, cols - 1)] = NONE
+            return pattern
+        many = choice(rng, (2, cols))  # how many inputs a sum or negated sum combines
+        signs = {
+            "sum": ["1"] * many,
+            "negated-sum": ["-1"] * many,
+            "difference": ["1", "-1"],
+            "mixed": choice(rng, (["1", "1", "-1"], ["1", "-1", "-1"])),
+        }[kind]
+        return shuffled(rng, signs + ["0"] * (cols - len(signs)))
 
     @staticmethod
     def _entry(rng, target: str) -> tuple[float, float]:
@@ -154,6 +223,9 @@ class Nalu(Family):
             raise ParamError("gate", f"a number from 0 to 1, or a list of {rows} (one per row of W_hat)", gate)
         gate = [as_decimal(g, f"gate[{i}]", 0, 1, 4) for i, g in enumerate(gate)]
         eps = as_number(params["eps"], "eps", 0, 0.1)
+        if float(f"{eps:.{EPS_DIGITS}g}") != eps:  # round first, then solve: eps prints with 3 digits
+            expected = f"a number from 0 to 0.1 with at most {EPS_DIGITS} significant digits (such as 1e-07 or 0.0025)"
+            raise ParamError("eps", expected, eps)
         return {"W_hat": w_hat, "M_hat": m_hat, "x": x, "gate": gate, "eps": eps}
 
     def degenerate(self, params):
@@ -167,6 +239,12 @@ class Nalu(Family):
             return "every entry of W is near 0, so both paths are trivial"
         if not any(NONE not in row and any(label != "0" for label in row) for row in labels):
             return "no row of W is saturated with a nonzero entry, so there is no arithmetic to read off"
+        for i, row in enumerate(labels):
+            if NONE not in row:
+                signs = [int(label) for label in row]
+                reason = cancellation(signs, params["x"])
+                if reason:
+                    return f"row {i + 1} of W is saturated near {signs} and its inputs cancel: {reason}"
         return None
 
     # ------------------------------------------------------------ solving
@@ -278,6 +356,8 @@ class Nalu(Family):
             signs = [int(label) for label in labels]
             ideal.append({
                 "signs": signs,
+                # the gap between the computed and the ideal values: from the weights, from eps, or none
+                "exact": answers["W"][i] == signs,
                 "add": sum(s * v for s, v in zip(signs, params["x"])),
                 "mul": math.prod(abs(v) ** s for s, v in zip(signs, params["x"])),
                 **operation_words(signs),
@@ -298,21 +378,56 @@ class Nalu(Family):
             "groups": [g for g in groups if g["entries"]],
             "negative_x": ", ".join(f"x_{{{j + 1}}}" for j, v in enumerate(params["x"]) if v < 0),
             "eps_tex": eps_tex(params["eps"]),
+            "eps_gap": params["eps"] >= GAP_EPS,
             "near": NEAR,
         }
 
 
+def row_kind(signs: list[int]) -> str:
+    """What a saturated row computes: 'sum', 'difference', 'mixed' (both signs, three inputs or more),
+    'negated-sum', 'copy', 'negation', or 'zero' (no input at all)."""
+    plus, minus = signs.count(1), signs.count(-1)
+    if plus + minus == 0:
+        return "zero"
+    if plus + minus == 1:
+        return "copy" if plus else "negation"
+    if not minus:
+        return "sum"
+    if not plus:
+        return "negated-sum"
+    return "difference" if plus == minus == 1 else "mixed"
+
+
+OPERATION_WORDS = {
+    "sum": ("addition", "multiplication"),
+    "difference": ("subtraction", "division"),
+    "mixed": ("a mixed sum, adding some inputs and subtracting others",
+              "a mixed ratio, multiplying by some inputs and dividing by others"),
+    "negated-sum": ("a negated sum", "the reciprocal of a product"),
+    "copy": ("a copy of one input", "the magnitude of that input"),
+    "negation": ("the negation of one input", "the reciprocal of that input's magnitude"),
+}
+
+
 def operation_words(signs: list[int]) -> dict[str, str]:
     """What a saturated row does, in words, on the additive and on the multiplicative path."""
-    plus, minus = signs.count(1), signs.count(-1)
-    if plus + minus == 1:
-        return {"add_word": "a copy of one input" if plus else "the negation of one input",
-                "mul_word": "the magnitude of that input" if plus else "a reciprocal"}
-    if not minus:
-        return {"add_word": "addition", "mul_word": "multiplication"}
-    if not plus:
-        return {"add_word": "a negated sum", "mul_word": "the reciprocal of a product"}
-    return {"add_word": "subtraction", "mul_word": "division"}
+    add, mul = OPERATION_WORDS[row_kind(signs)]
+    return {"add_word": add, "mul_word": mul}
+
+
+def cancellation(signs: list[int], x: list[float]) -> str | None:
+    """Why a saturated row is trivial for these inputs (its sum is 0 or its product 1), or None. Exact, in
+    integers: the inputs have at most two decimals, so 100 x is an integer."""
+    scaled = [round(abs(v) * 100) * (1 if v > 0 else -1) for v in x]
+    top = math.prod(abs(v) for s, v in zip(signs, scaled) if s > 0) * 100 ** signs.count(-1)
+    bottom = math.prod(abs(v) for s, v in zip(signs, scaled) if s < 0) * 100 ** signs.count(1)
+    if not any(signs):
+        return "the row leaves out every input, so its paths give 0 and 1 whatever x is"
+    if sum(s * v for s, v in zip(signs, scaled)) == 0:
+        return f"its additive path {additive_text(signs)} is 0 for this x"
+    if top == bottom:
+        return f"its multiplicative path {multiplicative_text(signs)} is 1 for this x"
+    return None
 
 
 def operation_tex(signs: list[int]) -> dict[str, str]:
@@ -329,7 +444,7 @@ def eps_tex(eps: float) -> str:
     """epsilon as LaTeX: 0, 0.01, 10^{-7}, 5 \\times 10^{-3}."""
     if eps == 0:
         return "0"
-    text = f"{eps:.3g}"
+    text = f"{eps:.{EPS_DIGITS}g}"  # exact: validate() refuses an eps with more digits
     if "e" not in text:
         return text
     mantissa, exponent = text.split("e")

@@ -7,18 +7,20 @@ determinant, its inverse and the estimate are rationals (fractions.Fraction), sh
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
 
-from qbank.draws import choice, int_matrix, int_vector
+from qbank.draws import choice, int_matrix, int_vector, integer
 from qbank.errors import GenerationError
-from qbank.family import Answer, Family, register
+from qbank.family import Answer, Family, Part, register
 from qbank.params import ParamError, as_int_list, as_int_matrix, as_number, require_keys
 
 FIELDS = ("X", "y", "lam")
-SAMPLED_LAMBDAS = (0.5, 1, 1, 2, 2, 3)
+WHOLE_LAMBDAS = (1, 2, 3)  # drawn two times in three
+FRACTIONAL_LAMBDAS = (0.5, 1.5)  # a determinant with a fraction: one more step in (c)
 MAX_DENOMINATOR = 500  # sampled problems whose inverse or estimate needs a larger denominator are redrawn
 SAMPLE_TRIES = 1000
 
@@ -74,25 +76,58 @@ class RidgeMap(Family):
         "w_hat_exact": Answer("expression", "the ridge (MAP) estimate as exact fraction strings, e.g. '13/29'"),
     }
 
+    # The size of X sets the work of (b); a fractional lambda adds the step from a decimal determinant to
+    # a fraction in (c). Nothing else changes the steps.
+    structure = ("X",)
+    asks = ("ridge-map-derivation", "ridge-estimate-computation")
+    reveals = ("ridge-gaussian-prior-model", "ridge-map-equivalence", "ridge-closed-form")
+
+    def structure_of(self, params):
+        return {**super().structure_of(params), "integer_lambda": float(params["lam"]).is_integer()}
+
+    def parts(self, params):
+        # (a) the derivation, in words; (b) the Gram matrix and X^T y; (c) A, its determinant and inverse;
+        # (d) the estimate. The weights sum to the bank's 10 points.
+        return (
+            Part((), 3),
+            Part(("XtX", "Xty"), 2),
+            Part(("A", "det", "det_exact", "inverse", "inverse_exact"), 3),
+            Part(("w_hat", "w_hat_exact"), 2),
+        )
+
+    def minutes(self, params):
+        """1 min to read; (a) 3.5 min for about eight written lines of derivation; (b) five dot products of n
+        small integers at 10 s per multiply-add written out; (c) 15 s to form A, 30 s for the determinant
+        (30 s more to turn a decimal one into a fraction), 1.5 min for the adjugate and four reduced
+        fractions; (d) 1 min for the four products, 1 min to reduce and convert to decimals."""
+        n = len(params["X"])
+        fractional = not float(params["lam"]).is_integer()
+        total = 1 + 3.5 + 5 * n * 10 / 60 + (0.25 + 0.5 + 0.5 * fractional + 1.5) + 2
+        return math.floor(total * 2 + 0.5) / 2  # to the nearest half minute
+
     def sample(self, rng):
+        # the structure first (rows, a whole or a fractional lambda), then numbers until they are readable:
+        # redrawing the structure with the numbers would make large fractional variants rare
+        rows = choice(rng, (3, 4, 4, 5))
+        lam = choice(rng, FRACTIONAL_LAMBDAS if integer(rng, 0, 2) == 0 else WHOLE_LAMBDAS)
         for _ in range(SAMPLE_TRIES):
-            rows = choice(rng, (3, 4, 4, 5))
-            params = {
-                "X": int_matrix(rng, rows, 2, -2, 3),
-                "y": int_vector(rng, rows, -4, 5),
-                "lam": choice(rng, SAMPLED_LAMBDAS),
-            }
+            params = {"X": int_matrix(rng, rows, 2, -2, 3), "y": int_vector(rng, rows, -4, 5), "lam": lam}
             if self.degenerate(params) is None and self._readable(params):
                 return params
         raise GenerationError(f"{self.id}: no readable draw in {SAMPLE_TRIES} tries")
 
     @staticmethod
     def _readable(params: Mapping[str, Any]) -> bool:
-        """Small denominators, so the fractions can be written by hand. Only the sampler insists on this:
-        an instructor's pinned numbers are solved however large their fractions are."""
+        """Small denominators, so the fractions can be written by hand; no shortcut that makes one
+        variant of a structure less work than another (a zero entry of X^T y halves the products of
+        (d)); no useless observation (a zero row of X); no estimate with a zero entry (it looks like a
+        slip). Only the sampler insists on this: an instructor's pinned numbers are solved as given."""
+        if not all(any(row) for row in params["X"]):
+            return False
         pieces = ridge_pieces(params["X"], params["y"], params["lam"])
         exact = pieces["w"] + [v for row in pieces["inverse"] for v in row]
-        return all(v.denominator <= MAX_DENOMINATOR for v in exact)
+        return (all(v.denominator <= MAX_DENOMINATOR for v in exact) and all(pieces["xty"])
+                and all(pieces["w"]))
 
     def validate(self, params):
         require_keys(params, FIELDS)
@@ -111,8 +146,12 @@ class RidgeMap(Family):
                 return f"column {j + 1} of X is all zeros, so w_{j + 1} plays no part"
         if not any(y):
             return "y is all zeros, so the estimate is 0"
-        if not any(ridge_pieces(X, y, params["lam"])["xty"]):
+        pieces = ridge_pieces(X, y, params["lam"])
+        if not any(pieces["xty"]):
             return "X^T y = 0, so the estimate is 0"
+        if pieces["xtx"][0][1] == 0:
+            return ("the columns of X are orthogonal, so X^T X and X^T X + lam I are diagonal and the inverse "
+                    "is read off (1 over each diagonal entry)")
         return None
 
     def solve(self, params):

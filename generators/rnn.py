@@ -15,11 +15,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from qbank.arith import evaluate
-from qbank.draws import choice, decimal, int_vector, integer
-from qbank.family import Answer, Family, register
+from qbank.draws import choice, decimal, int_vector
+from qbank.family import Answer, Family, Part, register
 from qbank.params import (
     ParamError,
-    as_bool,
     as_decimal,
     as_decimal_list,
     as_decimal_matrix,
@@ -232,12 +231,36 @@ class ScalarRnnBackprop(Family):
         ),
     }
 
+    # T (the length of u) sets the number of nodes, polynomial terms and edges in every part
+    structure = ("u",)
+    asks = ("rnn-unrolled-polynomial", "bptt-node-gradients", "shared-weight-gradient-sum")
+    # the unrolled graph is drawn, and part (e) works the edge into h_1 as its example
+    reveals = ("rnn-unrolled-graph", "shared-weight-edge-derivative")
+
+    def parts(self, params):
+        return (
+            Part(("forward",), 3),
+            Part(("y_poly", "y_coeffs", "y_value"), 1),
+            Part(("dydw_poly", "dydw"), 2),
+            Part(("node_partials",), 2),
+            Part(("edge_contributions",), 2),
+        )
+
+    def minutes(self, params):
+        # About 12 s per polynomial or number written out (most are short), 1 min per sentence of explanation:
+        # (a) 2T polynomials and 2T values; (b) y and its T terms at w; (c) T derivative terms and their value;
+        # (d) 2T partials, each a power of w and a number; (e) T products, their sum and the rule (1.5 min).
+        steps = len(params["u"])
+        written = 4 * steps + (1 + steps) + (1 + steps) + 4 * steps + (steps + 1)
+        return round(written * 0.2 + 1.5 + 1, 1)  # + 1 min to read the problem
+
     def sample(self, rng):
         steps = choice(rng, (2, 3, 3, 4))
         return {
             "w": choice(rng, SAMPLED_WEIGHTS),
-            # u_1 is the coefficient of w^T in y: nonzero keeps y of full degree
-            "u": [integer(rng, -3, 3, nonzero=True)] + int_vector(rng, steps - 1, -3, 3),
+            # u_1 is the coefficient of w^T in y: nonzero keeps y of full degree; the later inputs are nonzero
+            # too, so that no term of y, dy/dw or the edge contributions drops out (equal work per T)
+            "u": int_vector(rng, steps, -3, 3, nonzero=True),
         }
 
     def validate(self, params):
@@ -473,6 +496,22 @@ def _lstm_loss(
     return loss, {"a": a, "f": f, "i": i, "g": g, "o": o, "c": c, "h": h}
 
 
+def _lstm_part_minutes(hidden: int, inputs: int) -> list[float]:
+    """Working time by hand, with a calculator, of parts (a) to (f): about 12 s per multiply-add written
+    out, 15 s per sigmoid or tanh, 0.3 min per part to set it up; part (b) has 1 min of reasoning (the two
+    paths into c_t). H = D = 1 gives 4.6, 1.6, 1.1, 1.9, 1.9 and 1.3 minutes; H = D = 2 about 12, 2.2, 1.9,
+    3.5, 6.7 and 3.9."""
+    rows = 4 * hidden
+    return [
+        0.2 * rows * (hidden + inputs + 1) + 0.25 * rows + 0.2 * 2 * hidden + 0.45 * hidden + 0.3,  # a, gates, c, h
+        0.2 * 3 * hidden + 1,  # dc: dc_next + dh o (1 - tanh^2)
+        0.2 * 4 * hidden + 0.3,  # df, di, dg, do
+        0.2 * 2 * rows + 0.3,  # da: one product with the local slope
+        0.2 * rows * (hidden + inputs) + 0.3,  # dWh, dWx: outer products
+        0.2 * (rows * hidden + hidden) + 0.3,  # dh_prev = W_h^T da, dc_prev = dc f
+    ]
+
+
 @register
 class LstmCellBackward(Family):
     id = "lstm-cell-backward"
@@ -499,6 +538,26 @@ class LstmCellBackward(Family):
         "dh_prev": Answer("vector", "gradient passed to the previous hidden state, W_h^T da", CARRIED),
         "dc_prev": Answer("vector", "gradient passed to the previous cell state, dc_t*f", CARRIED),
     }
+    structure = ("h_prev", "x")  # the hidden size H and the input size D set every part's amount of work
+    asks = ("lstm-forward-step", "lstm-backward-step", "lstm-cell-state-gradient-paths", "lstm-cell-state-jacobian")
+    # the problem states the cell's equations and figure and the derivatives of sigma and tanh
+    reveals = ("lstm-equations", "sigmoid-derivative", "tanh-derivative")
+
+    def parts(self, params):
+        weights = [max(1, round(m)) for m in _lstm_part_minutes(len(params["h_prev"]), len(params["x"]))]
+        names = (
+            ("a", "f", "i", "g", "o", "c", "h"),
+            ("dc",),
+            ("df", "di", "dg", "do"),
+            ("da", "db"),
+            ("dWh", "dWx"),
+            ("dh_prev", "dc_prev"),
+        )
+        return tuple(Part(n, w) for n, w in zip(names, weights))
+
+    def minutes(self, params):
+        # the parts' times (see _lstm_part_minutes) and 1.5 min to read the cell's equations
+        return round(sum(_lstm_part_minutes(len(params["h_prev"]), len(params["x"]))) + 1.5, 1)
 
     def sample(self, rng):
         hidden, inputs = choice(rng, LSTM_SHAPES)
@@ -655,10 +714,13 @@ class LstmCellBackward(Family):
 # ---------------------------------------------------------------- gradient flow through a linear RNN
 
 FLOW_FIELDS = ("Wh", "Wf", "T", "residual", "explodes")
-VANISHING_RADII = (0.5, 0.6, 0.7, 0.8)
-EXPLODING_RADII = (1.2, 1.3, 1.4, 1.5)
+# The param `explodes` names the regime: true (rho > 1), false (rho < 1) or null (rho = 1, neither).
+REGIME_OF = {False: "vanishing", True: "exploding", None: "neither"}
+FLOW_RADII = {"vanishing": (0.5, 0.6, 0.7, 0.8), "exploding": (1.2, 1.3, 1.4, 1.5), "neither": (1,)}
 FLOW_LENGTHS = (8, 10, 12, 15, 20)
-NEAR_ONE = 0.05  # a spectral radius this close to 1 neither vanishes nor explodes visibly
+NEAR_ONE = 0.05  # a spectral radius this close to 1 (but not 1) neither vanishes nor explodes visibly
+DOMINANCE = 0.02  # at t = 1 the dominant term alone must give the norm to within 2 %
+NEUTRAL_SPREAD = 0.1  # with rho = 1 the average factor stays within 10 % of 1
 
 
 def _spectral_bases() -> list[tuple[list[list[int]], list[list[int]]]]:
@@ -698,6 +760,13 @@ def flow_steps(length: int) -> list[int]:
     return sorted({t for t in (length, length - 1, length - 5, 1) if t >= 1}, reverse=True)
 
 
+def flow_regime(rho: float) -> str:
+    """'neither' for a spectral radius of 1, else 'exploding' above 1 and 'vanishing' below."""
+    if abs(rho - 1) < 1e-9:
+        return "neither"
+    return "exploding" if rho > 1 else "vanishing"
+
+
 def _eigenvalues(wh: list[list[float]]) -> tuple[float, float] | None:
     """The real eigenvalues of a 2x2 matrix from its characteristic polynomial, largest magnitude first
     (the larger one first on a tie of magnitudes); None when they are complex."""
@@ -714,6 +783,38 @@ def _spectral_parts(wh: list[list[float]], lam: tuple[float, float]) -> tuple[np
     """E_1 = (W_h - l2 I) / (l1 - l2) and E_2 = (W_h - l1 I) / (l2 - l1): W_h^k = l1^k E_1 + l2^k E_2."""
     m, eye = np.array(wh, dtype=float), np.eye(2)
     return (m - lam[1] * eye) / (lam[0] - lam[1]), (m - lam[0] * eye) / (lam[1] - lam[0])
+
+
+def _flow_terms(params: Mapping[str, Any], lam: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """alpha = 2 (yhat - y) W_f E_1 and beta = 2 (yhat - y) W_f E_2: dL/dh_t = l1^k alpha + l2^k beta."""
+    start = 2 * params["residual"] * np.array(params["Wf"][0], dtype=float)
+    e1, e2 = _spectral_parts(params["Wh"], lam)
+    return start @ e1, start @ e2
+
+
+def _flow_shape_problem(params: Mapping[str, Any], lam: tuple[float, float]) -> str | None:
+    """Why the norms of this draw would not show what the solution says about them, or None.
+
+    The solution explains ||dL/dh_1|| by the dominant term alone (rho^(T-1) ||alpha||), so that term must
+    give it to within DOMINANCE; with rho != 1 the norms must move the way rho says from t = T to t = 1;
+    with rho = 1 the average factor stays near 1 (a fixed start-up change spread over T - 1 steps)."""
+    rho, length = abs(lam[0]), params["T"]
+    alpha, _ = _flow_terms(params, lam)
+    curve = _norm_curve(params)
+    first, last = curve[0][1], curve[-1][1]  # at t = T and at t = 1
+    approx = rho ** (length - 1) * float(np.linalg.norm(alpha))
+    if abs(last / approx - 1) > DOMINANCE:
+        return (
+            f"at t = 1 the second eigenvalue still changes the norm by more than {DOMINANCE:.0%}, so the spectral "
+            "radius alone does not explain it (a longer T would)"
+        )
+    regime = flow_regime(rho)
+    if regime == "neither":
+        if abs((last / first) ** (1 / (length - 1)) - 1) > NEUTRAL_SPREAD:
+            return f"with spectral radius 1 the average factor should stay within {NEUTRAL_SPREAD:.0%} of 1"
+    elif (last > first) != (regime == "exploding"):
+        return "the norms at t = 1 and t = T do not show the trend of the spectral radius"
+    return None
 
 
 @register
@@ -734,15 +835,50 @@ class RnnGradientFlow(Family):
         "growth_factor": Answer(
             "number", "average factor per step back, (|dL/dh_1| / |dL/dh_T|)^(1/(T-1))", 1e-3
         ),
-        "regime": Answer("text", "'vanishing' or 'exploding'"),
+        "regime": Answer("text", "'vanishing', 'exploding' or 'neither' (spectral radius 1)"),
     }
+    # T, the hidden size (W_h is 2x2) and the regime; a zero beta (pinned only) shortens part (c)
+    structure = ("T", "Wh")
+    asks = (
+        "bptt-linear-rnn-gradient",
+        "eigenvalues-spectral-radius",
+        "vanishing-exploding-gradients-spectral-radius",
+    )
+    reveals = ("bptt-linear-rnn-gradient", "matrix-power-spectral-decomposition")
+
+    def structure_of(self, params):
+        features = super().structure_of(params)
+        features["regime"] = REGIME_OF[params["explodes"]]
+        lam = _eigenvalues(params["Wh"])
+        usable = lam is not None and lam[0] != lam[1]  # degenerate() rejects the others
+        features["beta_zero"] = bool(usable and np.abs(_flow_terms(params, lam)[1]).max() < 1e-12)
+        return features
+
+    def parts(self, params):
+        return (
+            Part((), 2),  # (a) the chain rule, derived
+            Part(("eigenvalues", "spectral_radius"), 2),
+            Part(("steps", "gradients", "norms", "log10_norms"), 4),
+            Part(("growth_factor", "regime"), 2),
+        )
+
+    def minutes(self, params):
+        # A strong student with a calculator, T does not matter (powers are one key press each):
+        # (a) three lines of chain rule, 1.5 min; (b) trace, determinant and the quadratic, 1.5 min;
+        # (c) E_1 and E_2 (8 entries), alpha and beta (4 dot products), 4 gradients (2 powers and 2 entries
+        # each), 4 norms and logs: about 6 min, 1 less when beta = 0; (d) one ratio, one root and three
+        # sentences, 2.5 min.
+        return 11.5 - (1 if self.structure_of(params)["beta_zero"] else 0)
 
     def sample(self, rng):
-        explodes = bool(choice(rng, (True, False)))
-        # Redraw until W_h has no zero entry (which would put an eigenvalue on show), entries of at most 3,
-        # and the norm of dL/dh_t moves one way only from t = T back to 1 (no transient bump to explain).
-        for _ in range(200):
-            top = choice(rng, EXPLODING_RADII if explodes else VANISHING_RADII) * choice(rng, (1, -1))
+        # The structural choices first (regime, T), uniformly; then the numbers, redrawn until W_h has no
+        # zero entry (which would put an eigenvalue on show), entries of at most 3, both terms of
+        # dL/dh_t present, and norms that show what the solution says about them.
+        regime = choice(rng, ("vanishing", "exploding", "neither"))
+        explodes = {"vanishing": False, "exploding": True, "neither": None}[regime]
+        length = choice(rng, FLOW_LENGTHS)
+        for _ in range(300):
+            top = choice(rng, FLOW_RADII[regime]) * choice(rng, (1, -1))
             other = decimal(rng, -abs(top) + 0.2, abs(top) - 0.2, 0.1, nonzero=True)
             first, second = choice(rng, SPECTRAL_BASES)
             tenths = (round(top * 10), round(other * 10))  # exact integer arithmetic, in tenths
@@ -753,7 +889,7 @@ class RnnGradientFlow(Family):
             params = {
                 "Wh": wh,
                 "Wf": [int_vector(rng, 2, -2, 2, nonzero=True)],
-                "T": choice(rng, FLOW_LENGTHS),
+                "T": length,
                 "residual": decimal(rng, -1, 1, 0.1, nonzero=True),
                 "explodes": explodes,
             }
@@ -761,8 +897,11 @@ class RnnGradientFlow(Family):
                 continue
             if not all(np.any(np.array(params["Wf"][0]) @ np.array(part)) for part in (first, second)):
                 continue  # W_f @ E_j = 0: one of the two terms of dL/dh_t is missing
-            norms = [n for _, n in _norm_curve(params)]
-            if all((later > earlier) == explodes for earlier, later in zip(norms, norms[1:])):
+            if regime != "neither":
+                norms = [n for _, n in _norm_curve(params)]
+                if not all((later > earlier) == explodes for earlier, later in zip(norms, norms[1:])):
+                    continue  # a transient bump would need explaining
+            if _flow_shape_problem(params, (top, other)) is None:
                 break
         return params
 
@@ -771,12 +910,17 @@ class RnnGradientFlow(Family):
         wf = params["Wf"]
         if isinstance(wf, (list, tuple)) and len(wf) == 2 and not any(isinstance(v, (list, tuple)) for v in wf):
             wf = [wf]  # a plain row [a, b] is accepted for the 1x2 matrix [[a, b]]
+        explodes = params["explodes"]
+        if explodes is not None and not isinstance(explodes, bool):
+            raise ParamError(
+                "explodes", "true (spectral radius above 1), false (below 1) or null (exactly 1)", explodes
+            )
         return {
             "Wh": as_decimal_matrix(params["Wh"], "Wh", (2, 2), (2, 2), -5, 5),
             "Wf": as_decimal_matrix(wf, "Wf", (1, 1), (2, 2), -5, 5),
             "T": as_int(params["T"], "T", 3, 30),
             "residual": as_decimal(params["residual"], "residual", -10, 10),
-            "explodes": as_bool(params["explodes"], "explodes"),
+            "explodes": explodes,
         }
 
     def degenerate(self, params):
@@ -785,17 +929,16 @@ class RnnGradientFlow(Family):
             return "W_h has complex eigenvalues; this problem needs two real ones"
         if abs(abs(lam[0]) - abs(lam[1])) < 1e-9:
             return "the eigenvalues of W_h have the same magnitude; this problem needs one dominant eigenvalue"
-        if abs(abs(lam[0]) - 1) < NEAR_ONE:
-            return f"the spectral radius {abs(lam[0]):.4g} is too close to 1 to vanish or explode"
-        if (abs(lam[0]) > 1) != params["explodes"]:
-            return "explodes is " + str(params["explodes"]).lower() + f" but the spectral radius is {abs(lam[0]):.4g}"
-        dominant, _ = _spectral_parts(params["Wh"], lam)
-        if np.abs(np.array(params["Wf"][0], dtype=float) @ dominant).max() < 1e-9:
+        rho = abs(lam[0])
+        if 1e-9 <= abs(rho - 1) < NEAR_ONE:
+            return f"the spectral radius {rho:.4g} is too close to 1 to vanish or explode visibly (and is not 1)"
+        if REGIME_OF[params["explodes"]] != flow_regime(rho):
+            shown = {True: "true", False: "false", None: "null"}[params["explodes"]]
+            return f"explodes is {shown} but the spectral radius is {rho:.4g}"
+        alpha, beta = _flow_terms(params, lam)
+        if np.abs(alpha).max() < 1e-9:
             return "W_f has no component along the dominant eigenvector, so the spectral radius does not set the rate"
-        answers = self.solve(params)
-        if (answers["norms"][-1] > answers["norms"][0]) != params["explodes"]:
-            return "the norms at t = 1 and t = T do not show the trend of the spectral radius"
-        return None
+        return _flow_shape_problem(params, lam)
 
     def solve(self, params):
         """The closed form 2 (yhat - y) W_f W_h^(T - t), with matrix powers."""
@@ -813,7 +956,7 @@ class RnnGradientFlow(Family):
             "norms": norms,
             "log10_norms": [math.log10(n) for n in norms],
             "growth_factor": (norms[-1] / norms[0]) ** (1 / (length - 1)),
-            "regime": "exploding" if rho > 1 else "vanishing",
+            "regime": flow_regime(rho),
         }
 
     def check(self, params, answers):
@@ -850,17 +993,29 @@ class RnnGradientFlow(Family):
         _close("log10_norms", answers["log10_norms"], [math.log10(n) for n in norms], 1e-9)
         ratio = norms[-1] / norms[0]  # |dL/dh_1| / |dL/dh_T|
         _close("growth_factor", [answers["growth_factor"]], [ratio ** (1 / (length - 1))], 1e-9, 1e-9)
-        verdict = "exploding" if ratio > 1 else "vanishing"
+        if abs(rho - 1) < 1e-9:  # numpy's radius is 1: the dominant term keeps its size
+            verdict = "neither"
+        else:
+            verdict = "exploding" if ratio > 1 else "vanishing"
+            assert (rho > 1) == (verdict == "exploding"), f"the spectral radius {rho:.4g} disagrees with the trend"
         assert answers["regime"] == verdict, f"regime = {answers['regime']!r}, but |dL/dh_1| / |dL/dh_T| = {ratio:.4g}"
-        assert (rho > 1) == (verdict == "exploding"), f"the spectral radius {rho:.4g} disagrees with the trend"
 
     def context(self, params, answers):
         lam = answers["eigenvalues"]
         wh, length, residual = params["Wh"], params["T"], params["residual"]
+        rho = answers["spectral_radius"]
         e1, e2 = _spectral_parts(wh, (lam[0], lam[1]))
         start = 2 * residual * np.array(params["Wf"][0], dtype=float)
+        alpha, beta = start @ e1, start @ e2
         trace, det = wh[0][0] + wh[1][1], wh[0][0] * wh[1][1] - wh[0][1] * wh[1][0]
         curve = [(t, math.log10(n)) for t, n in reversed(_norm_curve(params))]
+        ymin, ymax = math.floor(min(y for _, y in curve)), math.ceil(max(y for _, y in curve))
+        if ymax == ymin:
+            ymax += 1
+        ystep = max(1, math.ceil((ymax - ymin) / 6))
+        xstep = 1 if length <= 10 else 2 if length <= 20 else 5
+        norm_alpha, norm_start = float(np.linalg.norm(alpha)), answers["norms"][0]  # |alpha|, |alpha + beta|
+        spread = (norm_alpha / norm_start) ** (1 / (length - 1))
         return {
             "steps": flow_steps(length),
             "trace": trace,
@@ -869,9 +1024,9 @@ class RnnGradientFlow(Family):
             "E1": e1.tolist(),
             "E2": e2.tolist(),
             "start": start.tolist(),  # 2 (yhat - y) W_f
-            "alpha": (start @ e1).tolist(),
-            "beta": (start @ e2).tolist(),
-            "beta_zero": bool(np.abs(start @ e2).max() < 1e-12),
+            "alpha": alpha.tolist(),
+            "beta": beta.tolist(),
+            "beta_zero": self.structure_of(params)["beta_zero"],
             "table": [
                 {
                     "t": t,
@@ -883,16 +1038,41 @@ class RnnGradientFlow(Family):
                 for t, g, n, lg in zip(answers["steps"], answers["gradients"], answers["norms"], answers["log10_norms"])
             ],
             "curve": curve,
-            "ymin": math.floor(min(y for _, y in curve)),
-            "ymax": math.ceil(max(y for _, y in curve)),
-            "ratio": _significant(answers["norms"][-1] / answers["norms"][0]),
-            "rho_power": _significant(answers["spectral_radius"] ** (length - 1)),
+            "ymin": ymin,
+            "ymax": ymax,
+            "xticks": list(range(xstep if xstep > 1 else 1, length + 1, xstep)),
+            "yticks": list(range(ymin, ymax + 1, ystep)),
+            "sig": {
+                "ratio": _significant(answers["norms"][-1] / answers["norms"][0]),
+                "growth": _significant(answers["growth_factor"]),
+                "rho_power": _significant(rho ** (length - 1)),
+                "eig_ratio": _short(abs(lam[1] / lam[0])),
+                "norm_alpha": _significant(norm_alpha),
+                "norm_start": _significant(norm_start),
+                "norm_first": _significant(answers["norms"][-1]),
+                "dominant_first": _significant(rho ** (length - 1) * norm_alpha),
+                "alpha_share": _significant(norm_alpha / norm_start),
+                "spread": _significant(spread),
+                "approx_growth": _significant(rho * spread),
+            },
         }
 
 
 def _significant(value: float, digits: int = 4) -> str:
-    """A number to `digits` significant digits as LaTeX, with a power of ten when it is very large or small."""
+    """A number to `digits` significant digits as LaTeX, trailing zeros kept (1.200, 0.05000), written with a
+    power of ten below 0.001 and from 10^digits on (2.072 \\times 10^{-4})."""
     if value == 0:
         return "0"
-    mantissa, _, exponent = f"{value:.{digits}g}".partition("e")
-    return f"{mantissa} \\times 10^{{{int(exponent)}}}" if exponent else mantissa
+    mantissa, _, exponent = f"{value:.{digits - 1}e}".partition("e")
+    power = int(exponent)
+    if -3 <= power < digits:
+        return f"{value:.{digits - 1 - power}f}"
+    return f"{mantissa} \\times 10^{{{power}}}"
+
+
+def _short(value: float) -> str:
+    """A computed ratio of short decimals as LaTeX: as written when it has at most 4 decimals (0.4), else to
+    4 significant digits (0.5714)."""
+    if abs(value - round(value, 4)) < 1e-12:
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return _significant(value)

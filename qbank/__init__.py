@@ -11,7 +11,7 @@ from .errors import (  # noqa: E402
     QbankError,
     VerificationError,
 )
-from .family import Answer, Family, register  # noqa: E402
+from .family import Answer, Family, Part, register  # noqa: E402
 from .model import Variant  # noqa: E402
 from .registry import all_families, get_family, load_families  # noqa: E402
 
@@ -22,6 +22,7 @@ __all__ = [
     "GenerationError",
     "InputError",
     "LatexError",
+    "Part",
     "QbankError",
     "Variant",
     "VerificationError",

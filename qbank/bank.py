@@ -23,13 +23,15 @@ from .registry import get_family
 from .yamlfile import Located, load_located
 
 KINDS = ("short-answer", "multiple-choice", "fill-table")
-COMMON = ("id", "title", "topic", "tags", "difficulty", "points")
+COMMON = ("id", "title", "topic", "tags", "difficulty", "points", "asks", "reveals", "minutes")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _LENGTH = re.compile(r"^\d+(\.\d+)?(cm|mm|in|pt|em|ex)$")
 
 
 @dataclass(frozen=True)
-class Part:
+class WrittenPart:
+    """One part of a conceptual short-answer item: its points (its weight when a slot re-splits them)."""
+
     points: float
     question: str
     solution: str
@@ -58,11 +60,16 @@ class Item:
     kind: str | None = None
     question: str = ""
     solution: str = ""
-    parts: tuple[Part, ...] = ()
+    parts: tuple[WrittenPart, ...] = ()
     choices: tuple[Choice, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[Any, ...], ...] = ()
     answer_space: str = "5cm"
+    asks: tuple[str, ...] = ()  # what the item asks for (tags); see qbank.fairness
+    reveals: tuple[str, ...] = ()  # what its text or choices give away
+    minutes: float | None = None  # a strong student's working time; None: the default for its kind
+    vary: tuple[str, ...] = ()  # structural features that may differ between versions (parameterized)
+    structure: Mapping[str, Any] = field(default_factory=dict)  # structural features pinned (parameterized)
 
     @property
     def parameterized(self) -> bool:
@@ -137,9 +144,10 @@ def _item(r: _Reader, path: Path) -> Item:
         raise r.fail(("difficulty",), f"expected an integer from 1 to 5, got {difficulty!r}")
     source = f"{path}: line {r.doc.line(*r.at)}"
     common = {"id": item_id, "title": title, "tags": tuple(tags), "difficulty": difficulty, "source": source}
+    common.update(fairness_fields(d, r.fail))
 
     if "family" in d:
-        _no_unknown(r, {*COMMON, "family", "params", "ranges"})
+        _no_unknown(r, {*COMMON, "family", "params", "ranges", "vary", "structure"})
         return family_item(d, common, r.fail)
     if "kind" not in d:
         raise r.fail((), "expected either `family` (a parameterized item) or `kind` (" + ", ".join(KINDS) + ")")
@@ -170,7 +178,7 @@ def _item(r: _Reader, path: Path) -> Item:
             extra = sorted(set(part) - {"points", "question", "solution"})
             if extra:
                 raise r.fail((*at, extra[0]), "unknown field (expected points, question, solution)")
-            built.append(Part(r.points(part, at), r.text("question", data=part, at=at), r.text("solution", data=part, at=at)))
+            built.append(WrittenPart(r.points(part, at), r.text("question", data=part, at=at), r.text("solution", data=part, at=at)))
         if "points" in d:
             raise r.fail(("points",), "an item with parts takes its points from the parts; remove this field")
         fields.update(parts=tuple(built), points=sum(p.points for p in built), question=r.text("question", required=False))
@@ -235,6 +243,32 @@ def _table(r: _Reader) -> dict[str, Any]:
     return {"columns": tuple(columns), "rows": tuple(built)}
 
 
+_TAG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def tag_list(value: Any, key: str, fail: Callable[[tuple, str], InputError]) -> tuple[str, ...]:
+    """A list of kebab-case tags (`asks`, `reveals`) or structural feature names (`vary`)."""
+    value = [value] if isinstance(value, str) else value
+    pattern = _TAG if key != "vary" else re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+    if not isinstance(value, list) or not all(isinstance(v, str) and pattern.match(v) for v in value):
+        what = "lower-case words joined by '-'" if key != "vary" else "parameter names"
+        raise fail((key,), f"expected a list of {what}, got {value!r}")
+    if len(set(value)) != len(value):
+        raise fail((key,), f"lists {sorted(v for v in value if value.count(v) > 1)[0]!r} twice")
+    return tuple(value)
+
+
+def fairness_fields(d: Mapping[str, Any], fail: Callable[[tuple, str], InputError]) -> dict[str, Any]:
+    """`asks`, `reveals` and `minutes`, shared by every kind of item."""
+    out: dict[str, Any] = {key: tag_list(d[key], key, fail) for key in ("asks", "reveals") if key in d}
+    if "minutes" in d:
+        minutes = d["minutes"]
+        if not _number(minutes) or not 0 < minutes <= 600:
+            raise fail(("minutes",), f"expected a working time in minutes, more than 0 and at most 600, got {minutes!r}")
+        out["minutes"] = minutes
+    return out
+
+
 def family_item(data: Mapping[str, Any], common: dict[str, Any], fail: Callable[[tuple, str], InputError]) -> Item:
     """A parameterized item (from the bank, or a blueprint's family slot): the family exists, pinned
     params and ranges name its parameters, and together they admit at least one verified variant."""
@@ -265,12 +299,40 @@ def family_item(data: Mapping[str, Any], common: dict[str, Any], fail: Callable[
     points = data.get("points")
     if not _number(points) or points <= 0:
         raise fail(("points",), f"expected a positive number, got {points!r}")
-    item = Item(**common, topic=topic, points=points, family=fam.id, params=params, ranges=ranges)
-    try:  # the pins and ranges must admit at least one verified variant
-        draw(fam, 0, params, constraints=ranges)
+    vary = tag_list(data["vary"], "vary", fail) if "vary" in data else ()
+    structure = data.get("structure", {}) or {}
+    if not isinstance(structure, dict):
+        raise fail(("structure",), "expected a mapping of structural features to values, as `qbank exam` prints them")
+    features = fam.structure_of(drawn)
+    for name in structure:
+        if name not in features:
+            raise fail(("structure", name), f"{name!r} is not a structural feature of {fam.id} (its structure: {', '.join(features) or 'none'})")
+        if name in vary:
+            raise fail(("structure", name), "this feature is pinned here and listed in `vary`; choose one")
+    item = Item(
+        **common, topic=topic, points=points, family=fam.id, params=params, ranges=ranges, vary=vary, structure=structure
+    )
+    try:  # the pins, ranges and structure must admit at least one verified variant
+        variant = draw(fam, 0, params, constraints=ranges, structure=structure)
     except QbankError as exc:
-        raise fail(("family",), f"no verified variant with these params and ranges: {exc}") from None
+        what = "params, ranges and structure" if structure else "params and ranges"
+        raise fail(("family",), f"no verified variant with these {what}: {exc}") from None
+    check_vary(fam, variant.params, vary, lambda message: fail(("vary",), message))
     return item
+
+
+def check_vary(fam: Any, params: Mapping[str, Any], vary: tuple[str, ...], fail: Callable[[str], InputError]) -> None:
+    """`vary` names structural features of the family, and the family estimates its working time (so
+    that the versions that differ in those features can still be held to the same effort)."""
+    if not vary:
+        return
+    features = fam.structure_of(params)
+    unknown = [name for name in vary if name not in features]
+    if unknown:
+        known = ", ".join(features) or "none"
+        raise fail(f"{unknown[0]!r} is not a structural feature of {fam.id} (its structure: {known})")
+    if fam.minutes(params) is None:
+        raise fail(f"{fam.id} does not estimate its working time (Family.minutes), so its versions cannot vary and stay equally hard")
 
 
 def _check_range(fail: Callable[[tuple, str], InputError], name: str, spec: Any, example: Any) -> None:
@@ -331,8 +393,11 @@ def item_to_dict(item: Item) -> dict[str, Any]:
 def item_from_dict(data: Mapping[str, Any]) -> Item:
     fields = dict(data)
     fields["tags"] = tuple(fields.get("tags", ()))
-    fields["parts"] = tuple(Part(**p) for p in fields.get("parts", ()))
+    fields["parts"] = tuple(WrittenPart(**p) for p in fields.get("parts", ()))
     fields["choices"] = tuple(Choice(**c) for c in fields.get("choices", ()))
     fields["columns"] = tuple(fields.get("columns", ()))
     fields["rows"] = tuple(tuple(r) for r in fields.get("rows", ()))
+    for key in ("asks", "reveals", "vary"):
+        fields[key] = tuple(fields.get(key, ()))
+    fields["structure"] = dict(fields.get("structure", {}))
     return Item(**fields)

@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .bank import Bank, Item, family_item, load_bank
+from .bank import Bank, Item, check_vary, family_item, load_bank, tag_list
 from .documents import LAYOUTS
 from .registry import get_family
 from .yamlfile import Located, load_located
 
 HEADER = ("course", "title", "date", "duration", "instructions")
 OPTIONS = {"shuffle": bool, "layout": str, "cover": bool, "answer_box": bool}
-SLOT_FIELDS = ("item", "family", "params", "ranges", "from", "choose", "points", "pages")
+SLOT_FIELDS = ("item", "family", "params", "ranges", "from", "choose", "points", "pages", "vary", "structure")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Slot:
     points: float | None
     pages: int
     source: str
+    vary: tuple[str, ...] = ()  # structural features the slot lets differ between versions
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,9 @@ def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
         raise doc.error((*at, "choose"), f"expected a positive integer, got {choose!r}")
     if kinds != ["from"] and "choose" in data:
         raise doc.error((*at, "choose"), "`choose` goes with a `from` pool")
-    if kinds != ["family"] and ("params" in data or "ranges" in data):
-        raise doc.error((*at, "params" if "params" in data else "ranges"), "`params` and `ranges` go with `family`")
+    for key in ("params", "ranges", "structure"):
+        if kinds != ["family"] and key in data:
+            raise doc.error((*at, key), f"`{key}` goes with `family` (a bank item sets its own)")
     source = f"{doc.path}: line {doc.line(*at)}"
 
     if kinds == ["item"]:
@@ -189,7 +191,25 @@ def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
             raise doc.error((*at, "choose"), f"the pool holds {len(pool)} item(s), fewer than choose: {choose}")
     if points is None and any(item.points is None for item in pool):
         raise doc.error((*at, "points"), "missing: this slot's item has no points of its own")
-    return Slot(label, pool, choose, points, pages, source)
+    if points is not None and not points <= 1000:
+        raise doc.error((*at, "points"), f"expected at most 1000 points, got {points!r}")
+    vary = tag_list(data["vary"], "vary", lambda keys, m: doc.error((*at, *keys), m)) if "vary" in data else ()
+    _check_slot_vary(doc, (*at, "vary"), pool, vary)
+    return Slot(label, pool, choose, points, pages, source, vary)
+
+
+def _check_slot_vary(doc: Located, at: tuple, pool: tuple[Item, ...], vary: tuple[str, ...]) -> None:
+    if not vary:
+        return
+    families = [item for item in pool if item.parameterized]
+    if not families:
+        raise doc.error(at, "`vary` names structural features of a family; this slot has no parameterized item")
+    from .engine import draw  # late: the engine imports the registry
+
+    for item in families:
+        fam = get_family(item.family)
+        params = draw(fam, 0, item.params, constraints=item.ranges).params
+        check_vary(fam, params, vary, lambda message: doc.error(at, f"item {item.id!r}: {message}"))
 
 
 def _family_slot_item(doc: Located, at: tuple, data: dict, source: str) -> Item:

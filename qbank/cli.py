@@ -17,6 +17,7 @@ from .bank import load_bank
 from .documents import Header, problem_and_solution, variant_question
 from .engine import draw
 from .errors import QbankError
+from .fairness import bank_conflicts
 from .exam import BuildOptions, build_exam, rebuild_exam
 from .keys import DEFAULT_SECRET_FILE, secret_from_text
 from .latex import build_pdfs, write_tex
@@ -119,6 +120,15 @@ def cmd_bank(args: argparse.Namespace) -> int:
     for item in sorted(items, key=lambda i: (i.topic, i.id)):
         kind = f"family {item.family}" if item.parameterized else item.kind
         print(f"{item.id:<34} {item.topic:<15} {kind:<34} {item.points:>4g} pts  {item.title}")
+    warnings, notes = bank_conflicts(list(bank.items.values()))
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if args.conflicts:
+        for line in notes:
+            print(f"note: {line}", file=sys.stderr)
+    elif notes:
+        print(f"note: {len(notes)} pairs of items ask the same thing and never share an exam version "
+              "(--conflicts lists them)", file=sys.stderr)
     print(f"{len(items)} items, all valid", file=sys.stderr)
     return 0
 
@@ -248,8 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
     p.set_defaults(run=cmd_practice)
 
-    p = sub.add_parser("bank", help="list (and validate) the bank items")
+    p = sub.add_parser(
+        "bank",
+        help="list (and validate) the bank items",
+        description="List every bank item (id, topic, kind, points, title) after validating the whole bank, "
+        "and warn about items whose text or choices give away what another item asks (the exam builder "
+        "never puts such a pair into one version).",
+    )
     p.add_argument("--topic", action="append", metavar="T", help="only this topic (repeatable)")
+    p.add_argument("--conflicts", action="store_true", help="also list the pairs of items that ask the same thing")
     p.set_defaults(run=cmd_bank)
 
     p = sub.add_parser(

@@ -82,7 +82,7 @@ def problem_and_solution(
         h = header if mode == "problems" else replace(header, cover=False, name_field=False, layout="compact", instructions="")
         subtitle = h.subtitle
         if mode == "solutions":
-            subtitle = f"{subtitle} --- Solutions" if subtitle else "Solutions"
+            subtitle = f"{subtitle} \u2014 Solutions" if subtitle else "Solutions"  # an em dash, not escaped hyphens
         context = {
             "h": h,
             "subtitle": subtitle,

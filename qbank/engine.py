@@ -8,12 +8,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import FamilyError, GenerationError, InputError, QbankError, VerificationError
-from .family import Family
+from .family import Family, Part
 from .model import Variant
 from .params import ParamError
 from .registry import get_family
 
 MAX_SEED = 2**63 - 1
+STRUCTURE_TRIES = 50  # a draw held to a structure may take this many times the family's max_tries
 
 
 def rng_for(family_id: str, seed: int) -> np.random.Generator:
@@ -27,16 +28,38 @@ def draw(
     seed: int,
     pinned: Mapping[str, Any] | None = None,
     constraints: Mapping[str, Any] | None = None,
+    structure: Mapping[str, Any] | None = None,
 ) -> Variant:
     """One verified variant of `family` for `seed`. `pinned` replaces drawn params (partly or wholly);
-    `constraints` (a bank item's ranges: name -> [lo, hi] or {"one_of": [...]}) reject other draws."""
+    `constraints` (a bank item's ranges: name -> [lo, hi] or {"one_of": [...]}) reject other draws;
+    `structure` (some of the family's `structure_of` features) rejects draws of another shape, so that
+    every version of an exam slot gets a problem of the same size and effort."""
     fam = get_family(family) if isinstance(family, str) else family
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InputError(f"seed: expected a non-negative integer, got {seed!r}")
     pinned = dict(pinned or {})
     rng = rng_for(fam.id, seed)
+    structure = dict(structure or {})
+    params = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
+    answers = fam.solve(params)
+    verify(fam, seed, params, answers)
+    return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
+
+
+def _usable_params(
+    fam: Family,
+    seed: int,
+    rng: np.random.Generator,
+    pinned: Mapping[str, Any],
+    constraints: Mapping[str, Any],
+    structure: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Draw until a sample is valid, of the required structure, not degenerate and within the ranges.
+    Degenerate draws have the family's budget of `max_tries`; draws of another structure are cheap to
+    reject and have a budget of their own, STRUCTURE_TRIES times as large."""
     reason = "no draw was tried"
-    for _ in range(fam.max_tries):
+    rejected = misses = 0
+    while rejected < fam.max_tries and misses < fam.max_tries * STRUCTURE_TRIES:
         drawn = fam.sample(rng)
         unknown = sorted(set(pinned) - set(drawn))
         if unknown:
@@ -45,21 +68,40 @@ def draw(
                 f"(it takes {', '.join(sorted(drawn))})"
             )
         params = _validated(fam, {**drawn, **pinned}, pinned, seed)
+        if structure and not matches_structure(fam, params, structure):
+            misses += 1
+            continue
         reason = fam.degenerate(params)
         if reason is None and constraints and not within(params, constraints):
             reason = "the drawn params fall outside the item's ranges"
         if reason is None:
-            break
+            return params
         if set(pinned) >= set(drawn):
             raise InputError(f"params: the given values make a degenerate {fam.id} problem: {reason}")
-    else:
-        hint = " with the pinned params" if pinned else ""
-        raise GenerationError(
-            f"{fam.id} (seed {seed}): no usable variant{hint} after {fam.max_tries} draws; last reason: {reason}"
-        )
-    answers = fam.solve(params)
-    verify(fam, seed, params, answers)
-    return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
+        rejected += 1
+    hint = " with the pinned params" if pinned else ""
+    if structure and rejected == 0:
+        reason = f"no draw had the structure {describe_structure(structure)}"
+    raise GenerationError(
+        f"{fam.id} (seed {seed}): no usable variant{hint} after {rejected + misses} draws; last reason: {reason}"
+    )
+
+
+def matches_structure(fam: Family, params: Mapping[str, Any], structure: Mapping[str, Any]) -> bool:
+    features = fam.structure_of(params)
+    return all(features.get(name) == value for name, value in structure.items())
+
+
+def describe_structure(structure: Mapping[str, Any]) -> str:
+    """`input 2x2, filter 3x3, stride 2, padding 1`: a structure as the exam command reports it."""
+    shown = []
+    for name, value in structure.items():
+        if isinstance(value, list):
+            value = f"{value[0]} entries" if len(value) == 1 else "x".join(map(str, value))
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        shown.append(f"{name} {value}")
+    return ", ".join(shown) or "(none)"
 
 
 def within(params: Mapping[str, Any], constraints: Mapping[str, Any]) -> bool:
@@ -95,6 +137,7 @@ def verify(fam: Family, seed: int, params: Mapping[str, Any], answers: Mapping[s
     extra = sorted(set(answers) - set(fam.answers))
     if missing or extra:
         raise FamilyError(f"{fam.id}: solve() answers do not match the card (missing {missing}, extra {extra})")
+    part_specs(fam, params)
     try:
         fam.check(params, answers)
     except QbankError:
@@ -102,3 +145,23 @@ def verify(fam: Family, seed: int, params: Mapping[str, Any], answers: Mapping[s
     except Exception as exc:  # AssertionError from a check, or anything the second engine raised
         detail = str(exc) or type(exc).__name__
         raise VerificationError(f"{fam.id} (seed {seed}): answer failed verification: {detail}") from exc
+
+
+def part_specs(fam: Family, params: Mapping[str, Any]) -> tuple[Part, ...]:
+    """The family's parts for these params, checked against the card: known answers, none asked twice,
+    positive weights."""
+    parts = tuple(fam.parts(params))
+    seen: set[str] = set()
+    for index, part in enumerate(parts):
+        if not isinstance(part, Part):
+            raise FamilyError(f"{fam.id}: parts() must return Part objects, got {part!r}")
+        w = part.weight
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0 or w != w or w == float("inf"):
+            raise FamilyError(f"{fam.id}: part {index + 1} needs a positive weight, got {w!r}")
+        for name in part.answers:
+            if name not in fam.answers:
+                raise FamilyError(f"{fam.id}: part {index + 1} names {name!r}, which is not an answer on the card")
+            if name in seen:
+                raise FamilyError(f"{fam.id}: answer {name!r} belongs to two parts")
+            seen.add(name)
+    return parts

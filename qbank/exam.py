@@ -9,166 +9,30 @@ byte-identical PDFs, even after the bank or the samplers change.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
-import platform
 import re
-import subprocess
-import sys
-from importlib import metadata
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-
-from . import __version__
-from .bank import Item, item_from_dict, item_to_dict
-from .blueprint import Blueprint, load_blueprint
+from .answerkey import answer_keys
+from .bank import item_from_dict
+from .blueprint import load_blueprint
 from .documents import Header, Question, problem_and_solution
-from .engine import draw, verify
-from .errors import InputError, QbankError
-from .keys import DEFAULT_SECRET_FILE, load_or_create_secret, question_seed, secret_fingerprint, version_code
+from .engine import describe_structure, verify
+from .errors import InputError
+from .fairness import LETTERS, duration_minutes
+from .keys import DEFAULT_SECRET_FILE, load_or_create_secret
 from .latex import Document, build_pdfs
-from .progress import QUIET, Reporter
 from .model import Variant
+from .plan import MANIFEST_FORMAT, plan_exam
+from .progress import QUIET, Reporter
 from .registry import get_family
-from .render import render_block, render_fragments
+from .render import mark_parts, render_block, render_fragments
 
-MANIFEST_FORMAT = 1
-MAX_REDRAWS = 100
-LETTERS = "ABCDEFGH"
+READABLE_FORMATS = (1, MANIFEST_FORMAT)  # format 1 manifests (no part points) still rebuild
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-# --- planning: every random choice of every version, recorded ------------------------------------
-
-
-def plan_exam(
-    bp: Blueprint, versions: int, secret: bytes, students: list[dict[str, str]] | None = None
-) -> dict[str, Any]:
-    seen: dict[str, set[str]] = {}  # item id -> params already used by an earlier version
-    mc_uses: dict[str, int] = {}  # item id -> versions that used it so far (balances answer positions)
-    records = []
-    for v in range(1, versions + 1):
-        student = students[v - 1] if students else None
-        questions = _plan_version(bp, v, secret, seen, mc_uses)
-        records.append(
-            {
-                "version": v,
-                "code": version_code(secret, bp.digest, v),
-                "folder": student["id"] if student else f"v{v:02d}",
-                "student": student,
-                "questions": questions,
-            }
-        )
-    return {
-        "format": MANIFEST_FORMAT,
-        "tool": _tool_versions(),
-        "blueprint": {"path": str(bp.path), "sha256": bp.digest, "text": bp.text},
-        "secret_fingerprint": secret_fingerprint(secret),
-        "header": bp.header,
-        "layout": bp.layout,
-        "cover": bp.cover,
-        "answer_box": bp.answer_box,
-        "versions": records,
-    }
-
-
-def _plan_version(
-    bp: Blueprint, v: int, secret: bytes, seen: dict[str, set[str]], mc_uses: dict[str, int]
-) -> list[dict[str, Any]]:
-    def rng(*label: object) -> np.random.Generator:
-        return np.random.default_rng(question_seed(secret, bp.digest, v, ":".join(map(str, label))))
-
-    used: set[str] = set()
-    questions: list[dict[str, Any]] = []
-    for s_index, section in enumerate(bp.sections, start=1):
-        placed = []
-        for slot in section.slots:
-            # a pool never repeats an item within a version; a fixed slot is what it says
-            pool = list(slot.pool) if len(slot.pool) == 1 else [i for i in slot.pool if i.id not in used]
-            if len(pool) < slot.choose:
-                raise InputError(
-                    f"{slot.source}: version {v}: only {len(pool)} unused item(s) left in this pool for choose: {slot.choose}"
-                )
-            picks = [pool[int(i)] for i in rng("pool", slot.label).choice(len(pool), slot.choose, replace=False)]
-            for k, item in enumerate(picks):
-                used.add(item.id)
-                entry = {
-                    "slot": slot.label,
-                    "section": section.title,
-                    "item": item_to_dict(item),
-                    "points": slot.points if slot.points is not None else item.points,
-                    "pages": slot.pages,
-                }
-                if item.parameterized:
-                    entry.update(_draw_unique(bp, v, secret, f"{slot.label}#{k}", item, seen))
-                elif item.kind == "multiple-choice":
-                    entry.update(_choice_order(item, mc_uses, rng("choices", slot.label, k)))
-                placed.append(entry)
-        if section.shuffle:
-            placed = [placed[int(i)] for i in rng("shuffle", s_index).permutation(len(placed))]
-        for i, entry in enumerate(placed):
-            entry["heading"] = section.title if i == 0 else ""
-        questions += placed
-    for number, entry in enumerate(questions, start=1):
-        entry["number"] = number
-    return questions
-
-
-def _draw_unique(bp: Blueprint, v: int, secret: bytes, slot: str, item: Item, seen: dict[str, set[str]]) -> dict:
-    """A verified variant whose params no earlier version of this exam used for this item."""
-    fam = get_family(item.family)
-    taken = seen.setdefault(item.id, set())
-    for attempt in range(MAX_REDRAWS):
-        seed = question_seed(secret, bp.digest, v, slot, attempt)
-        variant = draw(fam, seed, item.params, constraints=item.ranges)
-        key = json.dumps(variant.to_dict()["params"], sort_keys=True)
-        fully_pinned = set(item.params) >= set(variant.params)
-        if key not in taken or fully_pinned:
-            taken.add(key)
-            data = variant.to_dict()
-            return {
-                "family": fam.id,
-                "seed": seed,
-                "params": data["params"],
-                "answers": data["answers"],
-                "tolerances": {name: spec.tol for name, spec in fam.answers.items()},
-            }
-    raise QbankError(
-        f"{item.source}: item {item.id!r}: no new variant after {MAX_REDRAWS} draws in version {v}; "
-        "its params and ranges leave too few distinct problems for this many versions"
-    )
-
-
-def _choice_order(item: Item, mc_uses: dict[str, int], rng: np.random.Generator) -> dict[str, Any]:
-    """Shuffle the choices; the correct one goes to position (uses so far) mod n, so that over the
-    versions of an exam it stands equally often at every letter."""
-    n = len(item.choices)
-    correct = next(i for i, c in enumerate(item.choices) if c.correct)
-    position = mc_uses.get(item.id, 0) % n
-    mc_uses[item.id] = mc_uses.get(item.id, 0) + 1
-    others = [i for i in range(n) if i != correct]
-    others = [others[int(j)] for j in rng.permutation(len(others))]
-    order = others[:position] + [correct] + others[position:]
-    return {"choice_order": order, "correct": LETTERS[position]}
-
-
-def _tool_versions() -> dict[str, str]:
-    versions = {"qbank": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
-    for package in ("numpy", "sympy", "jinja2", "pylatex", "pyyaml"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    try:
-        out = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True, timeout=30).stdout
-        versions["pdflatex"] = out.splitlines()[0] if out else "unknown"
-    except (OSError, subprocess.TimeoutExpired):
-        versions["pdflatex"] = "not found"
-    return versions
 
 
 # --- rendering: documents from the manifest alone ----------------------------------------------------
@@ -179,11 +43,12 @@ def question_fragments(entry: Mapping[str, Any], reverify: bool = True) -> tuple
     recorded answers are verified again, so a rebuild never prints an answer the current checker
     rejects; answers drawn moments ago in this process were verified by draw() already."""
     item = item_from_dict(entry["item"])
+    part_points = [p["points"] for p in entry["parts"]] if "parts" in entry else None
     if item.parameterized:
         fam = get_family(entry["family"])
         if reverify:
             verify(fam, entry["seed"], entry["params"], entry["answers"])
-        return render_fragments(Variant(fam.id, entry["seed"], entry["params"], entry["answers"]))
+        return render_fragments(Variant(fam.id, entry["seed"], entry["params"], entry["answers"]), part_points)
     context: dict[str, Any] = {"item": entry["item"]}
     if item.kind == "multiple-choice":
         choices = [
@@ -193,7 +58,10 @@ def question_fragments(entry: Mapping[str, Any], reverify: bool = True) -> tuple
         context.update(choices=choices, correct=next(c for c in choices if c["correct"]))
     template = f"conceptual/{item.kind}.tex.j2"
     label = f"item {item.id}"
-    return render_block(template, "problem", context, label), render_block(template, "solution", context, label)
+    problem = render_block(template, "problem", context, label)
+    if item.parts:
+        problem = mark_parts(problem, len(item.parts), part_points, f"item {item.id}")
+    return problem, render_block(template, "solution", context, label)
 
 
 def exam_documents(manifest: Mapping[str, Any], reverify: bool = True) -> list[Document]:
@@ -232,49 +100,6 @@ def exam_documents(manifest: Mapping[str, Any], reverify: bool = True) -> list[D
         folder = record["folder"]
         docs += problem_and_solution(questions, head, names=(f"{folder}/exam", f"{folder}/solutions"))
     return docs
-
-
-# --- keys -------------------------------------------------------------------------------------------
-
-
-def answer_keys(manifest: Mapping[str, Any]) -> tuple[str, str]:
-    """key.json and key.csv: per version and question, the item, family, params, answers, tolerances."""
-    versions = []
-    rows = [["version", "code", "student_id", "question", "item", "points", "answer", "value", "tolerance"]]
-    for record in manifest["versions"]:
-        student_id = (record["student"] or {}).get("id", "")
-        questions = []
-        for entry in record["questions"]:
-            item = entry["item"]
-            q = {"number": entry["number"], "item": item["id"], "points": entry["points"]}
-            base = [record["version"], record["code"], student_id, entry["number"], item["id"], entry["points"]]
-            if item.get("family"):
-                q.update({k: entry[k] for k in ("family", "seed", "params", "answers", "tolerances")})
-                for name, value in entry["answers"].items():
-                    rows.append([*base, name, json.dumps(value), entry["tolerances"].get(name, 0)])
-            elif item["kind"] == "multiple-choice":
-                q.update(kind=item["kind"], correct=entry["correct"], choice_order=entry["choice_order"])
-                rows.append([*base, "choice", entry["correct"], ""])
-            elif item["kind"] == "fill-table":
-                cells = [
-                    {"row": r + 1, "column": item["columns"][c], "answer": cell["answer"]}
-                    for r, row in enumerate(item["rows"])
-                    for c, cell in enumerate(row)
-                    if isinstance(cell, dict)
-                ]
-                q.update(kind=item["kind"], cells=cells)
-                rows += [[*base, f"row {cell['row']} / {cell['column']}", cell["answer"], ""] for cell in cells]
-            else:
-                q.update(kind=item["kind"])
-                rows.append([*base, "written", "graded by hand (see solutions.pdf)", ""])
-            questions.append(q)
-        versions.append(
-            {"version": record["version"], "code": record["code"], "student": record["student"], "questions": questions}
-        )
-    key = {"exam": manifest["header"]["title"], "blueprint_sha256": manifest["blueprint"]["sha256"], "versions": versions}
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return json.dumps(key, indent=2) + "\n", buffer.getvalue()
 
 
 # --- entry points -------------------------------------------------------------------------------------
@@ -350,7 +175,31 @@ def build_exam(
             build.reporter.info(f"created the secret key file {secret_file} (keep it private and out of git)")
     build.reporter.info(f"drawing {count} version(s) of {bp.question_count} questions")
     manifest = plan_exam(bp, count, secret, students)
+    for line in fairness_report(manifest):
+        build.reporter.info(line)
     return _publish(manifest, Path(out), build, reverify=False)  # plan_exam's draws were just verified
+
+
+def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
+    """What `qbank exam` says about fairness: the structure each slot fixed for all its versions, and
+    the working time of a strong student against the exam's duration."""
+    lines = []
+    for record in manifest["structures"]:
+        shown = describe_structure(record["structure"])
+        varies = f"; varies {', '.join(record['vary'])} at {record['minutes']:g} min" if record["vary"] else ""
+        lines.append(f"slot {record['slot']} {record['item']}: every version has {shown}{varies}")
+    times = [r["minutes"] for r in manifest["versions"] if r["minutes"] is not None]
+    if times:
+        low, high = min(times), max(times)
+        span = f"{low:g} min" if low == high else f"{low:g} to {high:g} min"
+        duration = duration_minutes(manifest["header"].get("duration", ""))
+        if duration:
+            share = f"{100 * low / duration:.0f} %" if low == high else f"{100 * low / duration:.0f} to {100 * high / duration:.0f} %"
+            advice = "; a strong student should need about 80 %" if high > 0.9 * duration else ""
+            lines.append(f"working time of a strong student: {span}, {share} of the {duration:g} minutes{advice}")
+        else:
+            lines.append(f"working time of a strong student: {span}")
+    return lines
 
 
 def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOptions()) -> list[Path]:
@@ -361,6 +210,6 @@ def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOpti
         raise InputError(f"{path}: no such manifest") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise InputError(f"{path}: not a qbank exam manifest (format {MANIFEST_FORMAT})")
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
+        raise InputError(f"{path}: not a qbank exam manifest (format {' or '.join(map(str, READABLE_FORMATS))})")
     return _publish(manifest, Path(out), build, reverify=True)

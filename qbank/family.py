@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -22,6 +22,33 @@ class Answer:
     tol: float = 0.0
 
 
+@dataclass(frozen=True)
+class Part:
+    """One lettered part of a problem, in the order the template's problem block shows them: the
+    answers it asks for (names from the card; none for a part answered in words) and its weight, its
+    share of the question's points relative to the other parts."""
+
+    answers: tuple[str, ...] = ()
+    weight: float = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "answers", tuple(self.answers))
+
+
+def shape_of(value: Any) -> Any:
+    """What a param contributes to a problem's structure: a scalar (number, text, flag) its value, a
+    list its dimensions ([5] for five entries, [2, 3] for two rows of three), a mapping its size."""
+    if isinstance(value, (list, tuple)):
+        dims = [len(value)]
+        inner = [shape_of(v) for v in value]
+        if inner and all(isinstance(v, list) for v in inner) and all(v == inner[0] for v in inner):
+            dims += inner[0]
+        return dims
+    if isinstance(value, Mapping):
+        return [len(value)]
+    return value
+
+
 class Family:
     """Base class of a problem family. Subclasses set the card attributes and the three methods.
 
@@ -34,6 +61,18 @@ class Family:
     - ``check(params, answers)`` verifies them by a method independent of ``solve``; it raises
       ``AssertionError`` (or VerificationError) on any mismatch.
     - ``context(params, answers)`` may add derived display data for the template (layout, not logic).
+
+    The card also says what makes two variants equally hard, for fair exams:
+
+    - ``structure``: the params that set a problem's shape and effort (sizes, stride, activation...).
+      A scalar counts by value, a list by its dimensions (see ``shape_of``). All versions of an exam
+      slot share the structure; only the numbers differ. ``structure_of`` may add derived features.
+    - ``parts(params)``: the lettered parts, in template order, with the answers each asks for and
+      their weights (the split of a question's points); the template's problem block shows exactly
+      that many ``\\part`` commands.
+    - ``minutes(params)``: the working time a strong student needs, by hand, in minutes.
+    - ``asks`` / ``reveals``: tags of what the problem asks for and what its text gives away; no exam
+      version holds two questions asking the same thing, or one revealing what another asks.
     """
 
     id: ClassVar[str]
@@ -43,6 +82,9 @@ class Family:
     answers: ClassVar[Mapping[str, Answer]]
     template: ClassVar[str] = ""
     max_tries: ClassVar[int] = 500
+    structure: ClassVar[tuple[str, ...]] = ()
+    asks: ClassVar[tuple[str, ...]] = ()
+    reveals: ClassVar[tuple[str, ...]] = ()
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         raise NotImplementedError
@@ -61,6 +103,24 @@ class Family:
 
     def context(self, params: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:
         return {}
+
+    def structure_of(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The structural features of a variant: every `structure` param by value or dimensions."""
+        return {name: shape_of(params[name]) for name in self.structure}
+
+    def parts(self, params: Mapping[str, Any]) -> Sequence[Part]:
+        return ()
+
+    def asks_of(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """What a variant asks: the card's `asks`, unless some of it depends on the params."""
+        return self.asks
+
+    def reveals_of(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        return self.reveals
+
+    def minutes(self, params: Mapping[str, Any]) -> float | None:
+        """None: not estimated (then the family's structure cannot `vary` within an exam slot)."""
+        return None
 
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -82,6 +142,10 @@ def _validate_card(cls: type) -> None:
     for method in ("sample", "solve", "check"):
         if getattr(cls, method) is getattr(Family, method):
             raise FamilyError(f"{where}: `{method}` is not implemented")
+    for attr in ("structure", "asks", "reveals"):
+        value = getattr(cls, attr)
+        if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
+            raise FamilyError(f"{where}: `{attr}` must be a tuple of names")
 
 
 def register(cls: type[Family]) -> type[Family]:

@@ -12,7 +12,8 @@ from .bank import item_to_dict, load_bank
 from .documents import Header, Question, problem_and_solution
 from .engine import draw
 from .errors import InputError
-from .exam import LETTERS, BuildOptions, question_fragments
+from .exam import BuildOptions, question_fragments
+from .fairness import LETTERS
 from .latex import build_pdfs
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from fractions import Fraction
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -170,11 +171,43 @@ def render_fragment(variant: Variant, part: str) -> str:
     )
 
 
-def render_fragments(variant: Variant) -> tuple[str, str]:
-    """Both blocks, problem and solution, from one computation of the family's display context."""
+def render_fragments(variant: Variant, part_points: Sequence[float] | None = None) -> tuple[str, str]:
+    """Both blocks, problem and solution, from one computation of the family's display context. With
+    `part_points`, each part of the problem shows its points."""
+    from .engine import part_specs  # late: the engine imports the registry
+
     fam = get_family(variant.family)
     context, label = fragment_context(fam, variant), f"{variant.family} seed {variant.seed}"
-    return tuple(render_block(fam.template, part, context, label, owner=fam.id) for part in ("problem", "solution"))
+    problem, solution = (render_block(fam.template, part, context, label, owner=fam.id) for part in ("problem", "solution"))
+    parts = part_specs(fam, variant.params)
+    if parts:
+        problem = mark_parts(problem, len(parts), part_points, f"{fam.id}: template {fam.template}")
+    return problem, solution
+
+
+# `\part` as a command, not \parts or \partial; points are the engine's to write, never the template's
+_PART = re.compile(r"\\part(?![A-Za-z@])")
+
+
+def mark_parts(problem: str, count: int, points: Sequence[float] | None, owner: str) -> str:
+    """Check that a problem fragment shows `count` parts, and write each part's points into its
+    `\\part` command (`\\part[2]`) when `points` are given."""
+    found = _PART.findall(problem)
+    if re.search(r"\\part\s*\[", problem):
+        raise FamilyError(f"{owner}: the problem writes points into a \\part; leave them to the engine")
+    if len(found) != count:
+        raise FamilyError(f"{owner}: the problem shows {len(found)} \\part command(s), the card declares {count} part(s)")
+    if points is None:
+        return problem
+    if len(points) != count:
+        raise FamilyError(f"{owner}: {len(points)} part points given for {count} parts")
+    marks = iter(points)
+    return _PART.sub(lambda m: f"\\part[{points_text(next(marks))}]", problem)
+
+
+def points_text(value: float) -> str:
+    """Points as printed: 2, 1.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def render_block(template_name: str, part: str, context: Mapping[str, Any], label: str, owner: str = "") -> str:

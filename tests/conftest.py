@@ -10,6 +10,13 @@ import sys
 from pathlib import Path
 
 
+from hypothesis import settings
+
+# Property tests draw the same examples on every run: a red CI run can be reproduced, and a rate
+# or distribution assertion cannot flake.
+settings.register_profile("qbank", derandomize=True, deadline=None)
+settings.load_profile("qbank")
+
 ROOT = Path(__file__).resolve().parent.parent
 # One PDF and format cache for the test session, apart from the user's own (~/.cache/qbank).
 os.environ.setdefault("QBANK_CACHE", tempfile.mkdtemp(prefix="qbank-test-cache-"))

@@ -1,9 +1,13 @@
-"""beam-search: the seed's worked example, properties over many seeds, pinning and bad params."""
+"""beam-search: the seed's worked example, properties over many seeds, the card, pinning and bad params."""
 
 from __future__ import annotations
 
+import collections
 import copy
+import functools
 import json
+import math
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -12,9 +16,11 @@ from hypothesis import strategies as st
 from qbank.engine import draw
 from qbank.errors import InputError
 from qbank.registry import get_family
-from qbank.render import render_fragment
+from qbank.render import render_fragment, render_fragments
 
 FAMILY = "beam-search"
+# Every (M, T, k) the sampler draws: k from 2 to 3 and below M, M**T leaves that fit the figure.
+DRAWN_SHAPES = {(3, 2, 2), (3, 3, 2), (4, 2, 2), (4, 2, 3)}
 
 # The tree of the worked problem: two tokens, three steps, beam width 2. The seed gives the root, the two
 # children and "neural neural"; the other three rows are filled in to agree with its answers.
@@ -22,7 +28,6 @@ WORKED = {
     "vocab": ["neural", "network"],
     "depth": 3,
     "beam_width": 2,
-    "beam_misses_optimum": True,
     "logp": {
         "": [-0.65, -0.73],
         "neural": [-0.8, -0.6],
@@ -37,6 +42,16 @@ WORKED = {
 
 def hyp(sequence: str, logp: float) -> dict:
     return {"sequence": sequence, "logp": logp}
+
+
+@functools.lru_cache(maxsize=None)
+def drawn(seed: int):
+    """The variant of a seed, drawn once for the whole module (several tests look at the same seeds)."""
+    return draw(FAMILY, seed)
+
+
+def shape(params) -> tuple[int, int, int]:
+    return len(params["vocab"]), params["depth"], params["beam_width"]
 
 
 def test_worked_example_from_the_seed():
@@ -60,39 +75,227 @@ def test_worked_example_solution_names_the_pruning_step():
 
 
 def test_a_wider_beam_finds_the_optimum_of_the_worked_example():
-    params = {**WORKED, "beam_width": 4, "beam_misses_optimum": False}
+    # Issue 8: this needed beam_misses_optimum pinned to false; the four tree params alone must do.
+    params = {**WORKED, "beam_width": 4}
     answers = draw(FAMILY, 0, params).to_dict()["answers"]
     assert answers["beam_result"] == hyp("neural neural neural", -1.46)
     assert answers["beam_finds_optimum"] is True
 
 
-@settings(max_examples=50, deadline=None)
+# ---------------------------------------------------------------- issue 8: variant quality
+
+
+def test_beam_misses_optimum_is_not_a_param():
+    """Issue 8: the outcome was a param a user had to pin (and contradict at their peril)."""
+    assert "beam_misses_optimum" not in draw(FAMILY, 5).params
+    with pytest.raises(InputError, match="unknown field beam_misses_optimum"):
+        draw(FAMILY, 0, {**WORKED, "beam_misses_optimum": True})
+
+
+def outcomes_by_shape(seeds) -> dict[tuple, collections.Counter]:
+    counts: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
+    for seed in seeds:
+        variant = draw(FAMILY, seed)
+        counts[shape(variant.params)][variant.answers["beam_finds_optimum"]] += 1
+    return counts
+
+
+@pytest.mark.parametrize("start", [0, 10**6, 987_654_321])  # fixed: a rate test must not flake
+def test_whether_beam_search_finds_the_optimum_is_drawn_about_half_the_time_for_each_shape(start):
+    """Issue 8: the sampler always built a trap, so the answer to "does beam search find it?" was always no.
+    (Over 3,000 seeds the rates per shape are 0.46 to 0.51.)"""
+    counts = outcomes_by_shape(range(start, start + 640))
+    assert set(counts) == DRAWN_SHAPES
+    for where, count in counts.items():
+        n = sum(count.values())
+        assert n >= 120, f"shape {where} drawn only {n} times in 640"
+        assert 0.35 <= count[True] / n <= 0.65, f"shape {where}: beam finds the optimum {count[True]} of {n} times"
+
+
+def test_beam_width_and_vocabulary_size_vary_with_k_below_m():
+    """Issue 8: k was always 2 and M mostly 2 (so the first step kept everything)."""
+    shapes = collections.Counter(shape(drawn(seed).params) for seed in range(400))
+    assert set(shapes) == DRAWN_SHAPES
+    assert min(shapes.values()) >= 60, shapes  # about uniform, so a structure is never rare
+    for m, depth, k in shapes:
+        assert 2 <= k <= 3 and 2 <= m <= 4 and k < m
+        assert m**depth <= 27
+
+
+def test_the_runtime_solution_follows_the_algorithm_the_problem_states():
+    """Issue 8: the problem extends every hypothesis by all M tokens (k M candidates) but the run-time
+    solution sorted each hypothesis's scores and then k^2 candidates (the course's other variant)."""
+    variant = draw(FAMILY, 0, WORKED)
+    problem, solution = render_fragment(variant, "problem"), render_fragment(variant, "solution")
+    assert "extended by each of the $M$ tokens" in problem
+    runtime = solution[solution.rindex("\\part") :]
+    assert "k^2" not in runtime and "k \\cdot k" not in runtime
+    assert "$k M$ candidates" in runtime and "O(k M \\log (k M))" in runtime
+    assert "\\qbankanswer{$O(T\\,k\\,M \\log M)$.}" in runtime
+
+
+def test_greedy_and_beam_search_agree_about_half_the_time_whatever_the_outcome():
+    """Look-alike of the issue-8 defect: with the old sampler greedy decoding ended where beam search did 80 % of
+    the time (90 % when beam search missed the optimum), and never found the optimum."""
+    same: dict[tuple, list[bool]] = collections.defaultdict(list)
+    greedy_optimal = 0
+    for seed in range(640):
+        variant = drawn(seed)
+        answers = variant.answers
+        agree = answers["greedy"] == answers["beam_result"]
+        same[shape(variant.params), answers["beam_finds_optimum"]].append(agree)
+        greedy_optimal += answers["greedy"] == answers["best"]
+    for where, agree in same.items():
+        assert 0.3 <= sum(agree) / len(agree) <= 0.7, (where, sum(agree), len(agree))
+    assert 0.15 <= greedy_optimal / 640 <= 0.35
+
+
+def test_a_confident_edge_does_not_give_the_outcome_away():
+    """The trap is a confident next-token distribution (0.78 or more for one token) under a pruned prefix; trees
+    where beam search finds the optimum have one too (under a kept prefix), and how many confident rows a tree
+    shows depends on its shape only, so counting them tells nothing."""
+    counts: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
+    for seed in range(600):
+        variant = drawn(seed)
+        confident = sum(max(row) >= math.log(0.78) - 0.005 for row in variant.params["logp"].values())
+        assert confident >= 1, seed
+        counts[shape(variant.params), variant.answers["beam_finds_optimum"]][confident] += 1
+    for where in DRAWN_SHAPES:
+        (usual, _), *_ = counts[where, True].most_common()
+        for finds in (True, False):
+            count = counts[where, finds]
+            assert count[usual] >= 0.9 * sum(count.values()), (where, finds, count)
+
+
+def test_the_most_confident_edge_is_no_sure_way_to_the_optimum():
+    """Look-alike of the issue-8 defect: the optimum always ran through the tree's most confident edge. Where the
+    beam drops more than one prefix, a decoy (a second confident row under another dropped prefix) breaks that.
+    With one dropped prefix (M = 3, k = 2 and M = 4, k = 3 at T = 2) it cannot be helped: a trap needs the only
+    dropped prefix, and a confident row under a kept one would be the optimum."""
+    through: dict[tuple, list[bool]] = collections.defaultdict(list)
+    for seed in range(500):
+        variant = drawn(seed)
+        params, best = variant.params, variant.answers["best"]["sequence"].split()
+        vocab, logp = params["vocab"], params["logp"]
+        terms = [logp[" ".join(best[:i])][vocab.index(best[i])] for i in range(len(best))]
+        through[shape(params)].append(max(terms) == max(x for row in logp.values() for x in row))
+    for where in ((3, 3, 2), (4, 2, 2)):
+        rate = sum(through[where]) / len(through[where])
+        assert 0.4 <= rate <= 0.8, (where, rate)
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.integers(0, 10**6))
-def test_drawn_variants_verify_and_show_beam_search_missing(seed):
+def test_drawn_variants_verify_and_are_well_formed(seed):
     variant = draw(FAMILY, seed)  # draw() runs the independent check
     data = json.loads(variant.to_json())
     params, answers = data["params"], data["answers"]
-    m, depth, width = len(params["vocab"]), params["depth"], params["beam_width"]
-    assert (m, depth, width) in {(2, 3, 2), (3, 2, 2), (2, 4, 2)}
+    m, depth, width = shape(params)
+    assert (m, depth, width) in DRAWN_SHAPES
     assert len(params["logp"]) == sum(m**t for t in range(depth))
-    assert answers["beam_finds_optimum"] is False
-    assert answers["beam_result"]["logp"] < answers["best"]["logp"]
+    assert (answers["beam_result"] == answers["best"]) is answers["beam_finds_optimum"]
+    assert answers["beam_result"]["logp"] <= answers["best"]["logp"]
     assert answers["greedy"]["logp"] <= answers["best"]["logp"]
     for t, beam in enumerate(answers["beams"], start=1):
-        assert len(beam) == min(width, m**t)
+        assert len(beam) == min(width, m**t) == width  # every step prunes (k < M)
         assert all(len(h["sequence"].split()) == t for h in beam)
         totals = [h["logp"] for h in beam]
         assert totals == sorted(totals, reverse=True)
     for row in params["logp"].values():
         assert all(x < 0 and round(x, 2) == x for x in row)
+        assert abs(sum(math.exp(x) for x in row) - 1) <= 0.02
 
 
-@settings(max_examples=20, deadline=None)
-@given(st.integers(0, 10**6))
-def test_pinning_false_gives_trees_where_beam_search_finds_the_optimum(seed):
-    answers = draw(FAMILY, seed, {"beam_misses_optimum": False}).to_dict()["answers"]
-    assert answers["beam_finds_optimum"] is True
-    assert answers["beam_result"] == answers["best"]
+def test_the_sampler_returns_trees_the_engine_never_rejects():
+    """The sampler settles the outcome and avoids ties itself, so the engine's rejection loop does not bias the
+    drawn outcome (and a structure-held draw stays cheap)."""
+    fam = get_family(FAMILY)
+    from qbank.engine import rng_for
+
+    for seed in range(200):
+        params = fam.validate(fam.sample(rng_for(FAMILY, seed)))
+        assert fam.degenerate(params) is None, seed
+
+
+# ---------------------------------------------------------------- the card: structure, parts, minutes
+
+
+def test_same_seed_same_variant_same_latex():
+    first, again = draw(FAMILY, 17), draw(FAMILY, 17)
+    assert first.to_json() == again.to_json()
+    points = [1] * len(get_family(FAMILY).parts(first.params))
+    assert render_fragments(first, part_points=points) == render_fragments(again, part_points=points)
+
+
+def test_structure_is_vocabulary_size_depth_and_beam_width():
+    fam = get_family(FAMILY)
+    assert fam.structure_of(draw(FAMILY, 0, WORKED).params) == {"vocab": [2], "depth": 3, "beam_width": 2}
+    assert fam.asks and fam.reveals
+    assert "beam-search-runtime" in fam.asks
+
+
+def test_parts_beams_with_a_subpart_per_step_then_greedy_optimum_runtime():
+    fam = get_family(FAMILY)
+    params = draw(FAMILY, 0, WORKED).params
+    parts = fam.parts(params)
+    assert [p.answers for p in parts] == [
+        ("beams",),
+        ("greedy",),
+        ("best", "beam_result", "beam_finds_optimum"),
+        ("runtime",),
+    ]
+    weights = [p.weight for p in parts]
+    assert all(isinstance(w, int) and w > 0 for w in weights)
+    # Step 1 ranks M = 2 candidates, steps 2 and 3 rank k M = 4 each; the optimum compares 8 leaves.
+    assert weights[0] > weights[1] and weights[1] < weights[2]
+    assert fam.minutes(params) == pytest.approx((60 + sum(weights)) / 60)
+    problem, _ = render_fragments(draw(FAMILY, 0, WORKED), part_points=[1] * len(parts))
+    assert problem.count("\\subpart") == params["depth"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_parts_match_the_template_and_cover_every_answer(seed):
+    fam = get_family(FAMILY)
+    variant = draw(FAMILY, seed)
+    parts = fam.parts(variant.params)
+    assert len(parts) == 4
+    problem, _ = render_fragments(variant, part_points=[1] * len(parts))  # FamilyError on a mismatch
+    assert problem.count("\\part[1]") == len(parts)
+    asked = [name for p in parts for name in p.answers]
+    assert sorted(asked) == sorted(name for name, value in variant.answers.items() if value is not None)
+
+
+def test_minutes_by_shape_are_realistic_and_grow_with_the_work():
+    fam = get_family(FAMILY)
+    minutes = {}
+    for seed in range(200):
+        variant = drawn(seed)
+        minutes.setdefault(shape(variant.params), set()).add(fam.minutes(variant.params))
+    assert all(len(values) == 1 for values in minutes.values()), minutes
+    m = {where: values.pop() for where, values in minutes.items()}
+    assert all(5 <= value <= 12 for value in m.values()), m
+    assert m[3, 2, 2] < m[4, 2, 2] < m[4, 2, 3] < m[3, 3, 2]
+
+
+def test_structure_held_draws_keep_the_shape_and_minutes_and_change_the_numbers():
+    fam = get_family(FAMILY)
+    started = time.perf_counter()
+    outcomes = collections.Counter()
+    for ref_seed in range(20):
+        ref = draw(FAMILY, ref_seed)
+        structure = fam.structure_of(ref.params)
+        for version in range(5):
+            variant = draw(FAMILY, 1000 + 37 * ref_seed + version, structure=structure)
+            assert fam.structure_of(variant.params) == structure
+            assert fam.minutes(variant.params) == fam.minutes(ref.params)
+            assert [p.weight for p in fam.parts(variant.params)] == [p.weight for p in fam.parts(ref.params)]
+            assert variant.params["logp"] != ref.params["logp"]
+            outcomes[variant.answers["beam_finds_optimum"]] += 1
+    assert time.perf_counter() - started < 10
+    assert min(outcomes.values()) >= 30, outcomes  # the outcome is not part of the structure: it still varies
+
+
+# ---------------------------------------------------------------- rendering and the figure
 
 
 @pytest.mark.parametrize("seed", [0, 1, 3, 4])
@@ -103,6 +306,18 @@ def test_fragments_render_without_leftover_template_syntax(seed):
         assert "\\VAR" not in text and "\\BLOCK" not in text
         assert "\\begin{tikzpicture}" in text and "forest" not in text
         assert all(token in text for token in variant.params["vocab"])
+
+
+def test_the_solution_explains_the_outcome_it_has():
+    seen = set()
+    for seed in range(40):
+        variant = drawn(seed)
+        solution = render_fragment(variant, "solution")
+        finds = variant.answers["beam_finds_optimum"]
+        assert ("does \\textbf{not} return it" in solution) is not finds
+        assert ("search \\textbf{does} return it here" in solution) is finds
+        seen.add(finds)
+    assert seen == {True, False}
 
 
 def tree_of(variant) -> dict:
@@ -126,9 +341,13 @@ def spelled_prefixes(tree: dict) -> dict[str, dict]:
     return found
 
 
-@pytest.mark.parametrize("seed", [0, 3, 4])
-def test_tree_layout_one_node_per_prefix_parents_centred_leaves_evenly_spaced(seed):
-    variant = draw(FAMILY, seed)
+def seed_of_shape(where: tuple[int, int, int]) -> int:
+    return next(seed for seed in range(200) if shape(drawn(seed).params) == where)
+
+
+@pytest.mark.parametrize("where", sorted(DRAWN_SHAPES))
+def test_tree_layout_one_node_per_prefix_parents_centred_leaves_evenly_spaced(where):
+    variant = draw(FAMILY, seed_of_shape(where))
     params, answers = variant.params, variant.answers
     vocab, depth = params["vocab"], params["depth"]
     tree = tree_of(variant)
@@ -171,14 +390,18 @@ def test_tree_layout_one_node_per_prefix_parents_centred_leaves_evenly_spaced(se
     assert by_prefix[answers["best"]["sequence"]]["total"] == answers["best"]["logp"]
 
 
-def test_leaves_sit_closer_in_a_tree_of_more_than_nine():
-    def pitch(seed: int) -> tuple[float, int]:
-        leaves = [n for n in tree_of(draw(FAMILY, seed))["nodes"] if n["leaf"]]
+def test_leaves_sit_closer_in_a_bigger_tree():
+    def pitch(where) -> tuple[float, int]:
+        leaves = [n for n in tree_of(draw(FAMILY, seed_of_shape(where)))["nodes"] if n["leaf"]]
         return leaves[0]["y"] - leaves[1]["y"], len(leaves)
 
-    (wide, nine), (tight, sixteen) = pitch(3), pitch(4)
-    assert (nine, sixteen) == (9, 16)
-    assert tight < wide
+    (wide, nine), (tight, sixteen), (tightest, many) = pitch((3, 2, 2)), pitch((4, 2, 2)), pitch((3, 3, 2))
+    assert (nine, sixteen, many) == (9, 16, 27)
+    assert tightest < tight < wide
+    assert 27 * tightest <= 150  # mm: the tallest tree leaves room for the problem text on its page
+
+
+# ---------------------------------------------------------------- bad params and the check
 
 
 def _with(change) -> dict:
@@ -200,7 +423,6 @@ def _with(change) -> dict:
         (_with(lambda p: p["logp"].update({"neural neural neural": [-0.6, -0.8]})), "params.logp"),
         (_with(lambda p: p.update(beam_width=9)), "params.beam_width"),
         (_with(lambda p: p.update(depth=6)), "params.depth"),
-        (_with(lambda p: p.update(beam_misses_optimum="yes")), "params.beam_misses_optimum"),
     ],
 )
 def test_bad_params_name_the_field(params, field):
@@ -214,11 +436,6 @@ def test_a_tie_for_the_beam_is_rejected():
     params = _with(lambda p: p["logp"].update(network=[-0.52, -0.9]))
     with pytest.raises(InputError, match="tie"):
         draw(FAMILY, 0, params)
-
-
-def test_a_pinned_outcome_that_the_tree_contradicts_is_rejected():
-    with pytest.raises(InputError, match="beam_misses_optimum"):
-        draw(FAMILY, 0, {**WORKED, "beam_misses_optimum": False})
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -189,3 +190,104 @@ def test_unknown_field_and_degenerate_pins():
         draw(FAMILY, 0, {**WORKED, "x": [0]})
     with pytest.raises(InputError, match="degenerate.*upstream"):
         draw(FAMILY, 0, {**WORKED, "dh": [0], "dc_next": [0]})
+
+
+# ---------------------------------------------------------------- issue 8: displayed arithmetic, fair structure
+
+_MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", re.S)
+_NUMERIC = re.compile(r"^(?:[\d.\s+\-*()@,]|sig|tanh|mm|M\d+)+$")
+_RELATION = re.compile(r"(=|\\approx)")
+
+
+def _mm(a, b):
+    return np.atleast_2d(a) @ np.atleast_2d(b)
+
+
+def displayed_equations(solution):
+    """Every chain of relations the solution displays (align* rows and \\[ \\] lines, answer boxes aside), as
+    lists [segment, relation, segment, ...] with the LaTeX of each segment turned into Python, and the
+    matrices each chain names (M0, M1, ...)."""
+    text = re.sub(r"\\qbankanswer\{.*?\}\n", "", solution, flags=re.S)
+    blocks = re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", text, re.S)
+    blocks += re.findall(r"\\\[(.*?)\\\]", text, re.S)
+    chains = []
+    for block in blocks:
+        matrices = {}
+
+        def stash(match):
+            rows = [r.split("&") for r in match.group(1).split(r"\\")]
+            name = f"M{len(matrices)}"
+            matrices[name] = np.array([[float(v) for v in row] for row in rows])
+            return f" {name} "
+
+        block = " ".join(_MATRIX.sub(stash, block).split())
+        relations = [("& =", "="), ("&=", "="), (r"& \approx", r"\approx"), (r"&\approx", r"\approx")]
+        for old, new in relations + [(r"&\qquad", "")]:
+            block = block.replace(old, new)
+        equations, current = [], ""
+        for line in block.split(r"\\"):
+            continued = line.strip().startswith(("=", r"\approx")) or current.rstrip().endswith(("+", "-"))
+            if "=" in line.split("&")[0] and current.strip() and not continued:
+                equations.append(current)
+                current = ""
+            current += " " + line
+        equations.append(current)
+        for equation in [e for eq in equations for e in eq.split("&")]:
+            equation = equation.strip().rstrip(",.").strip()
+            if not equation:
+                continue
+            py = equation
+            for old, new in [
+                (r"\cdot", "*"), (r"\bigl(", "("), (r"\bigr)", ")"), ("^2", "**2"),
+                (r"\sigma(", "sig("), (r"\tanh(", "tanh("), (r"\,", " "), (r"\ ", " "),
+            ]:
+                py = py.replace(old, new)
+            py = re.sub(r"(M\d+)\s+(M\d+|\(-?[\d.]+\)|-?[\d.]+)", r"mm(\1, \2)", py)
+            chains.append((_RELATION.split(py), matrices, equation))
+    return chains
+
+
+def check_displayed_arithmetic(solution):
+    """Each pair of neighbouring numeric segments must agree: within the rounding of 4 decimals when
+    joined by '=', within 1e-3 when joined by '\\approx' (values computed from unrounded numbers)."""
+    env = {"sig": lambda z: 1 / (1 + math.exp(-z)), "tanh": math.tanh, "mm": _mm}
+    checked = 0
+    for parts, matrices, equation in displayed_equations(solution):
+        values = []
+        for segment in parts[::2]:
+            segment = segment.strip()
+            values.append(
+                np.array(eval(segment, {**env, **matrices}), dtype=float).ravel()  # noqa: S307
+                if segment and _NUMERIC.match(segment) else None
+            )
+        for k, relation in enumerate(parts[1::2]):
+            left, right = values[k], values[k + 1]
+            if left is None or right is None:
+                continue
+            gap = float(np.max(np.abs(left - right)))
+            limit = 5e-5 + 1e-12 if relation == "=" else 1e-3
+            assert gap <= limit, f"{equation!r}: the displayed numbers differ by {gap:.2e} across {relation!r}"
+            checked += 1
+    return checked
+
+
+def test_the_arithmetic_checker_catches_a_wrong_line():
+    assert check_displayed_arithmetic(r"\[ x = 0.5\cdot0.2 = 0.1 \]") == 1
+    with pytest.raises(AssertionError):
+        check_displayed_arithmetic(r"\[ x = 0.5000\cdot0.2346 = 0.1174 \]")  # 0.1173 with these numbers
+    assert check_displayed_arithmetic(r"\[ x \approx 0.5000\cdot0.2346 \approx 0.1174 \]") == 1
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_displayed_arithmetic_matches_the_displayed_numbers(seed):
+    variant = draw(FAMILY, seed)
+    solution = render_fragment(variant, "solution")
+    hidden = len(variant.params["h_prev"])
+    # every line of every part is checked: a, gates, c and h, dc, the four gate gradients, da, dWh, dWx,
+    # dh_prev, dc_prev
+    assert check_displayed_arithmetic(solution) >= 4 * hidden + 4 * hidden + 2 * hidden + hidden + 4 * hidden
+
+
+def test_the_solution_says_it_rounds():
+    solution = render_fragment(draw(FAMILY, 0, WORKED), "solution")
+    assert "rounded to 4 decimals" in solution and "unrounded" in solution

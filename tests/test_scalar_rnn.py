@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sympy
@@ -197,3 +198,32 @@ def test_bad_params_name_the_field(params, field):
     with pytest.raises(InputError) as info:
         draw(FAMILY, 0, params)
     assert str(info.value).startswith(field + ":")
+
+
+# ---------------------------------------------------------------- issue 8: part (e) asks the rule; fair structure
+
+
+def part_texts(problem):
+    """The text of each \\part of a problem fragment, in order."""
+    body = problem.split(r"\begin{parts}", 1)[1].split(r"\end{parts}", 1)[0]
+    return [p.strip() for p in re.split(r"\\part(?![A-Za-z@])(?:\[[^\]]*\])?", body)[1:]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_part_e_works_one_edge_and_asks_the_rule(seed):
+    variant = draw(FAMILY, seed)
+    steps = len(variant.params["u"])
+    part_e = part_texts(render_fragment(variant, "problem"))[4]
+    # the general rule for every edge, and how the contributions combine, are the student's to state
+    assert r"a_t \frac{\partial y}{\partial h_t}" not in part_e and "h_t$ alone" not in part_e
+    assert "add up" not in part_e and "sum" not in part_e
+    # one edge worked as the example: the edge into h_1
+    assert "h_1" in part_e and r"a_1" in part_e
+    assert "rule" in part_e and f"{steps}" in part_e
+    assert "shared-weight-gradient-sum" in get_family(FAMILY).asks
+
+
+def test_the_example_edge_gives_away_no_number_asked_in_part_d():
+    variant = draw(FAMILY, 0, {"w": 1.5, "u": [1, -2, 3]})
+    part_e = part_texts(render_fragment(variant, "problem"))[4]
+    assert "2.25" not in part_e  # dy/dh_1 = w^2

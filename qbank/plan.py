@@ -1,0 +1,310 @@
+"""Planning an exam: every random choice of every version, recorded in the manifest.
+
+For each version, from the secret: which items the pools pick (never two that conflict), the order of
+the questions, the numbers of every parameterized question and the letters of the multiple-choice
+answers. What makes the versions fair is decided once per exam, before any version is drawn:
+
+- the structure of each parameterized slot (sizes, stride, activation...; the family's `structure`)
+  is drawn once from the secret and then held for every version, so that all versions of a slot get
+  a problem of the same shape and effort; a slot or bank item may `vary` some features on purpose,
+  and then every version must still need the same working time (the family's `minutes`, within
+  MINUTES_TOLERANCE);
+- the letters come from a shuffle bag per item (qbank.fairness.LetterPlanner);
+- the points of a question are split over its parts by their weights (qbank.fairness.split_points).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .bank import Item, item_to_dict
+from .blueprint import Blueprint, Slot
+from .engine import describe_structure, draw, part_specs
+from .errors import InputError, QbankError
+from .fairness import LETTERS, LetterPlanner, Tags, conceptual_minutes, conflict, item_tags, part_labels, split_points
+from .keys import question_seed, secret_fingerprint, version_code
+from .registry import get_family
+from .toolinfo import tool_versions
+
+MANIFEST_FORMAT = 2
+MAX_REDRAWS = 100
+MINUTES_TOLERANCE = 0.10  # versions of a slot that varies on purpose: working times within 10 %
+
+
+@dataclass(frozen=True)
+class SlotStructure:
+    """What every version of one parameterized item in one slot shares."""
+
+    structure: dict[str, Any]  # the fixed structural features
+    vary: tuple[str, ...]  # the features allowed to differ
+    minutes: float | None  # the working time all versions must match when something varies
+    tags: Tags  # what the item asks and gives away with this structure
+
+    def describe(self) -> str:
+        text = describe_structure(self.structure)
+        if self.vary:
+            text += f"; varies: {', '.join(self.vary)}"
+            if self.minutes is not None:
+                text += f" (every version about {self.minutes:g} min)"
+        return text
+
+
+def plan_structures(bp: Blueprint, secret: bytes) -> dict[tuple[str, str], SlotStructure]:
+    """Per (slot label, item id) of every parameterized item a slot may hold: one reference draw from
+    the secret, whose structure (less the features the slot or item lets vary) every version keeps.
+    Items of one family in one pool share what their pins allow: a later item takes the first one's
+    structure, less the features its own pins set otherwise (a vanishing and an exploding gradient
+    item share T and the matrix size, not the regime)."""
+    plans = {}
+    for section in bp.sections:
+        for slot in section.slots:
+            first: dict[str, dict[str, Any]] = {}  # family -> the structure of its first item in this pool
+            for item in slot.pool:
+                if not item.parameterized:
+                    continue
+                fam = get_family(item.family)
+                seed = question_seed(secret, bp.digest, 0, f"{slot.label}:structure:{item.id}")
+                reference = draw(fam, seed, item.params, constraints=item.ranges, structure=item.structure)
+                if fam.id in first:
+                    reference = _shared_reference(fam, seed, item, first[fam.id]) or reference
+                vary = tuple(dict.fromkeys((*slot.vary, *item.vary)))
+                features = fam.structure_of(reference.params)
+                first.setdefault(fam.id, features)
+                plans[(slot.label, item.id)] = SlotStructure(
+                    {k: v for k, v in features.items() if k not in vary},
+                    vary,
+                    fam.minutes(reference.params),
+                    item_tags(item, reference.params),
+                )
+    return plans
+
+
+def _shared_reference(fam, seed: int, item: Item, shared: Mapping[str, Any]):
+    """A reference draw for `item` with `shared`, less the features the item's pins hold at another
+    value (those that a few draws of the item all give, differently from `shared`); None when even
+    that cannot be drawn."""
+    samples = [fam.structure_of(draw(fam, s, item.params, constraints=item.ranges).params) for s in range(1, 7)]
+    held = {k for k in shared if all(f.get(k) == samples[0].get(k) != shared[k] for f in samples)}
+    try:
+        return draw(fam, seed, item.params, constraints=item.ranges, structure={
+            **{k: v for k, v in shared.items() if k not in held}, **item.structure})
+    except QbankError:
+        return None
+
+
+def slot_tags(bp: Blueprint, structures: Mapping[tuple[str, str], SlotStructure]) -> dict[tuple[str, str], Tags]:
+    """The tags of every (slot, item) the blueprint may place."""
+    return {
+        (slot.label, item.id): structures[(slot.label, item.id)].tags if item.parameterized else item_tags(item)
+        for section in bp.sections
+        for slot in section.slots
+        for item in slot.pool
+    }
+
+
+def check_fixed_conflicts(bp: Blueprint, tags: Mapping[tuple[str, str], Tags]) -> None:
+    """Slots that always hold the same item must not conflict: that would be in every version."""
+    fixed = [(slot, slot.pool[0]) for section in bp.sections for slot in section.slots if len(slot.pool) == 1]
+    for i, (slot_a, a) in enumerate(fixed):
+        for slot_b, b in fixed[i + 1 :]:
+            why = conflict(tags[(slot_a.label, a.id)], tags[(slot_b.label, b.id)])
+            if why:
+                raise InputError(
+                    f"{slot_b.source}: item {b.id!r} conflicts with item {a.id!r} ({slot_a.source}): {why}; "
+                    "every version would hold both (use a pool, or another item)"
+                )
+
+
+def plan_exam(
+    bp: Blueprint, versions: int, secret: bytes, students: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    structures = plan_structures(bp, secret)
+    tags = slot_tags(bp, structures)
+    check_fixed_conflicts(bp, tags)
+    letters = LetterPlanner(lambda item_id: np.random.default_rng(question_seed(secret, bp.digest, 0, f"letters:{item_id}")))
+    planner = _VersionPlanner(bp, secret, structures, tags, letters)
+    records = []
+    for v in range(1, versions + 1):
+        student = students[v - 1] if students else None
+        questions = planner.version(v)
+        minutes = [q.get("minutes") for q in questions]
+        records.append(
+            {
+                "version": v,
+                "code": version_code(secret, bp.digest, v),
+                "folder": student["id"] if student else f"v{v:02d}",
+                "student": student,
+                "minutes": None if None in minutes else round(sum(minutes), 1),
+                "questions": questions,
+            }
+        )
+    return {
+        "format": MANIFEST_FORMAT,
+        "tool": tool_versions(),
+        "blueprint": {"path": str(bp.path), "sha256": bp.digest, "text": bp.text},
+        "secret_fingerprint": secret_fingerprint(secret),
+        "header": bp.header,
+        "layout": bp.layout,
+        "cover": bp.cover,
+        "answer_box": bp.answer_box,
+        "structures": [
+            {"slot": label, "item": item_id, "structure": plan.structure, "vary": list(plan.vary), "minutes": plan.minutes}
+            for (label, item_id), plan in structures.items()
+        ],
+        "versions": records,
+    }
+
+
+class _VersionPlanner:
+    def __init__(self, bp: Blueprint, secret: bytes, structures, tags: Mapping[tuple[str, str], Tags], letters: LetterPlanner):
+        self.bp, self.secret, self.structures, self.tags, self.letters = bp, secret, structures, tags, letters
+        self.seen: dict[tuple[str, str], set[str]] = {}  # (slot, item) -> params already used by earlier versions
+
+    def rng(self, v: int, *label: object) -> np.random.Generator:
+        return np.random.default_rng(question_seed(self.secret, self.bp.digest, v, ":".join(map(str, label))))
+
+    def version(self, v: int) -> list[dict[str, Any]]:
+        picks = self._pick_items(v)
+        questions: list[dict[str, Any]] = []
+        for s_index, section in enumerate(self.bp.sections, start=1):
+            placed = [
+                self._question(v, section.title, slot, k, item)
+                for slot in section.slots
+                for k, item in enumerate(picks[slot.label])
+            ]
+            if section.shuffle:
+                placed = [placed[int(i)] for i in self.rng(v, "shuffle", s_index).permutation(len(placed))]
+            for i, entry in enumerate(placed):
+                entry["heading"] = section.title if i == 0 else ""
+            questions += placed
+        self._place_letters(v, questions)
+        for number, entry in enumerate(questions, start=1):
+            entry["number"] = number
+        return questions
+
+    def _pick_items(self, v: int) -> dict[str, list[Item]]:
+        """The items of every slot: fixed slots first, then each pool picks among the items that are
+        not used yet and conflict with nothing already placed."""
+        slots = [slot for section in self.bp.sections for slot in section.slots]
+        placed: list[tuple[str, Item]] = []  # (slot label, item)
+        picks: dict[str, list[Item]] = {}
+        for slot in sorted(slots, key=lambda s: len(s.pool) > 1):  # stable: fixed slots, then pools
+            if len(slot.pool) == 1:
+                picks[slot.label] = [slot.pool[0]]
+                placed.append((slot.label, slot.pool[0]))
+                continue
+            rng = self.rng(v, "pool", slot.label)
+            chosen: list[Item] = []
+            for _ in range(slot.choose):
+                eligible = [item for item in slot.pool if self._fits(slot.label, item, placed)]
+                if not eligible:
+                    raise InputError(self._no_fit_message(v, slot, placed, len(chosen)))
+                item = eligible[int(rng.integers(len(eligible)))]
+                chosen.append(item)
+                placed.append((slot.label, item))
+            picks[slot.label] = chosen
+        return picks
+
+    def _fits(self, label: str, item: Item, placed: list[tuple[str, Item]]) -> bool:
+        mine = self.tags[(label, item.id)]
+        return all(item.id != other.id and not conflict(mine, self.tags[(at, other.id)]) for at, other in placed)
+
+    def _no_fit_message(self, v: int, slot: Slot, placed: list[tuple[str, Item]], picked: int) -> str:
+        reasons = []
+        for item in slot.pool:
+            for at, other in placed:
+                if item.id == other.id:
+                    reasons.append(f"{item.id} is already in this version")
+                    break
+                why = conflict(self.tags[(slot.label, item.id)], self.tags[(at, other.id)])
+                if why:
+                    reasons.append(f"{item.id} conflicts with {other.id}: {why}")
+                    break
+        return (
+            f"{slot.source}: version {v}: this pool has {picked} usable item(s) for choose: {slot.choose}; "
+            f"the others are used or conflict ({'; '.join(reasons[:4])})"
+        )
+
+    def _question(self, v: int, section: str, slot: Slot, k: int, item: Item) -> dict[str, Any]:
+        points = slot.points if slot.points is not None else item.points
+        entry: dict[str, Any] = {
+            "slot": slot.label,
+            "section": section,
+            "item": item_to_dict(item),
+            "points": points,
+            "pages": slot.pages,
+        }
+        where = f"{slot.source}: item {item.id!r}"
+        if item.parameterized:
+            entry.update(self._draw_unique(v, slot, k, item))
+            fam = get_family(item.family)
+            specs = part_specs(fam, entry["params"])
+            shares = split_points(points, [p.weight for p in specs], where)
+            entry["parts"] = [
+                {"part": label, "points": share, "answers": list(spec.answers)}
+                for label, share, spec in zip(part_labels(len(specs)), shares, specs)
+            ]
+            entry["minutes"] = fam.minutes(entry["params"])
+        else:
+            shares = split_points(points, list(item.part_points), where)
+            entry["parts"] = [{"part": label, "points": share} for label, share in zip(part_labels(len(shares)), shares)]
+            entry["minutes"] = conceptual_minutes(entry["item"])
+        if item.kind == "multiple-choice":
+            entry["choice_rng"] = (slot.label, k)  # the order is settled once the version's letters are known
+        return entry
+
+    def _draw_unique(self, v: int, slot: Slot, k: int, item: Item) -> dict[str, Any]:
+        """A verified variant of the slot's structure whose params no earlier version used here."""
+        fam = get_family(item.family)
+        plan = self.structures[(slot.label, item.id)]
+        taken = self.seen.setdefault((slot.label, item.id), set())
+        reason = "every draw repeated an earlier version"
+        for attempt in range(MAX_REDRAWS):
+            seed = question_seed(self.secret, self.bp.digest, v, f"{slot.label}#{k}", attempt)
+            try:
+                variant = draw(fam, seed, item.params, constraints=item.ranges, structure=plan.structure)
+            except QbankError as exc:
+                raise QbankError(f"{slot.source}: item {item.id!r}, version {v}: {exc}") from None
+            if plan.vary and not _same_effort(fam.minutes(variant.params), plan.minutes):
+                reason = f"no draw needs the slot's {plan.minutes:g} minutes while varying {', '.join(plan.vary)}"
+                continue
+            key = json.dumps(variant.to_dict()["params"], sort_keys=True)
+            fully_pinned = set(item.params) >= set(variant.params)
+            if key not in taken or fully_pinned:
+                taken.add(key)
+                data = variant.to_dict()
+                return {
+                    "family": fam.id,
+                    "seed": seed,
+                    "params": data["params"],
+                    "answers": data["answers"],
+                    "tolerances": {name: spec.tol for name, spec in fam.answers.items()},
+                }
+        raise QbankError(
+            f"{slot.source}: item {item.id!r}: no new variant after {MAX_REDRAWS} draws in version {v} ({reason}); "
+            f"its params and ranges, with the slot's fixed structure ({plan.describe()}), leave too few "
+            "distinct problems for this many versions"
+        )
+
+    def _place_letters(self, v: int, questions: list[dict[str, Any]]) -> None:
+        """The correct letter of each multiple-choice question (see LetterPlanner), and the order of
+        the other choices around it."""
+        mc = [q for q in questions if "choice_rng" in q]
+        positions = self.letters.version([(q["item"]["id"], len(q["item"]["choices"])) for q in mc])
+        for entry, position in zip(mc, positions):
+            choices = entry["item"]["choices"]
+            correct = next(i for i, c in enumerate(choices) if c["correct"])
+            others = [i for i in range(len(choices)) if i != correct]
+            others = [others[int(j)] for j in self.rng(v, "choices", *entry.pop("choice_rng")).permutation(len(others))]
+            entry["choice_order"] = others[:position] + [correct] + others[position:]
+            entry["correct"] = LETTERS[position]
+
+
+def _same_effort(minutes: float | None, reference: float | None) -> bool:
+    if minutes is None or reference is None:
+        return False
+    return abs(minutes - reference) <= MINUTES_TOLERANCE * reference
