@@ -188,6 +188,17 @@ def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
         shown = describe_structure(record["structure"])
         varies = f"; varies {', '.join(record['vary'])} at {record['minutes']:g} min" if record["vary"] else ""
         lines.append(f"slot {record['slot']} {record['item']}: every version has {shown}{varies}")
+    per_slot: dict[str, list[float]] = {}
+    for record in manifest["versions"]:
+        for q in record["questions"]:
+            if q.get("minutes") is not None:
+                per_slot.setdefault(q["slot"], []).append(q["minutes"])
+    for slot, minutes in per_slot.items():
+        if max(minutes) > 1.2 * min(minutes) and max(minutes) - min(minutes) >= 1:
+            lines.append(
+                f"note: slot {slot} gives some versions {min(minutes):g} and others {max(minutes):g} min of work "
+                "(its pool mixes items of unequal length)"
+            )
     times = [r["minutes"] for r in manifest["versions"] if r["minutes"] is not None]
     if times:
         low, high = min(times), max(times)

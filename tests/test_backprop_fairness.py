@@ -4,7 +4,6 @@ card (structure, parts, minutes, asks/reveals) and structure-constrained draws."
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -117,43 +116,6 @@ def test_mlp_solution_says_it_rounds():
 
 
 # ---------------------------------------------------------------- the card
-
-
-@pytest.mark.parametrize("family", [RELU, MLP])
-def test_parts_match_the_template_and_cover_every_answer(family):
-    fam = get_family(family)
-    for seed in range(25):
-        variant = draw(family, seed)
-        parts = fam.parts(variant.params)
-        problem, _ = fragments(variant)  # raises FamilyError on a mismatch
-        assert problem.count(r"\part[1]") == len(parts)
-        asked = [name for part in parts for name in part.answers]
-        assert len(asked) == len(set(asked))
-        assert {name for name, value in variant.answers.items() if value is not None} <= set(asked)
-        assert all(isinstance(p.weight, int) and p.weight >= 1 for p in parts)
-
-
-@pytest.mark.parametrize("family", [RELU, MLP])
-def test_structure_constrained_draws(family):
-    fam = get_family(family)
-    start = time.perf_counter()
-    for seed in range(20):
-        ref = draw(family, seed)
-        structure = fam.structure_of(ref.params)
-        others = [draw(family, 10_000 + 5 * seed + k, structure=structure) for k in range(5)]
-        for other in others:
-            assert fam.structure_of(other.params) == structure
-            assert fam.minutes(other.params) == fam.minutes(ref.params)
-            assert [p.weight for p in fam.parts(other.params)] == [p.weight for p in fam.parts(ref.params)]
-        assert len({str(v.params) for v in [ref, *others]}) == 6  # the numbers differ
-    assert time.perf_counter() - start < 10
-
-
-def test_asks_and_reveals_are_tags():
-    for family in (RELU, MLP):
-        fam = get_family(family)
-        for tag in fam.asks + fam.reveals:
-            assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", tag)
 
 
 def test_rendering_is_deterministic():

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from qbank.bank import Bank, load_bank, load_items
+from qbank.bank import Bank, load_items
 from qbank.blueprint import load_blueprint
-from qbank.errors import InputError, QbankError
+from qbank.errors import InputError
 from qbank.fairness import LetterPlanner, distinct_letters_needed, duration_minutes, split_points
 from qbank.family import REGISTRY, Answer, Family, Part, register
 from qbank.fairness import conflict
@@ -371,3 +371,49 @@ def test_printed_part_points_add_up_and_match_the_key(tmp_path):
             assert parts == [p["points"] for p in q.get("parts", [])], (q["item"], parts)
             if parts:
                 assert sum(parts) == total
+
+
+def test_vary_activation_on_init_variance_mixes_only_equally_long_activations(tmp_path):
+    text = "title: Vary\nsections:\n  - slots:\n      - family: init-variance\n        points: 8\n        vary: [activation]\n"
+    bp = load_blueprint(write(tmp_path, text, "exam.yaml"), Bank({}))
+    mixes = set()
+    for s in range(12):
+        manifest = plan_exam(bp, 8, f"vary-activation-{s}".encode())
+        acts = frozenset(r["questions"][0]["params"]["activation"] for r in manifest["versions"])
+        assert acts <= {"sigmoid", "tanh"} or acts == {"relu"}, acts  # relu takes a minute longer
+        mixes.add(acts)
+    assert frozenset({"sigmoid", "tanh"}) in mixes
+
+
+@pytest.mark.parametrize(
+    "first, second, why",
+    [
+        ("init-variance-sigmoid", "init-sigmoid-unit", "both ask init-unit-variance-sigma"),  # the midterm's pair
+        ("scalar-rnn-backprop-small-weight", "shared-weight-gradient-sum", "both ask shared-weight-gradient-sum"),
+        ("ridge-map-estimate", "ridge-map-prior", "gives away ridge-gaussian-prior-model"),
+        ("lstm-cell-state-gradient", "resnet-skip-vs-lstm-cell", "both ask lstm-cell-state-jacobian"),
+    ],
+)
+def test_the_shipped_bank_keeps_apart_items_that_answer_each_other(tmp_path, first, second, why):
+    text = f"title: Pair\nsections:\n  - slots:\n      - item: {first}\n      - item: {second}\n"
+    with pytest.raises(InputError, match=f"item '{second}' conflicts with item '{first}'.*{why}"):
+        plan_exam(load_blueprint(write(tmp_path, text, "exam.yaml")), 1, b"pair-secret-0123")
+
+
+def test_qbank_bank_warns_about_items_that_give_answers_away():
+    from conftest import run_qbank
+
+    proc = run_qbank("bank")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: ridge-map-estimate gives away what ridge-map-prior asks (ridge-gaussian-prior-model)" in proc.stderr
+    assert "warning: lstm-vs-rnn-gradients gives away what lstm-cell-state-gradient asks" in proc.stderr
+    listed = run_qbank("bank", "--conflicts").stderr
+    assert "note: init-sigmoid-unit and init-variance-sigmoid both ask" in listed
+
+
+def test_a_pool_of_unequal_items_is_reported(tmp_path):
+    from qbank.exam import fairness_report
+
+    text = "title: Pool\nduration: 30 minutes\nsections:\n  - slots:\n      - from: {ids: [lstm-cell-state-gradient, tanh-vs-relu-rnn]}\n"
+    lines = fairness_report(plan_exam(load_blueprint(write(tmp_path, text, "exam.yaml")), 12, b"unequal-pool-secret"))
+    assert any(line.startswith("note: slot s1.1 gives some versions 1.5 and others 7.5 min") for line in lines), lines

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from fractions import Fraction
 
 import pytest
 
 from qbank import InputError, draw, get_family
-from qbank.engine import part_specs
 from qbank.model import thaw
 from qbank.render import render_fragment, render_fragments
 
@@ -184,18 +182,6 @@ def test_the_solution_says_that_it_rounds():
 # ---------------------------------------------------------------- the card
 
 
-def test_parts_match_the_template_and_cover_every_answer():
-    fam = get_family(FAMILY)
-    for seed in range(40):
-        variant = draw(FAMILY, seed)
-        parts = part_specs(fam, variant.params)
-        problem, _ = render_fragments(variant, part_points=[1] * len(parts))
-        assert problem.count(r"\part[1]") == len(parts) == 5
-        asked = [name for part in parts for name in part.answers]
-        assert sorted(asked) == sorted(fam.answers)
-        assert all(isinstance(part.weight, int) for part in parts)
-
-
 def test_structure_names_the_shape_the_row_kinds_and_the_signs():
     fam = get_family(FAMILY)
     features = fam.structure_of(fam.validate(dict(MIXED)))
@@ -204,24 +190,6 @@ def test_structure_names_the_shape_the_row_kinds_and_the_signs():
     assert features["unsaturated_entries"] == 1
     assert features["negative_x"] is False
     assert fam.structure_of(fam.validate({**BASE, "x": [-6, 2]}))["row_kinds"] == "difference"
-
-
-def test_structure_constrained_draws_share_shape_and_minutes_not_numbers():
-    fam = get_family(FAMILY)
-    start = time.perf_counter()
-    for seed in range(20):
-        ref = draw(FAMILY, seed)
-        structure = fam.structure_of(ref.params)
-        minutes = fam.minutes(ref.params)
-        seen = {repr(thaw(ref.params))}
-        for k in range(5):
-            other = draw(FAMILY, 1000 + 10 * seed + k, structure=structure)
-            assert fam.structure_of(other.params) == structure
-            assert fam.minutes(other.params) == minutes
-            assert [p.weight for p in fam.parts(other.params)] == [p.weight for p in fam.parts(ref.params)]
-            seen.add(repr(thaw(other.params)))
-        assert len(seen) >= 5, f"seed {seed}: structure {structure} gives too few different variants"
-    assert time.perf_counter() - start < 15
 
 
 def test_every_structure_is_reachable_in_a_modest_number_of_draws():
@@ -242,13 +210,6 @@ def test_minutes_are_realistic():
     small = fam.validate(dict(BASE))
     big = fam.validate(dict(MIXED))
     assert 4 <= fam.minutes(small) < fam.minutes(big) <= 15
-
-
-def test_asks_and_reveals():
-    fam = get_family(FAMILY)
-    assert "nalu-saturated-arithmetic" in fam.asks
-    assert {"nalu-weight-parametrisation", "nalu-log-space-multiplication", "nalu-gated-paths"} <= set(fam.reveals)
-    assert not set(fam.asks) & set(fam.reveals)
 
 
 def test_same_seed_same_output():

@@ -4,14 +4,12 @@ as solved, and the card (structure, parts, minutes, asks/reveals) for fair exam 
 from __future__ import annotations
 
 import re
-import time
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from qbank import InputError, draw, get_family
-from qbank.engine import part_specs
 from qbank.model import thaw
 from qbank.render import render_fragment, render_fragments
 
@@ -86,38 +84,10 @@ def test_every_pinned_number_is_printed():
 # ---------------------------------------------------------------- the card
 
 
-def test_parts_match_the_template_and_cover_every_answer():
-    fam = get_family(FAMILY)
-    for seed in range(30):
-        variant = draw(FAMILY, seed)
-        parts = part_specs(fam, variant.params)
-        problem, _ = render_fragments(variant, part_points=[1] * len(parts))
-        assert problem.count(r"\part[1]") == len(parts) == 4
-        assert sorted(name for part in parts for name in part.answers) == sorted(fam.answers)
-        assert parts[0].answers == ()  # the derivation is answered in words
-        assert all(isinstance(part.weight, int) for part in parts)
-
-
 def test_structure_is_the_size_of_x_and_whether_lambda_is_whole():
     fam = get_family(FAMILY)
     assert fam.structure_of(fam.validate(dict(HALF))) == {"X": [3, 2], "integer_lambda": False}
     assert fam.structure_of(fam.validate(dict(WHOLE))) == {"X": [3, 2], "integer_lambda": True}
-
-
-def test_structure_constrained_draws_share_shape_and_minutes_not_numbers():
-    fam = get_family(FAMILY)
-    start = time.perf_counter()
-    for seed in range(20):
-        ref = draw(FAMILY, seed)
-        structure = fam.structure_of(ref.params)
-        seen = {repr(thaw(ref.params))}
-        for k in range(5):
-            other = draw(FAMILY, 1000 + 10 * seed + k, structure=structure)
-            assert fam.structure_of(other.params) == structure
-            assert fam.minutes(other.params) == fam.minutes(ref.params)
-            seen.add(repr(thaw(other.params)))
-        assert len(seen) >= 5, f"seed {seed}: structure {structure} gives too few different variants"
-    assert time.perf_counter() - start < 10
 
 
 def test_every_structure_is_drawn_often():
@@ -136,13 +106,6 @@ def test_minutes_grow_with_the_rows_and_stay_realistic():
         fam.minutes(fam.validate({"X": [[1, 2]] * n, "y": [1] * n, "lam": lam})) for n in (3, 4, 5) for lam in (1, 0.5)
     ]
     assert values == sorted(values) and 8 <= values[0] and values[-1] <= 16
-
-
-def test_asks_and_reveals():
-    fam = get_family(FAMILY)
-    assert {"ridge-map-derivation", "ridge-estimate-computation"} <= set(fam.asks)
-    assert {"ridge-gaussian-prior-model", "ridge-closed-form"} <= set(fam.reveals)
-    assert not set(fam.asks) & set(fam.reveals)
 
 
 def test_same_seed_same_output():
