@@ -15,10 +15,10 @@ from . import __version__
 from .check import check_families
 from .bank import load_bank
 from .documents import Header, problem_and_solution, variant_question
-from .engine import draw
+from .engine import MAX_SEED, draw
 from .errors import QbankError
 from .fairness import bank_conflicts
-from .exam import BuildOptions, build_exam, rebuild_exam
+from .exam import MAX_VERSIONS, BuildOptions, build_exam, rebuild_exam
 from .keys import DEFAULT_SECRET_FILE, secret_from_text
 from .latex import build_pdfs, write_tex
 from .practice import practice_set
@@ -90,13 +90,19 @@ def cmd_exam(args: argparse.Namespace) -> int:
         secret_file=Path(args.secret_file),
         build=_build(args),
     )
-    _info(f"wrote {len(written)} files into {args.out}/")
+    _wrote(written, args.out)
     return 0
+
+
+def _wrote(written: list[Path], out: str) -> None:
+    _info(f"wrote {len(written)} files into {out}/")
+    _info(f"  hand out: {out}/students/*/exam.pdf")
+    _info(f"  keep private: {out}/instructor/ (solutions, key.json, key.csv, manifest.json)")
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     written = rebuild_exam(Path(args.manifest), Path(args.out), _build(args))
-    _info(f"wrote {len(written)} files into {args.out}/")
+    _wrote(written, args.out)
     return 0
 
 
@@ -148,19 +154,31 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def seed_arg(text: str) -> int:
+    if len(text.strip()) > 30:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED} (2^63 - 1), got {len(text.strip())} digits")
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text[:20]!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED} (2^63 - 1), got {value}")
     return value
 
 
 def positive_int(text: str) -> int:
-    value = seed_arg(text)
+    try:
+        value = int(text) if len(text.strip()) <= 30 else -1
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text[:20]!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError("expected a positive integer")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text[:20]!r}")
+    return value
+
+
+def versions_arg(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_VERSIONS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_VERSIONS} versions, got {value}")
     return value
 
 
@@ -217,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, e.g. bank/exams/midterm.yaml")
-    p.add_argument("--versions", type=positive_int, help="number of versions (default 1)")
+    p.add_argument("--versions", type=versions_arg, help=f"number of versions (default 1, at most {MAX_VERSIONS})")
     p.add_argument("--roster", metavar="CSV", help="one version per student: a CSV with columns id[,name]")
     p.add_argument("--out", metavar="DIR", default="build/exam", help="output folder (default build/exam)")
     p.add_argument("--secret", help="the secret for the seeds (default: read from --secret-file)")

@@ -9,6 +9,7 @@ byte-identical PDFs, even after the bank or the samplers change.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -29,7 +30,10 @@ from .model import Variant
 from .plan import MANIFEST_FORMAT, plan_exam
 from .progress import QUIET, Reporter
 from .registry import get_family
+from .publish import check_output_dir
 from .render import mark_parts, render_block, render_fragments
+from .texcheck import MAX_NAME, check_header, check_item, check_plain
+from .textfile import read_text
 
 READABLE_FORMATS = (1, MANIFEST_FORMAT)  # format 1 manifests (no part points) still rebuild
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -52,7 +56,7 @@ def question_fragments(entry: Mapping[str, Any], reverify: bool = True) -> tuple
     context: dict[str, Any] = {"item": entry["item"]}
     if item.kind == "multiple-choice":
         choices = [
-            {"letter": LETTERS[pos], "text": item.choices[i].text, "correct": item.choices[i].correct}
+            {"letter": LETTERS[pos], "text": item.choices[i].text, "correct": item.choices[i].correct, "index": i}
             for pos, i in enumerate(entry["choice_order"])
         ]
         context.update(choices=choices, correct=next(c for c in choices if c["correct"]))
@@ -98,7 +102,7 @@ def exam_documents(manifest: Mapping[str, Any], reverify: bool = True) -> list[D
             answer_box=manifest["answer_box"],
         )
         folder = record["folder"]
-        docs += problem_and_solution(questions, head, names=(f"{folder}/exam", f"{folder}/solutions"))
+        docs += problem_and_solution(questions, head, names=(f"students/{folder}/exam", f"instructor/{folder}/solutions"))
     return docs
 
 
@@ -114,31 +118,80 @@ class BuildOptions:
     reporter: Reporter = QUIET
 
 
+# Names a student id may not take: the output's own files and folders, and names some file systems
+# reserve. Ids are compared without case, since some file systems cannot tell A1 from a1.
+RESERVED_IDS = {"students", "instructor", "key.json", "key.csv", "manifest.json", "readme.txt", "con", "prn",
+                "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+MAX_ID = 64
+MAX_VERSIONS = 2000
+
+
 def load_roster(path: Path) -> list[dict[str, str]]:
-    """A CSV with a header row holding `id` (and optionally `name`): one version per student."""
+    """A CSV with a header row holding `id` (and optionally `name`): one version per student. UTF-8,
+    with or without the byte-order mark Excel writes."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such roster file")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise InputError(f"{path}: line 1: expected a header row with an `id` column (and optionally `name`)")
-        students, seen = [], set()
+    text = read_text(path, "roster", max_bytes=5_000_000)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fields = reader.fieldnames
+    except csv.Error as exc:
+        raise InputError(f"{path}: line 1: not a CSV file: {exc}") from None
+    if not fields or "id" not in [f.strip() for f in fields]:
+        raise InputError(f"{path}: line 1: expected a header row with an `id` column (and optionally `name`)")
+    reader.fieldnames = [f.strip() for f in fields]
+    students, seen = [], {}
+    try:
         for row in reader:
             line = reader.line_num
             sid = (row.get("id") or "").strip()
             if not _STUDENT_ID.match(sid):
-                raise InputError(f"{path}: line {line}: id: expected letters, digits, '.', '_' or '-', got {sid!r}")
-            if sid in seen:
-                raise InputError(f"{path}: line {line}: id: duplicate student id {sid!r}")
-            seen.add(sid)
-            students.append({"id": sid, "name": (row.get("name") or "").strip()})
+                raise InputError(f"{path}: line {line}: id: expected letters, digits, '.', '_' or '-' (starting with a letter or digit), got {sid!r}")
+            if len(sid) > MAX_ID:
+                raise InputError(f"{path}: line {line}: id: {len(sid)} characters, more than {MAX_ID}")
+            if sid.lower() in RESERVED_IDS or sid.lower().split(".")[0] in RESERVED_IDS:
+                raise InputError(f"{path}: line {line}: id: {sid!r} is a name qbank or the file system reserves; rename it")
+            if sid.lower() in seen:
+                first_id, first_line = seen[sid.lower()]
+                same = "duplicate student id" if first_id == sid else f"differs from {first_id!r} (line {first_line}) only by case, which some file systems cannot tell apart:"
+                raise InputError(f"{path}: line {line}: id: {same} {sid!r}")
+            seen[sid.lower()] = (sid, line)
+            name = (row.get("name") or "").strip()
+            check_plain(name, f"{path}: line {line}: name", MAX_NAME)
+            students.append({"id": sid, "name": name})
+            if len(students) > MAX_VERSIONS:
+                raise InputError(f"{path}: more than {MAX_VERSIONS} students; split the roster")
+    except csv.Error as exc:
+        raise InputError(f"{path}: line {reader.line_num}: not a valid CSV row: {exc}") from None
     if not students:
         raise InputError(f"{path}: the roster has no students")
     return students
 
 
+HANDOUT_NOTE = """\
+This folder was written by qbank.
+
+students/    one folder per version (or per student): exam.pdf is what you hand out or upload.
+instructor/  solutions, answer keys (key.json, key.csv) and the manifest: keep them private.
+             They are written readable by you alone.
+"""
+
+
+def check_texts(manifest: Mapping[str, Any]) -> None:
+    """Every text that reaches LaTeX from the blueprint, the bank and the roster, checked before any
+    compile, so that an error names its field rather than a line of a generated file."""
+    source = manifest["blueprint"]["path"]
+    check_header(manifest["header"], source)
+    seen = set()
+    for record in manifest["versions"]:
+        for entry in record["questions"]:
+            item = entry["item"]
+            if item["id"] not in seen:
+                seen.add(item["id"])
+                check_item(item, item.get("source", source))
+
+
 def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify: bool) -> list[Path]:
+    check_texts(manifest)
     docs = exam_documents(manifest, reverify)
     key_json, key_csv = answer_keys(manifest)
     jobs = build.jobs or os.cpu_count() or 1
@@ -146,7 +199,13 @@ def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify:
     return build_pdfs(
         docs,
         out,
-        extra_files={"manifest.json": json.dumps(manifest, indent=2) + "\n", "key.json": key_json, "key.csv": key_csv},
+        extra_files={
+            "instructor/manifest.json": json.dumps(manifest, indent=2, allow_nan=False) + "\n",
+            "instructor/key.json": key_json,
+            "instructor/key.csv": key_csv,
+            "README.txt": HANDOUT_NOTE,
+        },
+        kind="exam",
         jobs=jobs,
         cache=build.cache,
         reporter=build.reporter,
@@ -163,11 +222,12 @@ def build_exam(
     secret_file: Path = DEFAULT_SECRET_FILE,
     build: BuildOptions = BuildOptions(),
 ) -> list[Path]:
+    check_output_dir(Path(out))  # before any work
     bp = load_blueprint(Path(blueprint_path))
     students = load_roster(roster) if roster else None
     count = len(students) if students else (versions or 1)
-    if count < 1:
-        raise InputError(f"--versions: expected a positive integer, got {count}")
+    if not 1 <= count <= MAX_VERSIONS:
+        raise InputError(f"--versions: expected 1 to {MAX_VERSIONS} versions, got {count}")
     if secret is None:
         existed = Path(secret_file).is_file()
         secret = load_or_create_secret(Path(secret_file))
@@ -215,12 +275,72 @@ def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
 
 def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOptions()) -> list[Path]:
     path = Path(manifest_path)
+    check_output_dir(Path(out))
+    text = read_text(path, "manifest", max_bytes=200_000_000)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such manifest") from None
+        manifest = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: invalid manifest: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
         raise InputError(f"{path}: not a qbank exam manifest (format {' or '.join(map(str, READABLE_FORMATS))})")
-    return _publish(manifest, Path(out), build, reverify=True)
+    check_manifest(manifest, path)
+    try:
+        return _publish(manifest, Path(out), build, reverify=True)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:  # a field check_manifest cannot foresee
+        raise InputError(f"{path}: a field of the manifest is missing or malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def check_manifest(manifest: Mapping[str, Any], path: Path) -> None:
+    """The fields rebuilding reads, with their types: a hand-edited or truncated manifest is one clear
+    error, never a crash (and never a folder name that leaves the output folder)."""
+
+    def need(data: Any, key: str, kind: type | tuple, where: str) -> Any:
+        if not isinstance(data, Mapping) or key not in data:
+            raise InputError(f"{path}: {where}: missing field `{key}`")
+        if not isinstance(data[key], kind) or isinstance(data[key], bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise InputError(f"{path}: {where}.{key}: expected {getattr(kind, '__name__', kind)}, got {type(data[key]).__name__}")
+        return data[key]
+
+    header = need(manifest, "header", dict, "manifest")
+    for key in ("title", "course", "date", "duration", "instructions"):
+        need(header, key, str, "header")
+    need(manifest, "blueprint", dict, "manifest")
+    need(manifest["blueprint"], "sha256", str, "blueprint")
+    need(manifest["blueprint"], "path", str, "blueprint")
+    need(manifest, "layout", str, "manifest")
+    for key in ("cover", "answer_box"):
+        need(manifest, key, bool, "manifest")
+    folders = set()
+    for v, record in enumerate(need(manifest, "versions", list, "manifest")):
+        at = f"versions[{v}]"
+        need(record, "version", int, at)
+        need(record, "code", str, at)
+        folder = need(record, "folder", str, at)
+        if not _STUDENT_ID.match(folder) or len(folder) > MAX_ID or folder.lower() in folders:
+            raise InputError(f"{path}: {at}.folder: {folder!r} is not a version or student folder name")
+        folders.add(folder.lower())
+        if record.get("student") is not None:
+            need(record, "student", dict, at)
+            check_plain(need(record["student"], "name", str, f"{at}.student"), f"{path}: {at}.student.name", MAX_NAME)
+        for q, entry in enumerate(need(record, "questions", list, at)):
+            where = f"{at}.questions[{q}]"
+            item = need(entry, "item", dict, where)
+            need(item, "id", str, f"{where}.item")
+            need(entry, "points", (int, float), where)
+            need(entry, "pages", int, where)
+            need(entry, "heading", str, where)
+            need(entry, "number", int, where)
+            if item.get("family"):
+                for key, kind in (("family", str), ("seed", int), ("params", dict), ("answers", dict), ("tolerances", dict)):
+                    need(entry, key, kind, where)
+            elif item.get("kind") == "multiple-choice":
+                need(entry, "choice_order", list, where)
+                need(entry, "correct", str, where)
+            elif item.get("kind") not in ("short-answer", "fill-table"):
+                raise InputError(f"{path}: {where}.item: neither a family nor a known kind")

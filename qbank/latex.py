@@ -7,10 +7,12 @@
   first pass left unresolved. Never more than two.
 - A content-addressed cache: a PDF whose .tex (with the format and the engine) is unchanged is copied,
   not compiled again (``cache=False`` forces a compile).
-- Documents compile in parallel, each in its own folder; PDFs are moved into the output folder only
-  when every document of the batch succeeded. On an error the staging folder is kept as
-  ``<out>.failed/`` (with the .tex and .log) and one clear message names the document, the family and
-  seed of the offending fragment, the line and TeX's complaint.
+- Documents compile in parallel, each in its own folder; the output folder is replaced as a whole
+  only when every document of the batch succeeded (qbank.publish). On an error the work folder is
+  kept as ``<out>.failed/`` (with the .tex and .log) and one clear message names the document, the
+  family and seed (or bank item) of the offending fragment, the line and TeX's complaint.
+- TeX runs sandboxed: it reads and writes only its own folder and the TeX installation, never runs
+  shell commands, and gets a time limit scaled to the document (seconds, not minutes).
 """
 
 from __future__ import annotations
@@ -28,14 +30,18 @@ from pathlib import Path
 
 from .errors import LatexError
 from .progress import QUIET, Reporter
-from .render import MARKER
+from .publish import keep_failed, output_folder
+from .render import FIELD_MARKER, MARKER
 
 INSTALL_HINT = (
     "apt-get install -y --no-install-recommends latexmk texlive-latex-extra lmodern poppler-utils"
 )
 ENDOFDUMP = "\\csname endofdump\\endcsname"
 PDFLATEX = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-no-shell-escape"]
-TIMEOUT_S = 300
+FORMAT_TIMEOUT_S = 300  # building the shared format: once per preamble
+# A document's time limit: enough for a slow machine with every core busy, far less than a loop costs.
+BASE_TIMEOUT_S = 30
+TIMEOUT_S_PER_KB = 0.5
 CACHE_VERSION = "1"  # bump when the way PDFs are produced changes
 # A document that uses any of these needs the .aux of a first pass to be right.
 _USES_REFERENCES = re.compile(r"\\(?:ref|pageref|eqref|numpages|gradetable|pointtable|numpoints|cite)\b")
@@ -69,8 +75,12 @@ def default_cache_dir() -> Path:
 def _tex_env() -> dict[str, str]:
     # A fixed SOURCE_DATE_EPOCH makes pdfTeX write the same dates and /ID every time: the same .tex
     # gives a byte-identical PDF (reproducible builds); a user's own value is respected.
+    # openin_any / openout_any = p (paranoid): TeX reads and writes only below its own folder and in the
+    # TeX installation: no absolute paths, no `..`, no dot files; \input{/etc/passwd} or
+    # \input{../../.qbank-secret} fail with "not found". Shell escape is off as well.
     return {
         **os.environ,
+        "openin_any": "p",
         "openout_any": "p",
         "shell_escape": "f",
         "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1767225600"),
@@ -130,7 +140,7 @@ class Compiler:
                     ["pdflatex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
                      "&pdflatex", "mylatexformat.ltx", "preamble.tex"],
                     cwd=work, env=_tex_env(), capture_output=True, text=True, errors="replace",
-                    timeout=TIMEOUT_S, stdin=subprocess.DEVNULL,
+                    timeout=FORMAT_TIMEOUT_S, stdin=subprocess.DEVNULL,
                 )
                 built = Path(work) / f"{name}.fmt"
                 if proc.returncode != 0 or not built.is_file():
@@ -163,14 +173,15 @@ class Compiler:
         env = _tex_env()
         if fmt:
             env["TEXFORMATS"] = f"{self.format_dir}{os.pathsep}"  # trailing separator: then the usual places
+        limit = document_timeout(doc.tex)
         for attempt in (1, 2):
             try:
                 proc = subprocess.run(
                     command, cwd=folder, env=env, capture_output=True, text=True, errors="replace",
-                    timeout=TIMEOUT_S, stdin=subprocess.DEVNULL,
+                    timeout=limit, stdin=subprocess.DEVNULL,
                 )
-            except subprocess.TimeoutExpired:
-                return f"{doc.name}.tex: pdflatex did not finish within {TIMEOUT_S} s (log: {{staging}}/{doc.name}/{doc.stem}.log)"
+            except subprocess.TimeoutExpired as exc:
+                return describe_timeout(doc, exc.stdout, limit) + f" (log: {{staging}}/{doc.name}/{doc.stem}.log)"
             with self._lock:
                 self.passes += 1
             log_path = folder / f"{doc.stem}.log"
@@ -183,6 +194,32 @@ class Compiler:
             self.compiled += 1
         _store(target, cached)
         return None
+
+
+def document_timeout(tex: str) -> float:
+    """Seconds a document may take: a base plus a little per kilobyte of source; QBANK_TEX_TIMEOUT
+    (seconds) replaces the base, for a very slow machine."""
+    base = BASE_TIMEOUT_S
+    if os.environ.get("QBANK_TEX_TIMEOUT"):
+        try:
+            base = max(1.0, float(os.environ["QBANK_TEX_TIMEOUT"]))
+        except ValueError:
+            raise LatexError(f"QBANK_TEX_TIMEOUT: expected a number of seconds, got {os.environ['QBANK_TEX_TIMEOUT']!r}") from None
+    return base + TIMEOUT_S_PER_KB * len(tex.encode()) / 1024
+
+
+_PROGRESS = re.compile(r"\[qbank: ([^\]]*)\]")
+
+
+def describe_timeout(doc: Document, output: str | bytes | None, limit: float) -> str:
+    """Which question was being typeset when time ran out: the last progress message TeX printed."""
+    text = output.decode(errors="replace") if isinstance(output, bytes) else (output or "")
+    seen = _PROGRESS.findall(text)
+    where = f" while typesetting {seen[-1]}" if seen else ""
+    return (
+        f"LaTeX did not finish {doc.name}.tex within {limit:.0f} s{where}: an endless loop in its LaTeX "
+        "(a macro that calls itself?), or a machine far slower than usual (QBANK_TEX_TIMEOUT sets more seconds)"
+    )
 
 
 def needs_second_pass(tex: str, log: str) -> bool:
@@ -211,66 +248,52 @@ def build_pdfs(
     jobs: int = 2,
     cache: bool = True,
     reporter: Reporter = QUIET,
+    kind: str = "documents",
 ) -> list[Path]:
-    """Compile every document in a staging folder beside out_dir; only if all succeed, move the PDFs
-    (and `extra_files`, name -> text) into out_dir. Files already in out_dir that this build does not
-    write are left alone; on failure nothing in out_dir changes and the staging folder is kept as
-    `<out_dir>.failed/` with the sources and logs."""
+    """Compile every document in a work folder beside out_dir; only if all succeed, publish the PDFs
+    (and `extra_files`, name -> text) as the whole new content of out_dir (qbank.publish). On failure
+    out_dir is untouched and the work folder is kept as `<out_dir>.failed/` with the sources and logs."""
     ensure_latex()
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     compiler = Compiler(use_cache=cache, reporter=reporter)
-    try:
-        for doc in docs:
-            folder = staging / doc.name
-            folder.mkdir(parents=True)
-            (folder / f"{doc.stem}.tex").write_text(doc.tex, encoding="utf-8")
-        ticker = reporter.start(len(docs), "PDFs")
+    with output_folder(Path(out_dir), kind) as stage:
+        work = Path(tempfile.mkdtemp(prefix=f".{stage.out.name}.work-", dir=stage.out.parent))
+        try:
+            for doc in docs:
+                folder = work / doc.name
+                folder.mkdir(parents=True)
+                (folder / f"{doc.stem}.tex").write_text(doc.tex, encoding="utf-8")
+            ticker = reporter.start(len(docs), "PDFs")
 
-        def compile_one(doc: Document) -> str | None:
-            error = compiler.compile(doc, staging / doc.name)
-            ticker.tick(f"{doc.name}.pdf", "FAILED" if error else "")
-            return error
+            def compile_one(doc: Document) -> str | None:
+                error = compiler.compile(doc, work / doc.name)
+                ticker.tick(f"{doc.name}.pdf", "FAILED" if error else "")
+                return error
 
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(docs)))) as pool:
-            errors = [e for e in pool.map(compile_one, docs) if e]
-        if errors:
-            failed = out_dir.with_name(out_dir.name + ".failed")
-            shutil.rmtree(failed, ignore_errors=True)
-            staging.rename(failed)
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise LatexError(errors[0].replace("{staging}", str(failed)) + more)
-        if compiler.cached:
-            reporter.info(f"{compiler.compiled} PDF(s) compiled, {compiler.cached} unchanged ones taken from the cache")
-        written = []
-        for doc in docs:
-            target = out_dir / f"{doc.name}.pdf"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / doc.name / f"{doc.stem}.pdf", target)
-            written.append(target)
-        for name, text in (extra_files or {}).items():
-            (staging / name).write_text(text, encoding="utf-8")
-            os.replace(staging / name, out_dir / name)
-            written.append(out_dir / name)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(docs)))) as pool:
+                errors = [e for e in pool.map(compile_one, docs) if e]
+            if errors:
+                failed = keep_failed(work, stage.out)
+                work = None
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                raise LatexError(errors[0].replace("{staging}", str(failed)) + more)
+            if compiler.cached:
+                reporter.info(f"{compiler.compiled} PDF(s) compiled, {compiler.cached} unchanged ones taken from the cache")
+            for doc in docs:
+                stage.place(work / doc.name / f"{doc.stem}.pdf", f"{doc.name}.pdf")
+            for name, text in (extra_files or {}).items():
+                stage.write(name, text)
+            return stage.commit()
+        finally:
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
 
 
 def write_tex(docs: list[Document], out_dir: Path) -> list[Path]:
-    """Write the .tex sources only (no compile), through a staging file each, then move into place."""
-    out_dir = Path(out_dir)
-    written = []
-    for doc in docs:
-        target = out_dir / f"{doc.name}.tex"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{doc.stem}.", suffix=".tex", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(doc.tex)
-        os.replace(tmp, target)
-        written.append(target)
-    return written
+    """Write the .tex sources only (no compile), published as a whole like the PDFs."""
+    with output_folder(Path(out_dir), "sources") as stage:
+        for doc in docs:
+            stage.write(f"{doc.name}.tex", doc.tex)
+        return stage.commit()
 
 
 _FILE_LINE = re.compile(r"^(?:\./)?([^\s:]+\.(?:tex|sty|cls)):(\d+): (.*)$", re.M)
@@ -299,17 +322,23 @@ def describe_error(doc: Document, log: str) -> str:
         text = doc.tex.splitlines()[line - 1].strip()
         text = f": `{text[:100]}`" if text else ""
     what = f" in {owner}" if owner else ""
+    if re.search(r"File `.*' not found", message):
+        message += " (qbank's TeX reads only its own build folder and the TeX installation)"
     return f"LaTeX error{what}, {where}{text}: {message}"
 
 
 def variant_at(tex: str, line: int) -> str | None:
     """The `family seed N (part)` of the fragment that holds `line`, from the marker comments."""
-    owner = None
+    owner = field = None
     for number, text in enumerate(tex.splitlines(), start=1):
         if number > line:
             break
         if text.startswith(MARKER):
-            owner = text[len(MARKER):].strip()
+            owner, field = text[len(MARKER):].strip(), None
+        elif text.startswith(FIELD_MARKER):
+            field = text[len(FIELD_MARKER):].strip()
         elif text.startswith("% qbank-end"):
-            owner = None
+            owner = field = None
+    if owner and field:
+        return f"{owner}, field {field}"
     return owner

@@ -24,6 +24,7 @@ from .paths import template_dirs
 from .registry import get_family
 
 MARKER = "% qbank-variant:"
+FIELD_MARKER = "% qbank-field:"  # conceptual templates name the bank field that follows
 
 
 def latex_escape(text: Any) -> str:
@@ -225,7 +226,8 @@ def render_block(template_name: str, part: str, context: Mapping[str, Any], labe
         body = "".join(template.blocks[part](template.new_context(dict(context))))
     except jinja2.UndefinedError as exc:
         raise FamilyError(f"{owner}: template {template_name} ({part}): {exc.message}") from None
-    return f"{MARKER} {label} ({part})\n{body.strip()}\n% qbank-end\n"
+    # the \message lets a document that runs out of time say which question TeX was typesetting
+    return f"{MARKER} {label} ({part})\n\\message{{[qbank: {label} ({part})]}}%\n{body.strip()}\n% qbank-end\n"
 
 
 def render_document(template_name: str, context: Mapping[str, Any]) -> str:

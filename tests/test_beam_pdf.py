@@ -50,4 +50,4 @@ def test_the_tallest_tree_fits_below_an_exam_title(tmp_path):
     proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out), "--secret", "beam-pdf-test")
     assert proc.returncode == 0, proc.stderr
     for version in ("v01", "v02"):
-        assert pages(out / version / "exam.pdf") == 1
+        assert pages(out / "students" / version / "exam.pdf") == 1

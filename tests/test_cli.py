@@ -80,7 +80,7 @@ def test_bad_inputs_are_one_clear_line():
     )
     assert_clean_error(run_qbank("draw", "conv1d-forward", "--params", "{oops"), "--params", "invalid inline JSON")
     proc = run_qbank("draw", "conv1d-forward", "--seed", "-3")
-    assert proc.returncode == 2 and "non-negative integer" in proc.stderr
+    assert proc.returncode == 2 and "expected an integer from 0 to 9223372036854775807" in proc.stderr
 
 
 def test_check_passes_and_reports_per_family():

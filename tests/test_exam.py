@@ -128,14 +128,14 @@ def test_shipped_blueprint_versions_same_pages_answers_only_in_solutions(tmp_pat
     out = tmp_path / "quiz"
     proc = run_qbank("exam", "bank/exams/quiz-backprop.yaml", "--versions", "3", "--out", str(out), "--secret", "quiz-secret")
     assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
-    counts = {pages(out / f"v{v:02d}" / "exam.pdf") for v in (1, 2, 3)}
+    manifest = json.loads((out / "instructor" / "manifest.json").read_text())
+    counts = {pages(out / "students" / f"v{v:02d}" / "exam.pdf") for v in (1, 2, 3)}
     assert len(counts) == 1, f"page counts differ across versions: {counts}"
     expected_pages = 1 + sum(q["pages"] for q in manifest["versions"][0]["questions"])
     assert counts == {expected_pages}
     for record in manifest["versions"]:
-        exam = pdf_text(out / record["folder"] / "exam.pdf")
-        solutions = pdf_text(out / record["folder"] / "solutions.pdf")
+        exam = pdf_text(out / "students" / record["folder"] / "exam.pdf")
+        solutions = pdf_text(out / "instructor" / record["folder"] / "solutions.pdf")
         assert record["code"] in exam and "Solution" not in exam and "Answer:" not in exam
         for q in record["questions"]:
             if q["item"].get("family") in FAMILIES:
@@ -153,7 +153,7 @@ def test_rebuild_from_manifest_is_byte_identical(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(first), "--secret", "rebuild-secret")
     assert proc.returncode == 0, proc.stderr
-    proc = run_qbank("rebuild", str(first / "manifest.json"), "--out", str(second), "--no-cache")
+    proc = run_qbank("rebuild", str(first / "instructor" / "manifest.json"), "--out", str(second), "--no-cache")
     assert proc.returncode == 0, proc.stderr
     produced = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert produced == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
@@ -168,9 +168,13 @@ def test_roster_names_a_version_per_student_and_overflow_is_an_error(tmp_path):
     out = tmp_path / "quiz"
     proc = run_qbank("exam", "bank/exams/demo.yaml", "--roster", str(roster), "--out", str(out), "--secret", "r-secret")
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["s1001", "s1002"]
-    assert "Ada Lovelace" in pdf_text(out / "s1001" / "exam.pdf")
-    key = json.loads((out / "key.json").read_text())
+    assert sorted(p.name for p in (out / "students").iterdir()) == ["s1001", "s1002"]
+    assert sorted(p.name for p in out.iterdir()) == [".qbank-output", "README.txt", "instructor", "students"]
+    assert (out / "instructor").stat().st_mode & 0o777 == 0o700
+    assert (out / "instructor" / "key.json").stat().st_mode & 0o777 == 0o600
+    assert (out / "instructor" / "s1001" / "solutions.pdf").stat().st_mode & 0o077 == 0
+    assert "Ada Lovelace" in pdf_text(out / "students" / "s1001" / "exam.pdf")
+    key = json.loads((out / "instructor" / "key.json").read_text())
     assert [v["student"]["id"] for v in key["versions"]] == ["s1001", "s1002"]
 
     bad_roster = tmp_path / "bad.csv"
@@ -199,7 +203,7 @@ def test_a_question_longer_than_its_pages_is_an_error(tmp_path):
     blueprint.write_text(blueprint.read_text().replace("pages: 1", "pages: 3"))
     proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "long"), "--secret", "l-secret", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert pages(tmp_path / "long" / "v01" / "exam.pdf") == 1 + 3
+    assert pages(tmp_path / "long" / "students" / "v01" / "exam.pdf") == 1 + 3
 
 
 @pdf

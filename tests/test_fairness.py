@@ -352,9 +352,9 @@ def test_printed_part_points_add_up_and_match_the_key(tmp_path):
                      "--secret", "part-points-secret-0123")
     assert proc.returncode == 0, proc.stderr
     assert "working time of a strong student" in proc.stderr and "every version has" in proc.stderr
-    key = json.loads((out / "key.json").read_text())
+    key = json.loads((out / "instructor" / "key.json").read_text())
     for record in key["versions"]:
-        text = pdf_text(out / f"v{record['version']:02d}" / "exam.pdf")
+        text = pdf_text(out / "students" / f"v{record['version']:02d}" / "exam.pdf")
         printed: dict[int, tuple[float, list[float]]] = {}
         current = None
         for line in text.splitlines():

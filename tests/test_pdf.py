@@ -105,7 +105,7 @@ def test_draw_pdf_solution_has_answers_problem_has_none(family, tmp_path):
     assert "Solution" not in problem and "Answer:" not in problem
     assert "Solution" in solution and "Answer" in solution
     assert "\\" not in problem + solution, "raw LaTeX leaked into the PDF"
-    assert sorted(p.name for p in out.iterdir()) == ["problem.pdf", "solution.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == [".qbank-output", "problem.pdf", "solution.pdf"]
 
 
 def test_exam_versions_differ_and_hold_their_answers(tmp_path):
@@ -125,14 +125,16 @@ def test_exam_versions_differ_and_hold_their_answers(tmp_path):
     out = tmp_path / "exam"
     proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out), "--secret", "test-secret-1")
     assert proc.returncode == 0, proc.stderr
-    assert "[4/4] v02/solutions.pdf" in proc.stderr  # progress, one line per PDF
-    manifest = json.loads((out / "manifest.json").read_text())
+    assert "[4/4] " in proc.stderr and "instructor/v02/solutions.pdf" in proc.stderr  # progress, a line per PDF
+    assert "hand out: " in proc.stderr and "students/*/exam.pdf" in proc.stderr
+    manifest = json.loads((out / "instructor" / "manifest.json").read_text())
     versions = manifest["versions"]
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["questions"] != versions[1]["questions"]
     for v in versions:
-        folder = out / f"v{v['version']:02d}"
-        exam, solutions = pdf_text(folder / "exam.pdf"), pdf_text(folder / "solutions.pdf")
+        folder = f"v{v['version']:02d}"
+        exam = pdf_text(out / "students" / folder / "exam.pdf")
+        solutions = pdf_text(out / "instructor" / folder / "solutions.pdf")
         assert "Name:" in exam and v["code"] in exam
         assert exam.count("Page ") == 2 and "Page 2 of 2" in exam  # one page per question, title on the first
         for question in v["questions"]:

@@ -1,0 +1,147 @@
+"""Checks on text before it reaches LaTeX, so that a bad field is reported by its name, not by a line
+of a generated .tex file:
+
+- characters the fonts cannot set (CJK, Arabic, emoji...) are refused with the field named: qbank's
+  documents use Latin Modern in the T1 encoding, so they set what LaTeX's utf8 input encoding maps
+  for T1 and its companions (Latin scripts, their accents, common punctuation and symbols);
+- in bank LaTeX (questions, solutions, choices, parts, table cells): braces and math delimiters must
+  balance, and commands that read or write files, or change how TeX reads its input, are refused;
+- names and header texts have length limits, and no word so long that it cannot break.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import InputError
+
+# The encoding definition files utf8.def reads for the fonts qbank uses (text T1 and TS1, math OML/OMS).
+_DFU_FILES = ("t1enc.dfu", "ts1enc.dfu", "ot1enc.dfu", "omsenc.dfu", "utf8enc.dfu")
+_DECLARED = re.compile(r"\\DeclareUnicodeCharacter\{([0-9A-Fa-f]{4,6})\}")
+FORBIDDEN = (
+    "input", "include", "InputIfFileExists", "IfFileExists", "openin", "openout", "read", "readline",
+    "write", "immediate", "special", "catcode", "usepackage", "RequirePackage", "documentclass",
+    "endinput", "newwrite", "newread", "pdfobj", "pdfliteral", "directlua", "makeatletter", "csname",
+)
+_COMMAND = re.compile(r"\\([A-Za-z@]+)")
+MAX_NAME = 60
+MAX_WORD = 30
+
+
+@functools.lru_cache(maxsize=1)
+def settable() -> frozenset[int]:
+    """Code points LaTeX can set in qbank's documents, read from the TeX installation's .dfu files
+    (Latin-1 when they cannot be found)."""
+    points = set(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+    found = False
+    for name in _DFU_FILES:
+        try:
+            path = subprocess.run(["kpsewhich", name], capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            path = ""
+        if path and Path(path).is_file():
+            found = True
+            points |= {int(code, 16) for code in _DECLARED.findall(Path(path).read_text(encoding="latin-1"))}
+    if not found:
+        points |= set(range(0xA0, 0x100))
+    return frozenset(points)
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"{char!r} (U+{ord(char):04X}{', ' + name.lower() if name else ''})"
+
+
+def check_characters(text: str, where: str) -> None:
+    allowed = settable()
+    for index, char in enumerate(text):
+        if ord(char) not in allowed:
+            line = text.count("\n", 0, index) + 1
+            at = f" (line {line} of the text)" if "\n" in text.strip() else ""
+            hint = "write it as a LaTeX command (e.g. $\\alpha$ for α)" if unicodedata.category(char).startswith("L") and ord(char) < 0x3000 else "qbank's fonts set Latin script only"
+            raise InputError(f"{where}: the character {_describe(char)}{at} cannot be typeset; {hint}")
+
+
+def check_plain(text: str, where: str, max_length: int | None = None, max_word: int = MAX_WORD) -> None:
+    """A text printed as it is (escaped): names, titles, instructions."""
+    check_characters(text, where)
+    if max_length is not None and len(text) > max_length:
+        raise InputError(f"{where}: {len(text)} characters, more than the {max_length} that fit; shorten it")
+    long_word = next((w for w in text.split() if len(w) > max_word), None)
+    if long_word:
+        raise InputError(f"{where}: the word {long_word[:40]!r}... has {len(long_word)} characters, more than "
+                         f"{max_word}; it cannot break across lines")
+
+
+def check_latex(text: str, where: str) -> None:
+    """Bank LaTeX: settable characters, balanced braces and math, no file or catcode commands."""
+    check_characters(text, where)
+    body = re.sub(r"(?<!\\)%.*", "", text)  # comments
+    body = re.sub(r"\\[\\{}$%&#_^~ ]", "", body)  # escaped characters and \\ are not delimiters
+    for name in _COMMAND.findall(body):
+        if name in FORBIDDEN:
+            raise InputError(f"{where}: \\{name} is not allowed in bank text (it reads or writes files or "
+                             "changes how TeX reads its input); write the content itself")
+    if "\\end{document}" in text:
+        raise InputError(f"{where}: \\end{{document}} is not allowed in bank text")
+    depth = 0
+    for index, char in enumerate(body):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                raise InputError(f"{where}: a '}}' closes a brace that was never opened (near {_near(body, index)!r})")
+    if depth:
+        raise InputError(f"{where}: {depth} '{{' never closed; every {{ needs its }}")
+    singles = re.sub(r"\$\$", "", body).count("$")
+    if singles % 2 or body.count("$$") % 2:
+        raise InputError(f"{where}: unbalanced $: math opened with $ must be closed with $ in the same field")
+    for open_, close in (("\\(", "\\)"), ("\\[", "\\]")):
+        if text.count(open_) != text.count(close):
+            raise InputError(f"{where}: {text.count(open_)} {open_} but {text.count(close)} {close}; math must close in the same field")
+    if len(re.findall(r"\\begin\{", body)) != len(re.findall(r"\\end\{", body)):
+        raise InputError(f"{where}: \\begin{{...}} and \\end{{...}} do not pair up")
+
+
+def _near(text: str, index: int) -> str:
+    return text[max(0, index - 20) : index + 1].replace("\n", " ")
+
+
+def item_texts(item: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """(field, LaTeX) of a conceptual item as recorded (item_to_dict)."""
+    for key in ("question", "solution"):
+        if item.get(key):
+            yield key, item[key]
+    for j, part in enumerate(item.get("parts", ())):
+        yield f"parts[{j}].question", part["question"]
+        yield f"parts[{j}].solution", part["solution"]
+    for j, choice in enumerate(item.get("choices", ())):
+        yield f"choices[{j}].text", choice["text"]
+    for j, column in enumerate(item.get("columns", ())):
+        yield f"table.columns[{j}]", column
+    for r, row in enumerate(item.get("rows", ())):
+        for c, cell in enumerate(row):
+            yield f"table.rows[{r}][{c}]", cell["answer"] if isinstance(cell, Mapping) else cell
+
+
+def check_item(item: Mapping[str, Any], source: str) -> None:
+    """Every LaTeX field of a conceptual item (a parameterized item's text comes from its template)."""
+    if item.get("family"):
+        return
+    for field, text in item_texts(item):
+        check_latex(text, f"{source}: item {item['id']!r}: {field}")
+
+
+HEADER_LIMITS = {"course": 80, "title": 120, "date": 60, "duration": 60, "instructions": 2000}
+
+
+def check_header(header: Mapping[str, str], source: str) -> None:
+    for key, limit in HEADER_LIMITS.items():
+        if header.get(key):
+            check_plain(header[key], f"{source}: {key}", limit)
