@@ -12,7 +12,9 @@ Every problem is reported as `file: line N: field: what was expected`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -20,12 +22,22 @@ from typing import Any, Callable, Mapping
 from .errors import InputError, QbankError
 from .paths import content_roots
 from .registry import get_family
-from .yamlfile import Located, load_located
+from .yamlfile import Located, load_located, no_gc
 
 KINDS = ("short-answer", "multiple-choice", "fill-table")
 COMMON = ("id", "title", "topic", "tags", "difficulty", "points", "asks", "reveals", "minutes")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_LENGTH = re.compile(r"^\d+(\.\d+)?(cm|mm|in|pt|em|ex)$")
+_LENGTH = re.compile(r"^(\d+(?:\.\d+)?)(cm|mm|in|pt|em|ex)$")
+_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27, "em": 0.35, "ex": 0.16}  # em, ex: at 10pt
+MAX_ANSWER_SPACE_CM = 25  # a page
+MAX_POINTS = 1000
+MAX_ID = 80  # characters of an id or a tag
+MAX_TITLE = 120  # characters of a title (an item's, a blueprint's, a section's)
+MAX_TEXT = 10_000  # characters of a question or a solution
+MAX_CHOICE = 1_000  # characters of a choice
+MAX_CELL = 500  # characters of a table cell or column header
+MAX_ROWS, MAX_COLUMNS = 40, 10
+MAX_PARTS = 26  # lettered a to z
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,31 @@ class Item:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (not true/false)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short (a message is one line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def points_problem(value: Any) -> str | None:
+    """Why `value` is not a number of points, or None: finite, more than 0, at most MAX_POINTS."""
+    if not _number(value) or not 0 < value <= MAX_POINTS:
+        return f"expected a positive number of points, at most {MAX_POINTS}, got {shown(value)}"
+    return None
+
+
+def as_written(doc: Located, keys: tuple, value: Any) -> str | None:
+    """Text where text is expected: a string, or a number, date or yes/no exactly as the file writes it
+    (`6.10`, `No`); None for a list, a mapping or nothing."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return doc.scalar_text(*keys)
+    return None
 
 
 class _Reader:
@@ -94,54 +130,75 @@ class _Reader:
     def fail(self, keys: tuple, message: str) -> InputError:
         """`file: line N: item 'ID': field: message`, the line being that of the field (or the item)."""
         item_id = self.data.get("id") if isinstance(self.data, dict) else None
-        who = f"item {item_id!r}: " if isinstance(item_id, str) else f"item {self.at[0] + 1}: "
+        who = f"item {shown(item_id, 90)}: " if isinstance(item_id, str) else f"item {self.at[0] + 1}: "
         field = ".".join(str(k) if not isinstance(k, int) else f"[{k}]" for k in keys).replace(".[", "[")
         field = f"{field}: " if field else ""
         return InputError(f"{self.doc.path}: line {self.doc.line(*self.at, *keys)}: {who}{field}{message}")
 
-    def text(self, key: str, required: bool = True, data: Mapping | None = None, at: tuple = ()) -> str:
+    def text(
+        self, key: str, required: bool = True, data: Mapping | None = None, at: tuple = (), limit: int = MAX_TEXT
+    ) -> str:
         data = self.data if data is None else data
         if key not in data:
             if required:
                 raise self.fail(at, f"missing field `{key}` (expected text)")
             return ""
-        value = data[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail((*at, key), f"expected non-empty text, got {value!r}")
+        value = as_written(self.doc, (*self.at, *at, key), data[key])
+        if value is None or not value.strip():
+            raise self.fail((*at, key), f"expected non-empty text, got {shown(data[key])}")
+        if len(value.strip()) > limit:
+            raise self.fail((*at, key), f"expected at most {limit:,} characters, got {len(value.strip()):,}; shorten it")
         return value.strip()
 
     def points(self, data: Mapping, at: tuple) -> float:
         if "points" not in data:
             raise self.fail(at, "missing field `points` (expected a positive number)")
-        value = data["points"]
-        if not _number(value) or value <= 0:
-            raise self.fail((*at, "points"), f"expected a positive number, got {value!r}")
-        return value
+        problem = points_problem(data["points"])
+        if problem:
+            raise self.fail((*at, "points"), problem)
+        return data["points"]
 
 
+@no_gc()
 def load_items(path: Path) -> list[Item]:
-    doc = load_located(path)
+    doc = load_located(path, "bank file")
     if doc.data is None:
         return []
     if not isinstance(doc.data, list):
-        raise doc.error((), "expected a list of items (each a mapping starting with `- id: ...`)")
-    return [_item(_Reader(doc, i), path) for i in range(len(doc.data))]
+        raise doc.error((), f"expected a list of items (each a mapping starting with `- id: ...`), got {kind_of(doc.data)}")
+    items = [_item(_Reader(doc, i), path) for i in range(len(doc.data))]
+    from .texcheck import check_item  # the LaTeX of every conceptual field, named by field
+
+    for item in items:
+        check_item(item_to_dict(item), item.source)
+    return items
+
+
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in words."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return f"the number {shown(value)}"
+    if isinstance(value, str):
+        return f"the text {shown(value)}"
+    return {list: "a list", dict: "a mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 def _item(r: _Reader, path: Path) -> Item:
     if not isinstance(r.data, dict):
-        raise r.fail((), "expected a mapping with id, title, topic, tags, difficulty, points")
+        raise r.fail((), f"expected a mapping with id, title, topic, tags, difficulty, points, got {kind_of(r.data)}")
     d = r.data
     item_id = d.get("id")
-    if not isinstance(item_id, str) or not _ID.match(item_id):
-        raise r.fail(("id",), f"expected an id of lower-case words joined by '-', got {item_id!r}")
-    title = r.text("title")
+    if not isinstance(item_id, str) or not _ID.match(item_id) or len(item_id) > MAX_ID:
+        raise r.fail(("id",), f"expected an id of lower-case words joined by '-' (at most {MAX_ID} characters), got {shown(item_id)}")
+    title = r.text("title", limit=MAX_TITLE)
     tags = d.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
-        raise r.fail(("tags",), f"expected a list of tags (text), got {tags!r}")
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() and len(t) <= MAX_ID for t in tags):
+        raise r.fail(("tags",), f"expected a list of tags (text, at most {MAX_ID} characters each), got {shown(tags)}")
     difficulty = d.get("difficulty", 2)
     if not isinstance(difficulty, int) or isinstance(difficulty, bool) or not 1 <= difficulty <= 5:
-        raise r.fail(("difficulty",), f"expected an integer from 1 to 5, got {difficulty!r}")
+        raise r.fail(("difficulty",), f"expected an integer from 1 to 5, got {shown(difficulty)}")
     source = f"{path}: line {r.doc.line(*r.at)}"
     common = {"id": item_id, "title": title, "tags": tuple(tags), "difficulty": difficulty, "source": source}
     common.update(fairness_fields(d, r.fail))
@@ -152,33 +209,38 @@ def _item(r: _Reader, path: Path) -> Item:
     if "kind" not in d:
         raise r.fail((), "expected either `family` (a parameterized item) or `kind` (" + ", ".join(KINDS) + ")")
     kind = d["kind"]
-    if kind not in KINDS:
-        raise r.fail(("kind",), f"expected one of {', '.join(KINDS)}, got {kind!r}")
-    topic = r.text("topic")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise r.fail(("kind",), f"expected one of {', '.join(KINDS)}, got {shown(kind)}")
+    topic = r.text("topic", limit=MAX_ID)
     if topic != path.stem:
         raise r.fail(("topic",), f"expected the file's topic {path.stem!r} (items live in bank/items/<topic>.yaml), got {topic!r}")
     allowed = {*COMMON, "kind", "question", "solution", "parts", "choices", "table", "answer_space"}
     _no_unknown(r, allowed)
     answer_space = d.get("answer_space", "5cm")
-    if not isinstance(answer_space, str) or not _LENGTH.match(answer_space):
-        raise r.fail(("answer_space",), f"expected a TeX length such as 5cm, got {answer_space!r}")
+    length = _LENGTH.match(answer_space) if isinstance(answer_space, str) else None
+    if not length or float(length.group(1)) * _CM[length.group(2)] > MAX_ANSWER_SPACE_CM:
+        raise r.fail(
+            ("answer_space",), f"expected a TeX length such as 5cm, at most {MAX_ANSWER_SPACE_CM}cm, got {shown(answer_space)}"
+        )
     fields: dict[str, Any] = {**common, "topic": topic, "kind": kind, "answer_space": answer_space}
 
     if "parts" in d:
         if kind != "short-answer":
             raise r.fail(("parts",), "only short-answer items have parts")
         parts = d["parts"]
-        if not isinstance(parts, list) or not parts:
-            raise r.fail(("parts",), "expected a non-empty list of parts, each {points, question, solution}")
+        if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_PARTS:
+            raise r.fail(("parts",), f"expected a list of 1 to {MAX_PARTS} parts (a to z), each {{points, question, solution}}")
         built = []
         for j, part in enumerate(parts):
             at = ("parts", j)
             if not isinstance(part, dict):
                 raise r.fail(at, "expected a mapping with points, question and solution")
-            extra = sorted(set(part) - {"points", "question", "solution"})
+            extra = sorted((k for k in part if k not in ("points", "question", "solution")), key=str)
             if extra:
                 raise r.fail((*at, extra[0]), "unknown field (expected points, question, solution)")
             built.append(WrittenPart(r.points(part, at), r.text("question", data=part, at=at), r.text("solution", data=part, at=at)))
+        if sum(p.points for p in built) > MAX_POINTS:
+            raise r.fail(("parts",), f"the parts' points add up to {sum(p.points for p in built):g}, more than {MAX_POINTS}")
         if "points" in d:
             raise r.fail(("points",), "an item with parts takes its points from the parts; remove this field")
         fields.update(parts=tuple(built), points=sum(p.points for p in built), question=r.text("question", required=False))
@@ -198,8 +260,8 @@ def _item(r: _Reader, path: Path) -> Item:
                 raise r.fail(at, "expected a mapping {text: ..., correct: true|false}")
             correct = choice.get("correct", False)
             if not isinstance(correct, bool):
-                raise r.fail((*at, "correct"), f"expected true or false, got {correct!r}")
-            built_choices.append(Choice(r.text("text", data=choice, at=at), correct))
+                raise r.fail((*at, "correct"), f"expected true or false, got {shown(correct)}")
+            built_choices.append(Choice(r.text("text", data=choice, at=at, limit=MAX_CHOICE), correct))
         if sum(c.correct for c in built_choices) != 1:
             raise r.fail(("choices",), f"expected exactly one correct choice, found {sum(c.correct for c in built_choices)}")
         fields["choices"] = tuple(built_choices)
@@ -217,11 +279,15 @@ def _table(r: _Reader) -> dict[str, Any]:
     if not isinstance(table, dict) or set(table) != {"columns", "rows"}:
         raise r.fail(("table",), "expected a mapping with `columns` (header texts) and `rows` (lists of cells)")
     columns = table["columns"]
-    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
-        raise r.fail(("table", "columns"), "expected a list of column headers (text)")
+    if not isinstance(columns, list) or not 1 <= len(columns) <= MAX_COLUMNS:
+        raise r.fail(("table", "columns"), f"expected a list of 1 to {MAX_COLUMNS} column headers (text)")
+    headers = [as_written(r.doc, (*r.at, "table", "columns", c), v) for c, v in enumerate(columns)]
+    for c, header in enumerate(headers):
+        if header is None or len(header) > MAX_CELL:
+            raise r.fail(("table", "columns", c), f"expected a column header (text of at most {MAX_CELL} characters), got {shown(columns[c])}")
     rows = table["rows"]
-    if not isinstance(rows, list) or not rows:
-        raise r.fail(("table", "rows"), "expected a non-empty list of rows")
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_ROWS:
+        raise r.fail(("table", "rows"), f"expected a list of 1 to {MAX_ROWS} rows")
     built = []
     blanks = 0
     for j, row in enumerate(rows):
@@ -230,17 +296,21 @@ def _table(r: _Reader) -> dict[str, Any]:
             raise r.fail(at, f"expected a row of {len(columns)} cells (one per column)")
         cells = []
         for c, cell in enumerate(row):
-            if isinstance(cell, (str, int, float)) and not isinstance(cell, bool):
-                cells.append(str(cell))
-            elif isinstance(cell, dict) and set(cell) == {"answer"} and isinstance(cell["answer"], str):
-                cells.append({"answer": cell["answer"]})
+            text = as_written(r.doc, (*r.at, *at, c), cell)
+            answer = as_written(r.doc, (*r.at, *at, c, "answer"), cell["answer"]) if isinstance(cell, dict) and set(cell) == {"answer"} else None
+            if text is not None and len(text) <= MAX_CELL:
+                cells.append(text)
+            elif answer is not None and len(answer) <= MAX_CELL:
+                cells.append({"answer": answer})
                 blanks += 1
             else:
-                raise r.fail((*at, c), "expected a text cell, or {answer: text} for a cell the student fills in")
+                raise r.fail(
+                    (*at, c), f"expected a text cell, or {{answer: text}} for a cell the student fills in (at most {MAX_CELL} characters)"
+                )
         built.append(tuple(cells))
     if blanks == 0:
         raise r.fail(("table",), "a fill-table needs at least one {answer: ...} cell")
-    return {"columns": tuple(columns), "rows": tuple(built)}
+    return {"columns": tuple(headers), "rows": tuple(built)}
 
 
 _TAG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -250,11 +320,12 @@ def tag_list(value: Any, key: str, fail: Callable[[tuple, str], InputError]) -> 
     """A list of kebab-case tags (`asks`, `reveals`) or structural feature names (`vary`)."""
     value = [value] if isinstance(value, str) else value
     pattern = _TAG if key != "vary" else re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-    if not isinstance(value, list) or not all(isinstance(v, str) and pattern.match(v) for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) and pattern.match(v) and len(v) <= MAX_ID for v in value):
         what = "lower-case words joined by '-'" if key != "vary" else "parameter names"
-        raise fail((key,), f"expected a list of {what}, got {value!r}")
-    if len(set(value)) != len(value):
-        raise fail((key,), f"lists {sorted(v for v in value if value.count(v) > 1)[0]!r} twice")
+        raise fail((key,), f"expected a list of {what}, got {shown(value)}")
+    twice = sorted(v for v, n in Counter(value).items() if n > 1)
+    if twice:
+        raise fail((key,), f"lists {twice[0]!r} twice")
     return tuple(value)
 
 
@@ -264,7 +335,7 @@ def fairness_fields(d: Mapping[str, Any], fail: Callable[[tuple, str], InputErro
     if "minutes" in d:
         minutes = d["minutes"]
         if not _number(minutes) or not 0 < minutes <= 600:
-            raise fail(("minutes",), f"expected a working time in minutes, more than 0 and at most 600, got {minutes!r}")
+            raise fail(("minutes",), f"expected a working time in minutes, more than 0 and at most 600, got {shown(minutes)}")
         out["minutes"] = minutes
     return out
 
@@ -272,13 +343,16 @@ def fairness_fields(d: Mapping[str, Any], fail: Callable[[tuple, str], InputErro
 def family_item(data: Mapping[str, Any], common: dict[str, Any], fail: Callable[[tuple, str], InputError]) -> Item:
     """A parameterized item (from the bank, or a blueprint's family slot): the family exists, pinned
     params and ranges name its parameters, and together they admit at least one verified variant."""
+    family_id = data["family"]
+    if not isinstance(family_id, str) or not family_id.strip() or len(family_id) > MAX_ID:
+        raise fail(("family",), f"expected a family id (text, as `qbank list` prints it), got {shown(family_id)}")
     try:
-        fam = get_family(str(data["family"]))
+        fam = get_family(family_id)
     except QbankError as exc:
         raise fail(("family",), str(exc)) from None
     topic = data.get("topic", fam.topic)
-    if not isinstance(topic, str) or not topic:
-        raise fail(("topic",), f"expected a topic name, got {topic!r}")
+    if not isinstance(topic, str) or not topic or len(topic) > MAX_ID:
+        raise fail(("topic",), f"expected a topic name, got {shown(topic)}")
     params = data.get("params", {}) or {}
     if not isinstance(params, dict):
         raise fail(("params",), "expected a mapping of parameter names to pinned values")
@@ -291,22 +365,27 @@ def family_item(data: Mapping[str, Any], common: dict[str, Any], fail: Callable[
     for name in [*params, *ranges]:
         if name not in drawn:
             key = "params" if name in params else "ranges"
-            raise fail((key, name), f"{fam.id} has no parameter {name!r} (it takes {', '.join(sorted(drawn))})")
+            raise fail((key, name), f"{fam.id} has no parameter {shown(name)} (it takes {', '.join(sorted(drawn))})")
     for name, spec in ranges.items():
         _check_range(fail, name, spec, drawn[name])
         if name in params:
             raise fail(("ranges", name), "this parameter is pinned in `params`; a range makes no sense for it")
     points = data.get("points")
-    if not _number(points) or points <= 0:
-        raise fail(("points",), f"expected a positive number, got {points!r}")
+    problem = points_problem(points)
+    if problem:
+        raise fail(("points",), problem)
     vary = tag_list(data["vary"], "vary", fail) if "vary" in data else ()
     structure = data.get("structure", {}) or {}
     if not isinstance(structure, dict):
         raise fail(("structure",), "expected a mapping of structural features to values, as `qbank exam` prints them")
     features = fam.structure_of(drawn)
     for name in structure:
+        if len(repr(structure[name])) > 200:
+            raise fail(("structure", name), f"expected a structural value as `qbank exam` prints it (such as [3] or 2), got {shown(structure[name])}")
         if name not in features:
-            raise fail(("structure", name), f"{name!r} is not a structural feature of {fam.id} (its structure: {', '.join(features) or 'none'})")
+            raise fail(("structure", name), f"{shown(name)} is not a structural feature of {fam.id} (its structure: {', '.join(features) or 'none'})")
+        if not _same_shape(structure[name], features[name]):
+            raise fail(("structure", name), f"expected a value like {features[name]!r} (as `qbank exam` prints it), got {shown(structure[name])}")
         if name in vary:
             raise fail(("structure", name), "this feature is pinned here and listed in `vary`; choose one")
     item = Item(
@@ -319,6 +398,22 @@ def family_item(data: Mapping[str, Any], common: dict[str, Any], fail: Callable[
         raise fail(("family",), f"no verified variant with these {what}: {exc}") from None
     check_vary(fam, variant.params, vary, lambda message: fail(("vary",), message))
     return item
+
+
+def _same_shape(pinned: Any, example: Any) -> bool:
+    """A pinned structural feature has the form of a drawn one: the same kind of scalar, or a list
+    of dimensions (whole numbers; how many may depend on the draw)."""
+    if isinstance(example, list):
+        return (
+            isinstance(pinned, list)
+            and 1 <= len(pinned) <= 4
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in pinned)
+        )
+    if isinstance(example, bool) or isinstance(pinned, bool):
+        return isinstance(example, bool) and isinstance(pinned, bool)
+    if isinstance(example, (int, float)):
+        return _number(pinned)
+    return isinstance(pinned, type(example))
 
 
 def check_vary(fam: Any, params: Mapping[str, Any], vary: tuple[str, ...], fail: Callable[[str], InputError]) -> None:
@@ -341,14 +436,16 @@ def _check_range(fail: Callable[[tuple, str], InputError], name: str, spec: Any,
         raise fail(at, f"ranges apply to numeric parameters; {name!r} is not a number")
     if isinstance(spec, dict) and set(spec) == {"one_of"}:
         if not isinstance(spec["one_of"], list) or not spec["one_of"] or not all(_number(v) for v in spec["one_of"]):
-            raise fail((*at, "one_of"), "expected a non-empty list of numbers")
+            raise fail((*at, "one_of"), "expected a non-empty list of (finite) numbers")
         return
     if not isinstance(spec, list) or len(spec) != 2 or not all(_number(v) for v in spec) or spec[0] > spec[1]:
-        raise fail(at, f"expected [lo, hi] with lo <= hi, or {{one_of: [...]}}, got {spec!r}")
+        raise fail(at, f"expected [lo, hi] with lo <= hi (finite numbers), or {{one_of: [...]}}, got {shown(spec)}")
 
 
 def _no_unknown(r: _Reader, allowed: set[str]) -> None:
-    extra = sorted(set(r.data) - allowed)
+    extra = sorted((k for k in r.data if k not in allowed), key=str)
+    if extra and not isinstance(extra[0], str):  # `1: x`: not a field name at all (and not a list index)
+        raise r.fail((), f"unknown field {shown(extra[0])} (expected {', '.join(sorted(allowed))})")
     if extra:
         raise r.fail((extra[0],), f"unknown field (expected {', '.join(sorted(allowed))})")
 

@@ -8,16 +8,32 @@ A slot is a fixed bank item (`item: ID`), a family drawn directly (`family: ID`,
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .bank import Bank, Item, check_vary, family_item, load_bank, tag_list
+from .bank import (
+    MAX_ID,
+    MAX_TITLE,
+    Bank,
+    Item,
+    as_written,
+    check_vary,
+    family_item,
+    kind_of,
+    load_bank,
+    points_problem,
+    shown,
+    tag_list,
+)
 from .documents import LAYOUTS
 from .registry import get_family
-from .yamlfile import Located, load_located
+from .yamlfile import Located, load_located, no_gc
 
 HEADER = ("course", "title", "date", "duration", "instructions")
+HEADER_LIMITS = {"course": 80, "title": MAX_TITLE, "date": 40, "duration": 40, "instructions": 2_000}  # characters
+MAX_CHOOSE = 100  # questions drawn from one pool
 OPTIONS = {"shuffle": bool, "layout": str, "cover": bool, "answer_box": bool}
 SLOT_FIELDS = ("item", "family", "params", "ranges", "from", "choose", "points", "pages", "vary", "structure")
 
@@ -60,21 +76,28 @@ class Blueprint:
         return sum(slot.choose for section in self.sections for slot in section.slots)
 
 
+@no_gc()
 def load_blueprint(path: Path, bank: Bank | None = None) -> Blueprint:
-    doc = load_located(Path(path))
+    doc = load_located(Path(path), "blueprint")
     data = doc.data
+    if data is None:
+        raise doc.error((), "the blueprint is empty; expected a mapping with course, title, ..., options and sections")
     if not isinstance(data, dict):
-        raise doc.error((), "expected a mapping with course, title, ..., options and sections")
+        raise doc.error((), f"expected a mapping with course, title, ..., options and sections, got {kind_of(data)}")
     known = (*HEADER, "options", "sections")
     for key in data:
         if key not in known:
             raise doc.error((key,), f"unknown field (expected one of {', '.join(known)})")
     header = {}
     for key in HEADER:
-        value = data.get(key, "")
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise doc.error((key,), f"expected text, got {value!r}")
-        header[key] = str(value).strip()
+        value = data.get(key)
+        text = "" if value is None else as_written(doc, (key,), value)
+        if text is None:
+            raise doc.error((key,), f"expected text, got {kind_of(value)}")
+        text = text.strip()
+        if len(text) > HEADER_LIMITS[key]:
+            raise doc.error((key,), f"expected at most {HEADER_LIMITS[key]:,} characters, got {len(text):,}; shorten it")
+        header[key] = text
     if not header["title"]:
         raise doc.error((), "missing field `title`")
     options = _options(doc, data.get("options", {}) or {})
@@ -83,7 +106,7 @@ def load_blueprint(path: Path, bank: Bank | None = None) -> Blueprint:
         raise doc.error(("sections",), "expected a non-empty list of sections, each {title, slots}")
     lazy = _LazyBank(bank)
     sections = tuple(_section(doc, i, s, lazy, options["shuffle"]) for i, s in enumerate(sections_data))
-    text = Path(path).read_text(encoding="utf-8")
+    text = doc.text
     return Blueprint(
         path=Path(path),
         text=text,
@@ -98,15 +121,15 @@ def load_blueprint(path: Path, bank: Bank | None = None) -> Blueprint:
 
 def _options(doc: Located, options: Any) -> dict[str, Any]:
     if not isinstance(options, dict):
-        raise doc.error(("options",), "expected a mapping (shuffle, layout, cover, answer_box)")
+        raise doc.error(("options",), f"expected a mapping (shuffle, layout, cover, answer_box), got {kind_of(options)}")
     out = {"shuffle": False, "layout": "page-per-question", "cover": True, "answer_box": False}
     for key, value in options.items():
         if key not in OPTIONS:
             raise doc.error(("options", key), f"unknown option (expected {', '.join(OPTIONS)})")
         if not isinstance(value, OPTIONS[key]):
-            raise doc.error(("options", key), f"expected {'true or false' if OPTIONS[key] is bool else 'text'}, got {value!r}")
+            raise doc.error(("options", key), f"expected {'true or false' if OPTIONS[key] is bool else 'text'}, got {shown(value)}")
         if key == "layout" and value not in LAYOUTS:
-            raise doc.error(("options", key), f"expected one of {', '.join(LAYOUTS)}, got {value!r}")
+            raise doc.error(("options", key), f"expected one of {', '.join(LAYOUTS)}, got {shown(value)}")
         out[key] = value
     return out
 
@@ -132,16 +155,19 @@ class _LazyBank:
 def _section(doc: Located, index: int, data: Any, bank: Bank, shuffle: bool) -> Section:
     at = ("sections", index)
     if not isinstance(data, dict):
-        raise doc.error(at, "expected a mapping with `title` and `slots`")
+        raise doc.error(at, f"expected a mapping with `title` and `slots`, got {kind_of(data)}")
     for key in data:
         if key not in ("title", "slots", "shuffle"):
             raise doc.error((*at, key), "unknown field (expected title, slots, shuffle)")
-    title = data.get("title", "")
-    if not isinstance(title, str):
-        raise doc.error((*at, "title"), f"expected text, got {title!r}")
+    value = data.get("title")
+    title = "" if value is None else as_written(doc, (*at, "title"), value)
+    if title is None:
+        raise doc.error((*at, "title"), f"expected text, got {kind_of(value)}")
+    if len(title.strip()) > MAX_TITLE:
+        raise doc.error((*at, "title"), f"expected at most {MAX_TITLE} characters, got {len(title.strip()):,}; shorten it")
     shuffle = data.get("shuffle", shuffle)
     if not isinstance(shuffle, bool):
-        raise doc.error((*at, "shuffle"), f"expected true or false, got {shuffle!r}")
+        raise doc.error((*at, "shuffle"), f"expected true or false, got {shown(shuffle)}")
     slots = data.get("slots")
     if not isinstance(slots, list) or not slots:
         raise doc.error((*at, "slots"), "expected a non-empty list of slots (item, family or from)")
@@ -151,7 +177,7 @@ def _section(doc: Located, index: int, data: Any, bank: Bank, shuffle: bool) -> 
 
 def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
     if not isinstance(data, dict):
-        raise doc.error(at, "expected a mapping: {item: ID}, {family: ID} or {from: {...}, choose: n}")
+        raise doc.error(at, f"expected a mapping: {{item: ID}}, {{family: ID}} or {{from: {{...}}, choose: n}}, got {kind_of(data)}")
     for key in data:
         if key not in SLOT_FIELDS:
             raise doc.error((*at, key), f"unknown field (expected {', '.join(SLOT_FIELDS)})")
@@ -159,14 +185,14 @@ def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
     if len(kinds) != 1:
         raise doc.error(at, "expected exactly one of `item`, `family` or `from`")
     points = data.get("points")
-    if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0):
-        raise doc.error((*at, "points"), f"expected a positive number, got {points!r}")
+    if points is not None and points_problem(points):
+        raise doc.error((*at, "points"), points_problem(points))
     pages = data.get("pages", 1)
     if isinstance(pages, bool) or not isinstance(pages, int) or not 1 <= pages <= 10:
-        raise doc.error((*at, "pages"), f"expected an integer from 1 to 10, got {pages!r}")
+        raise doc.error((*at, "pages"), f"expected an integer from 1 to 10, got {shown(pages)}")
     choose = data.get("choose", 1)
-    if isinstance(choose, bool) or not isinstance(choose, int) or choose < 1:
-        raise doc.error((*at, "choose"), f"expected a positive integer, got {choose!r}")
+    if isinstance(choose, bool) or not isinstance(choose, int) or not 1 <= choose <= MAX_CHOOSE:
+        raise doc.error((*at, "choose"), f"expected a positive integer, at most {MAX_CHOOSE}, got {shown(choose)}")
     if kinds != ["from"] and "choose" in data:
         raise doc.error((*at, "choose"), "`choose` goes with a `from` pool")
     for key in ("params", "ranges", "structure"):
@@ -176,12 +202,14 @@ def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
 
     if kinds == ["item"]:
         item_id = data["item"]
+        if not isinstance(item_id, str) or not item_id.strip():
+            raise doc.error((*at, "item"), f"expected the id of one bank item (text), got {kind_of(item_id)}; a pool is `from: {{ids: [...]}}`")
         if item_id not in bank.items:
             import difflib
 
             close = difflib.get_close_matches(str(item_id), bank.items, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise doc.error((*at, "item"), f"unknown bank item {item_id!r}{hint}")
+            raise doc.error((*at, "item"), f"unknown bank item {shown(item_id)}{hint}")
         pool = (bank.items[item_id],)
     elif kinds == ["family"]:
         pool = (_family_slot_item(doc, at, data, source),)
@@ -191,8 +219,6 @@ def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
             raise doc.error((*at, "choose"), f"the pool holds {len(pool)} item(s), fewer than choose: {choose}")
     if points is None and any(item.points is None for item in pool):
         raise doc.error((*at, "points"), "missing: this slot's item has no points of its own")
-    if points is not None and not points <= 1000:
-        raise doc.error((*at, "points"), f"expected at most 1000 points, got {points!r}")
     vary = tag_list(data["vary"], "vary", lambda keys, m: doc.error((*at, *keys), m)) if "vary" in data else ()
     _check_slot_vary(doc, (*at, "vary"), pool, vary)
     return Slot(label, pool, choose, points, pages, source, vary)
@@ -216,7 +242,9 @@ def _family_slot_item(doc: Located, at: tuple, data: dict, source: str) -> Item:
     """A family drawn straight from a blueprint slot: checked like a bank item of that family."""
     if data.get("points") is None:
         raise doc.error((*at, "points"), "missing: a family slot needs points")
-    fam_id = str(data["family"])
+    fam_id = data["family"]
+    if not isinstance(fam_id, str) or not fam_id.strip():
+        raise doc.error((*at, "family"), f"expected a family id (text, as `qbank list` prints it), got {kind_of(fam_id)}")
     common = {"id": fam_id, "title": fam_id, "tags": (), "difficulty": 2, "source": source}
     item = family_item(data, common, lambda keys, message: doc.error((*at, *keys), message))
     fam = get_family(item.family)
@@ -225,7 +253,7 @@ def _family_slot_item(doc: Located, at: tuple, data: dict, source: str) -> Item:
 
 def _pool(doc: Located, at: tuple, spec: Any, bank: Bank) -> list[Item]:
     if not isinstance(spec, dict) or not spec:
-        raise doc.error(at, "expected a mapping with any of topic, tags, ids")
+        raise doc.error(at, f"expected a mapping with any of topic, tags, ids, got {kind_of(spec)}")
     for key in spec:
         if key not in ("topic", "tags", "ids"):
             raise doc.error((*at, key), "unknown field (expected topic, tags, ids)")
@@ -233,8 +261,11 @@ def _pool(doc: Located, at: tuple, spec: Any, bank: Bank) -> list[Item]:
     for key in ("topic", "tags", "ids"):
         value = spec.get(key, [])
         value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise doc.error((*at, key), f"expected a name or a list of names, got {value!r}")
+        if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= MAX_ID for v in value):
+            raise doc.error((*at, key), f"expected a name or a list of names, got {shown(value)}")
+        twice = sorted(v for v, n in Counter(value).items() if n > 1)
+        if twice:
+            raise doc.error((*at, key), f"lists {twice[0]!r} twice; name each once")
         lists[key] = value
     for item_id in lists["ids"]:
         if item_id not in bank.items:

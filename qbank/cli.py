@@ -6,6 +6,7 @@ Domain errors (QbankError) print as one line `qbank: error: ...` and a non-zero 
 from __future__ import annotations
 
 import argparse
+import textwrap
 import os
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from .engine import MAX_SEED, draw
 from .errors import QbankError
 from .fairness import bank_conflicts
 from .exam import MAX_VERSIONS, BuildOptions, build_exam, rebuild_exam
-from .keys import DEFAULT_SECRET_FILE, secret_from_text
+from .keys import SECRET_ENV
 from .latex import build_pdfs, write_tex
 from .practice import practice_set
 from .progress import Reporter
@@ -86,8 +87,8 @@ def cmd_exam(args: argparse.Namespace) -> int:
         Path(args.out),
         versions=args.versions or 1,
         roster=Path(args.roster) if args.roster else None,
-        secret=secret_from_text(args.secret) if args.secret else None,
-        secret_file=Path(args.secret_file),
+        secret_flag=args.secret,
+        secret_file=Path(args.secret_file) if args.secret_file else None,
         build=_build(args),
     )
     _wrote(written, args.out)
@@ -225,24 +226,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "exam",
         help="build versions of an exam from a blueprint, with answer keys",
-        description="Build the exam in BLUEPRINT (YAML): for each version (or each student of a roster) "
-        "exam.pdf and solutions.pdf in OUT/vNN/ (or OUT/STUDENT-ID/), and for the whole exam key.json, "
-        "key.csv and manifest.json. Seeds derive from a secret key, so the version code printed on an "
-        "exam cannot be turned into its answers.",
-        epilog="examples:\n  qbank exam bank/exams/midterm.yaml --versions 40\n"
+        description=textwrap.fill("Build the exam in BLUEPRINT (YAML): for each version (or each student of a roster) "
+        "OUT/students/vNN/exam.pdf (hand these out) and OUT/instructor/vNN/solutions.pdf, and for the whole "
+        "exam OUT/instructor/key.json, key.csv and manifest.json (keep instructor/ private). Every version "
+        "of a slot has the same structure (printed), letters and points are balanced, and no two questions "
+        "give each other away. Seeds derive from a secret key (at least 128 bits), so the version code "
+        f"printed on an exam cannot be turned into its answers: the key file .qbank-secret of the course "
+        f"folder (created on first use), ${SECRET_ENV}, or --secret-file.", 100),
+        epilog="examples:\n  qbank exam bank/exams/midterm.yaml --versions 40 --out build/midterm\n"
         "  qbank exam bank/exams/quiz-backprop.yaml --roster students.csv --out build/quiz\n"
-        "  qbank rebuild build/quiz/manifest.json --out build/quiz-again",
+        "  qbank rebuild build/quiz/instructor/manifest.json --out build/quiz-again",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, e.g. bank/exams/midterm.yaml")
     p.add_argument("--versions", type=versions_arg, help=f"number of versions (default 1, at most {MAX_VERSIONS})")
     p.add_argument("--roster", metavar="CSV", help="one version per student: a CSV with columns id[,name]")
     p.add_argument("--out", metavar="DIR", default="build/exam", help="output folder (default build/exam)")
-    p.add_argument("--secret", help="the secret for the seeds (default: read from --secret-file)")
     p.add_argument(
         "--secret-file",
-        default=str(DEFAULT_SECRET_FILE),
-        help=f"key file holding the secret, created on first use (default {DEFAULT_SECRET_FILE}; keep it private)",
+        metavar="FILE",
+        help="key file holding the secret (default: .qbank-secret in the blueprint's course folder, the nearest "
+        f"folder up with qbank.yaml or .git; created on first use, mode 0600)",
+    )
+    p.add_argument(
+        "--secret",
+        metavar="TEXT",
+        help=f"the secret itself, for tests and scripts (visible in `ps` and shell history: prefer ${SECRET_ENV})",
     )
     p.add_argument("--jobs", type=positive_int, help="parallel LaTeX compiles (default: all cores)")
     p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")

@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import FamilyError, GenerationError, InputError, QbankError, VerificationError
 from .family import Family, Part
-from .model import Variant
+from .model import Variant, ensure_json
 from .params import ParamError
 from .registry import get_family
 
@@ -42,8 +42,23 @@ def draw(
     structure = dict(structure or {})
     params = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
     answers = fam.solve(params)
+    plain_data(fam, answers, "solve()", "answers")
     verify(fam, seed, params, answers)
     return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
+
+
+def plain_data(fam: Family, data: Any, method: str, name: str) -> None:
+    """A family's params and answers are plain JSON data: a plugin returning numpy numbers, tuples or
+    sets gets a clear error, not a crash later on."""
+    if not isinstance(data, dict):
+        raise FamilyError(f"family {fam.id}: {method} returned a {type(data).__name__}; return a dict of {name}")
+    try:
+        ensure_json(data, name)
+    except TypeError as exc:
+        raise FamilyError(
+            f"family {fam.id}: {method} returned {exc}; return plain Python numbers (int(...), float(...)), "
+            "text, booleans, lists and dicts"
+        ) from None
 
 
 def _usable_params(
@@ -61,6 +76,7 @@ def _usable_params(
     rejected = misses = 0
     while rejected < fam.max_tries and misses < fam.max_tries * STRUCTURE_TRIES:
         drawn = fam.sample(rng)
+        plain_data(fam, drawn, "sample()", "params")
         unknown = sorted(set(pinned) - set(drawn))
         if unknown:
             raise InputError(

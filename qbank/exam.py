@@ -24,7 +24,7 @@ from .documents import Header, Question, problem_and_solution
 from .engine import describe_structure, verify
 from .errors import InputError
 from .fairness import LETTERS, duration_minutes
-from .keys import DEFAULT_SECRET_FILE, load_or_create_secret
+from .keys import default_secret_file, resolve_secret
 from .latex import Document, build_pdfs
 from .model import Variant
 from .plan import MANIFEST_FORMAT, plan_exam
@@ -219,9 +219,12 @@ def build_exam(
     versions: int | None = None,
     roster: Path | None = None,
     secret: bytes | None = None,
-    secret_file: Path = DEFAULT_SECRET_FILE,
+    secret_flag: str | None = None,
+    secret_file: Path | None = None,
     build: BuildOptions = BuildOptions(),
 ) -> list[Path]:
+    """`secret` (bytes, for library use) or else where qbank.keys.resolve_secret finds it: `secret_flag`
+    (the CLI's --secret), $QBANK_SECRET, `secret_file` or the course's key file."""
     check_output_dir(Path(out))  # before any work
     bp = load_blueprint(Path(blueprint_path))
     students = load_roster(roster) if roster else None
@@ -229,10 +232,11 @@ def build_exam(
     if not 1 <= count <= MAX_VERSIONS:
         raise InputError(f"--versions: expected 1 to {MAX_VERSIONS} versions, got {count}")
     if secret is None:
-        existed = Path(secret_file).is_file()
-        secret = load_or_create_secret(Path(secret_file))
-        if not existed:
-            build.reporter.info(f"created the secret key file {secret_file} (keep it private and out of git)")
+        key_file = Path(secret_file) if secret_file is not None else default_secret_file(Path(blueprint_path))
+        existed = key_file.exists()
+        secret, source = resolve_secret(secret_flag, os.environ, key_file, Path(blueprint_path), build.reporter.info)
+        if source == str(key_file) and not existed:
+            build.reporter.info(f"created the secret key file {key_file} (keep it private and out of git)")
     build.reporter.info(f"drawing {count} version(s) of {bp.question_count} questions")
     manifest = plan_exam(bp, count, secret, students)
     for line in fairness_report(manifest):

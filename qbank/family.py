@@ -148,16 +148,29 @@ def _validate_card(cls: type) -> None:
             raise FamilyError(f"{where}: `{attr}` must be a tuple of names")
 
 
+def _source_file(cls: type) -> str:
+    import inspect
+    import sys
+
+    module = sys.modules.get(cls.__module__)
+    try:
+        return str(inspect.getsourcefile(module) or module.__file__) if module else cls.__module__
+    except TypeError:
+        return cls.__module__
+
+
 def register(cls: type[Family]) -> type[Family]:
     """Class decorator: validate the card and add the family to the registry."""
     _validate_card(cls)
     if not cls.template:
         cls.template = f"{cls.topic}/{cls.id}.tex.j2"
     existing = REGISTRY.get(cls.id)
-    if existing is not None and type(existing).__qualname__ != cls.__qualname__:
-        raise FamilyError(
-            f"family id {cls.id!r} is registered twice: {type(existing).__module__} and {cls.__module__}"
-        )
+    if existing is not None:
+        first, second = _source_file(type(existing)), _source_file(cls)
+        if first != second or type(existing).__qualname__ != cls.__qualname__:
+            raise FamilyError(
+                f"family id {cls.id!r} is defined twice: in {first} and in {second} (rename one of them)"
+            )
     REGISTRY[cls.id] = cls()
     return cls
 

@@ -29,20 +29,21 @@ def thaw(value: Any) -> Any:
 def ensure_json(value: Any, where: str) -> None:
     """Raise TypeError naming `where` when value holds anything JSON cannot carry (numpy types, Fractions...)."""
     if value is None or isinstance(value, (bool, int, float, str)):
-        if isinstance(value, float) and value != value:
-            raise TypeError(f"{where} is NaN")
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            raise TypeError(f"{where} as {value}, which JSON cannot hold")
         return
     if isinstance(value, Mapping):
         for k, v in value.items():
             if not isinstance(k, str):
-                raise TypeError(f"{where} has a non-string key {k!r}")
+                raise TypeError(f"{where} with a non-text key {k!r}")
             ensure_json(v, f"{where}.{k}")
         return
     if isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             ensure_json(v, f"{where}[{i}]")
         return
-    raise TypeError(f"{where} is a {type(value).__name__}, which is not JSON-serialisable")
+    kind = type(value).__name__ if type(value).__module__ == "builtins" else f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+    raise TypeError(f"{where} as {kind}, which is not plain JSON data")
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import yaml
-
 from .errors import InputError
+from .textfile import YAML_MAX_BYTES, read_text, size_text
+from .yamlfile import MAX_DEPTH, MAX_DIGITS, load_located
 
 
 class ParamError(InputError):
@@ -126,34 +127,106 @@ def require_keys(params: dict[str, Any], keys: Iterable[str]) -> None:
 
 
 def load_params(spec: str) -> dict[str, Any]:
-    """`--params`: inline JSON (starting with '{'), or the path of a YAML or JSON file holding a mapping."""
+    """`--params`: inline JSON (starting with '{'), or the path of a YAML or JSON file holding a mapping.
+
+    Both are read as safely as a blueprint: UTF-8, at most 1 MB, nested at most 50 levels, no key
+    twice, integers of at most 30 digits, no NaN or Infinity."""
     text = spec.strip()
     if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--params: invalid inline JSON at column {exc.colno}: {exc.msg}") from None
         where = "--params"
+        if len(text.encode("utf-8", "surrogatepass")) > YAML_MAX_BYTES:
+            raise InputError(f"--params: the inline JSON is larger than {size_text(YAML_MAX_BYTES)}; put the params in a file")
+        data = _strict_json(text, where, inline=True)
     else:
         path = Path(spec)
-        if not path.is_file():
-            raise InputError(f"--params: {spec!r} is neither inline JSON (starting with '{{') nor an existing file")
-        raw = path.read_text(encoding="utf-8")
-        where = str(path)
         try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(raw)
-            else:
-                data = yaml.safe_load(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f"line {mark.line + 1}: " if mark else ""
-            raise InputError(f"{where}: {line}invalid YAML: {getattr(exc, 'problem', exc)}") from None
+            there = os.path.lexists(path)
+        except (OSError, ValueError):
+            there = False
+        if not there:
+            shown = repr(spec) if len(spec) <= 80 else repr(spec[:77]) + "..."
+            raise InputError(f"--params: {shown} is neither inline JSON (starting with '{{') nor an existing file")
+        where = str(path)
+        if path.suffix.lower() == ".json":
+            data = _strict_json(read_text(path, "--params file", YAML_MAX_BYTES), where, inline=False)
+        else:
+            data = load_located(path, "--params file").data
     if not isinstance(data, dict):
-        raise InputError(f"{where}: expected a mapping of parameter names to values, got {type(data).__name__}")
+        got = "nothing (the file is empty)" if data is None else f"{_kind(data)}"
+        raise InputError(f"{where}: expected a mapping of parameter names to values, got {got}")
     return data
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "text", int: "a number", float: "a number", bool: "true or false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class _JsonProblem(ValueError):
+    pass
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise _JsonProblem(f"the integer {shown} has more than {MAX_DIGITS} digits (numbers must be of a sane size)")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise _JsonProblem(f"{shown} is not a finite number (it is too large for a float)")
+    return value
+
+
+def _json_constant(name: str) -> Any:
+    raise _JsonProblem(f"{name} is not a number qbank accepts (JSON has no NaN or Infinity; give a finite number)")
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _JsonProblem(f"duplicate key {key!r}; each key may appear only once in an object")
+        out[key] = value
+    return out
+
+
+def _strict_json(text: str, where: str, inline: bool) -> Any:
+    try:
+        data = json.loads(
+            text,
+            parse_int=_json_int,
+            parse_float=_json_float,
+            parse_constant=_json_constant,
+            object_pairs_hook=_json_object,
+        )
+    except json.JSONDecodeError as exc:
+        if inline:
+            raise InputError(f"--params: invalid inline JSON at column {exc.colno}: {exc.msg}") from None
+        raise InputError(f"{where}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except _JsonProblem as exc:
+        raise InputError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: lists and objects nested more than {MAX_DEPTH} levels deep") from None
+    if _depth(data) > MAX_DEPTH:
+        raise InputError(f"{where}: lists and objects nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """Levels of lists and objects, without recursion (JSON may nest hundreds deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def as_decimal(

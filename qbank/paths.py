@@ -6,11 +6,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import InputError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def content_roots() -> list[Path]:
-    extra = [Path(p).resolve() for p in os.environ.get("QBANK_PATH", "").split(os.pathsep) if p]
+    extra = []
+    for entry in os.environ.get("QBANK_PATH", "").split(os.pathsep):
+        if not entry:
+            continue
+        folder = Path(entry).expanduser()
+        if not folder.exists():
+            raise InputError(f"QBANK_PATH: no such folder {entry}")
+        if not folder.is_dir():
+            raise InputError(f"QBANK_PATH: {entry} is a file, not a folder of generators/, templates/ and bank/")
+        extra.append(folder.resolve())
     return [ROOT, *extra]
 
 

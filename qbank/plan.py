@@ -146,7 +146,7 @@ def plan_exam(
         "format": MANIFEST_FORMAT,
         "tool": tool_versions(),
         "blueprint": {"path": str(bp.path), "sha256": bp.digest, "text": bp.text},
-        "secret_fingerprint": secret_fingerprint(secret),
+        "secret_fingerprint": secret_fingerprint(secret, bp.digest),
         "header": bp.header,
         "layout": bp.layout,
         "cover": bp.cover,

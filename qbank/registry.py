@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import sys
 import traceback
+from pathlib import Path
 
 from .errors import FamilyError
 from .family import REGISTRY, Family
@@ -30,12 +31,18 @@ def load_families() -> dict[str, Family]:
         try:
             spec.loader.exec_module(module)
         except FamilyError:
+            sys.modules.pop(name, None)
             raise
+        except SyntaxError as exc:
+            sys.modules.pop(name, None)
+            raise FamilyError(f"{exc.filename or path}: line {exc.lineno}: syntax error in generator module: {exc.msg}") from None
         except Exception as exc:
-            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            sys.modules.pop(name, None)
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+            line = frames[-1].lineno if frames else 1
             raise FamilyError(
-                f"{path}: line {frame.lineno}: could not load generator module: {type(exc).__name__}: {exc}"
-            ) from exc
+                f"{path}: line {line}: could not load generator module: {type(exc).__name__}: {exc}"
+            ) from None
     _loaded = True
     return REGISTRY
 

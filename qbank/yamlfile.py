@@ -1,63 +1,397 @@
-"""YAML files with line numbers, so that a bad field is reported as `file: line N: field: what was expected`."""
+"""YAML files with line numbers, so that a bad field is reported as `file: line N: field: what was expected`.
+
+A file is read with qbank.textfile (UTF-8, size limit), parsed and composed once into a node graph
+(by libyaml in C when it is there), and then, in one pass over that graph that visits every node
+once (an alias is the same node again), checked and built into data: the expanded size (alias bombs)
+and depth are bounded, a key may appear once per mapping, integers have at most 30 digits, numbers
+are finite, and only plain tags are allowed. YAML 1.1's dates, times and base-60 numbers stay text
+(`date: 2025-05-12` is "2025-05-12", `1:30` is "1:30"); merge keys (`<<: *defaults`) work. Lines and
+the text of scalars as written are looked up in the graph when a message needs them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gc
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from .errors import InputError
+from .textfile import YAML_MAX_BYTES, read_text
+
+MAX_DEPTH = 50  # lists and mappings inside one another
+MAX_VALUES = 100_000  # values after alias expansion (when more than the file writes out)
+MAX_DIGITS = 30  # digits of an integer
+
+_TAG = "tag:yaml.org,2002:"
+STR, INT, FLOAT, BOOL, NULL, SEQ, MAP, MERGE = (
+    _TAG + name for name in ("str", "int", "float", "bool", "null", "seq", "map", "merge")
+)
+_AS_TEXT = {_TAG + "timestamp", _TAG + "value"}  # kept as the text written
 
 
-@dataclass(frozen=True)
+class _Resolver(Resolver):
+    """YAML 1.1's resolver without dates and times (text, as written) and without `=` (text too)."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _AS_TEXT]
+    for first, resolvers in Resolver.yaml_implicit_resolvers.items()
+}
+
+try:  # libyaml: scanner, parser and composer in C (its parser stops at 1000 levels of nesting)
+    from yaml._yaml import CParser
+
+    class _Composer(CParser, _Resolver):
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            _Resolver.__init__(self)
+
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Composer(Reader, Scanner, Parser, Composer, _Resolver):  # type: ignore[no-redef]
+        def __init__(self, text: str):
+            Reader.__init__(self, text)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+            _Resolver.__init__(self)
+            self.depth = 0
+
+        def compose_node(self, parent, index):  # the pure-Python composer recurses: stop it early
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise _Problem(self.peek_event().start_mark.line + 1, _too_deep())
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+
+_SCALARS = SafeConstructor()  # its int, float and bool constructors (they keep no state)
+
+
+class _Problem(Exception):
+    """A limit or check failed at a line (turned into an InputError naming the file)."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def _too_deep() -> str:
+    return f"lists and mappings nested more than {MAX_DEPTH} levels deep"
+
+
+@dataclass(frozen=True, eq=False)
 class Located:
-    """Parsed YAML data plus the line (1-based) of every mapping key and sequence item, by path."""
+    """Parsed YAML data, with the line (1-based) of every mapping key and sequence item and the text
+    of every scalar as written (so that `course: 6.10` or `text: No` can be taken as text)."""
 
     path: Path
     data: Any
-    lines: dict[tuple, int]
+    root: Node | None = None  # the node graph the data was built from
+    text: str = ""  # the whole file, as decoded
+    _index: dict[int, dict] = field(default_factory=dict, repr=False)  # mapping nodes' keys, as looked up
 
     def line(self, *keys: Any) -> int:
-        """The line of the deepest known node along `keys`."""
-        for end in range(len(keys), -1, -1):
-            if keys[:end] in self.lines:
-                return self.lines[keys[:end]]
-        return 1
+        """The line of the deepest known node along `keys` (of the key, for a mapping's value)."""
+        line = _line(self.root) if self.root is not None else 1
+        for _node, at in _along(self.root, keys, self._index):
+            line = at
+        return line
 
     def error(self, keys: tuple, message: str) -> InputError:
         field = ".".join(str(k) if not isinstance(k, int) else f"[{k}]" for k in keys).replace(".[", "[")
         field = f"{field}: " if field else ""
         return InputError(f"{self.path}: line {self.line(*keys)}: {field}{message}")
 
+    def scalar_text(self, *keys: Any) -> str | None:
+        """The scalar at `keys` exactly as written (`6.10`, `No`, `2025-05-12`), or None when there
+        is no scalar there."""
+        node = self.root
+        found = 0
+        for node, _line_at in _along(self.root, keys, self._index):
+            found += 1
+        if found != len(keys) or not isinstance(node, ScalarNode):
+            return None
+        return node.value
 
-def load_located(path: Path) -> Located:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    @property
+    def lines(self) -> dict[tuple, int]:
+        """Every path's line (built on demand; the expansion is bounded by MAX_VALUES)."""
+        out: dict[tuple, int] = {}
+        if self.root is not None:
+            _all_lines(self.root, (), _line(self.root), out)
+        return out
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """The cycle collector paused: a big file is a graph of many small objects without cycles, and
+    the collector would walk it again and again (a third of the time of a large blueprint)."""
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@no_gc()
+def load_located(path: Path, what: str = "YAML file", max_bytes: int = YAML_MAX_BYTES) -> Located:
+    path = Path(path)
+    text = read_text(path, what, max_bytes)
+    try:
+        composer = _Composer(text)
+        try:
+            root = composer.get_single_node()
+        finally:
+            composer.dispose()
+        data = _build(root) if root is not None else None
+    except _Problem as exc:
+        raise InputError(f"{path}: line {exc.line}: {exc}") from None
+    except yaml.reader.ReaderError as exc:
+        raise InputError(f"{path}: {_reader_problem(text, exc)}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = f"line {mark.line + 1}: " if mark else ""
-        raise InputError(f"{path}: {line}invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    lines: dict[tuple, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return Located(path, data, lines)
+        problem = str(getattr(exc, "problem", None) or exc)
+        if problem.startswith("but ") and getattr(exc, "context", None):
+            problem = f"{exc.context}, {problem}"
+        if problem == "exceeded maximum nesting depth":
+            problem = _too_deep()
+        raise InputError(f"{path}: {line}invalid YAML: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{path}: {_too_deep()}") from None
+    return Located(path, data, root, text)
 
 
-def _walk(node: yaml.Node, at: tuple, lines: dict[tuple, int]) -> None:
-    lines.setdefault(at, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> str:
+    """A character YAML does not allow (control characters), at its line and column."""
+    before = text.encode("utf-8", "surrogatepass")[: exc.position].decode("utf-8", "replace")
+    line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+    char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    return f"line {line}, column {column}: the character U+{char:04X} is not allowed in YAML ({exc.reason}); remove it"
+
+
+def _build(root: Node) -> Any:
+    """The data of the graph under `root`, each node built once (an alias shares its value)."""
+    builder = _Builder()
+    builder.build(root, 0)
+    return builder.values[root]
+
+
+class _Builder:
+    """Children before parents; recursion stops at MAX_DEPTH levels, so it never runs deep. Nodes
+    are keyed by identity (PyYAML's nodes do not define equality)."""
+
+    def __init__(self) -> None:
+        self.values: dict[Node, Any] = {}
+        self.size: dict[Node, int] = {}  # values after expansion
+        self.height: dict[Node, int] = {}  # levels of lists and mappings below and including it
+        self.open: set[Node] = set()
+        self.written = 0  # nodes in the graph, each once
+
+    def build(self, node: Node, level: int) -> None:
+        values, size, height = self.values, self.size, self.height
+        if type(node) is ScalarNode:
+            values[node] = node.value if node.tag == STR else _scalar(node)
+            size[node], height[node] = 1, 0
+            self.written += 1
+            return
+        if node in self.open:
+            raise _Problem(_line(node), "an alias refers to the list or mapping it is in (a recursive structure)")
+        if level >= MAX_DEPTH:
+            raise _Problem(_line(node), _too_deep())
+        if node.tag not in (SEQ, MAP):
+            raise _Problem(_line(node), _unsupported(node.tag))
+        self.open.add(node)
+        self.written += 1
+        total, tallest = 1, 0
+        for child in _children(node):
+            if child in values:  # an alias of a node built before
+                if level + 1 + height[child] > MAX_DEPTH:
+                    raise _Problem(_line(child), _too_deep() + " (through aliases)")
+                total += size[child]
+                tallest = max(tallest, height[child])
+            elif type(child) is ScalarNode:  # most nodes: built here, without a call
+                values[child] = child.value if child.tag == STR else _scalar(child)
+                size[child] = 1
+                height[child] = 0
+                self.written += 1
+                total += 1
+            else:
+                self.build(child, level + 1)
+                total += size[child]
+                tallest = max(tallest, height[child])
+        if total > MAX_VALUES and total > self.written:
+            raise _Problem(_line(node), f"expands to more than {MAX_VALUES} values (an alias bomb?); write the values out")
+        self.open.discard(node)
+        size[node], height[node] = total, tallest + 1
+        if type(node) is SequenceNode:
+            values[node] = [values[c] for c in node.value]
+        else:
+            values[node] = _mapping(node, values)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _unsupported(tag: str) -> str:
+    return f"the tag {tag.replace(_TAG, '!!')} is not supported (write plain text, numbers, lists and mappings)"
+
+
+def _scalar(node: ScalarNode) -> Any:
+    tag, text = node.tag, node.value
+    if tag == STR or tag in _AS_TEXT or tag == MERGE:  # a merge key is handled by its mapping
+        return text
+    if tag in (INT, FLOAT) and ":" in text:
+        return text  # YAML 1.1's base-60 numbers: 1:30 is 90; a time is meant
+    if tag == NULL:
+        return None
+    if tag == INT and text.isdecimal() and text.isascii() and (text[0] != "0" or text == "0") and len(text) <= MAX_DIGITS:
+        return int(text)  # the common case; 012 is octal in YAML 1.1, so it takes the long way
+    if tag not in (INT, FLOAT, BOOL):
+        raise _Problem(_line(node), _unsupported(tag))
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if tag == INT and len(text.lstrip("+-").replace("_", "")) > MAX_DIGITS:
+        raise _Problem(_line(node), f"the integer {shown} has more than {MAX_DIGITS} digits (numbers must be of a sane size)")
+    try:
+        value = {INT: _SCALARS.construct_yaml_int, FLOAT: _SCALARS.construct_yaml_float, BOOL: _SCALARS.construct_yaml_bool}[tag](node)
+    except (ValueError, KeyError, TypeError, OverflowError):
+        kind = {INT: "an integer", FLOAT: "a number", BOOL: "true or false"}[tag]
+        raise _Problem(_line(node), f"{shown!r} is not {kind}") from None
+    if tag == FLOAT and not math.isfinite(value):
+        raise _Problem(_line(node), f"{shown} is not a finite number (infinite and NaN values are not allowed)")
+    return value
+
+
+def _is_merge(key_node: Node) -> bool:
+    return isinstance(key_node, ScalarNode) and key_node.tag == MERGE
+
+
+def _mapping(node: MappingNode, values: dict[Node, Any]) -> dict:
+    """Merged mappings first (in YAML's order of precedence), then the keys written here, each once."""
+    out: dict = {}
+    pairs = node.value
+    merging = any(k.tag == MERGE and type(k) is ScalarNode for k, _v in pairs)
+    if merging:
+        for key_node, value_node in pairs:
+            if _is_merge(key_node):
+                for source in reversed(_merged(key_node, value_node, values)):
+                    out.update(source)
+    written: dict = {} if merging else out  # the keys written here (merged ones may be overridden)
+    for key_node, value_node in pairs:
+        if merging and _is_merge(key_node):
+            continue
+        key = values[key_node]
+        try:
+            twice = key in written
+        except TypeError:
+            raise _Problem(_line(key_node), "a key must be text or a number, not a list or mapping") from None
+        if twice:
+            first = next(k for k, _v in pairs if not _is_merge(k) and _same_key(values[k], key))
+            raise _Problem(
+                _line(key_node),
+                f"duplicate key {key_node.value!r} (first at line {_line(first)}); each key may appear only once in a mapping",
+            )
+        written[key] = out[key] = values[value_node]
+    return out
+
+
+def _same_key(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - a key of an odd type never matches
+        return False
+
+
+def _merged(key_node: Node, value_node: Node, values: dict[Node, Any]) -> list[dict]:
+    """The mappings a `<<` key merges, earlier ones taking precedence."""
+    sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+    if not all(isinstance(s, MappingNode) for s in sources):
+        raise _Problem(_line(key_node), "a merge key `<<` takes a mapping or a list of mappings (such as <<: *defaults)")
+    return [values[s] for s in sources]
+
+
+def _key_of(key_node: Node) -> Any:
+    return "<<" if _is_merge(key_node) else _scalar(key_node) if isinstance(key_node, ScalarNode) else None
+
+
+def _pairs(node: MappingNode) -> Iterator[tuple[Node, Node]]:
+    """A mapping's pairs by precedence: its own keys, then the merged mappings' (for line look-ups)."""
+    yield from ((k, v) for k, v in node.value if not _is_merge(k))
+    for key_node, value_node in node.value:
+        if _is_merge(key_node):
+            for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
+                if isinstance(source, MappingNode):
+                    yield from _pairs(source)
+
+
+def _along(node: Node | None, keys: tuple, index: dict[int, dict]) -> Iterator[tuple[Node, int]]:
+    """Each node along `keys` with its line (a mapping value's line is its key's), while they exist.
+    `index` caches each mapping's keys, so that looking up many paths stays fast."""
+    for key in keys:
+        if isinstance(node, MappingNode):
+            keyed = index.get(id(node))
+            if keyed is None:
+                keyed = index[id(node)] = _keyed(node)
+            try:
+                found = keyed.get(key)
+            except TypeError:  # an unhashable key is never in a mapping
+                return
+            if found is None:
+                return
+            node = found[1]
+            yield node, found[0]
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and not isinstance(key, bool) and 0 <= key < len(node.value):
+            node = node.value[key]
+            yield node, _line(node)
+        else:
+            return
+
+
+def _keyed(node: MappingNode) -> dict[Any, tuple[int, Node]]:
+    """A mapping's keys (its own before merged ones) with their lines and value nodes."""
+    out: dict[Any, tuple[int, Node]] = {}
+    for key_node, value_node in _pairs(node):
+        if isinstance(key_node, ScalarNode):
+            try:
+                out.setdefault(_key_of(key_node), (_line(key_node), value_node))
+            except TypeError:
+                pass
+    return out
+
+
+def _all_lines(node: Node, at: tuple, line: int, out: dict[tuple, int]) -> None:
+    out.setdefault(at, line)
+    if isinstance(node, MappingNode):
         for key_node, value_node in node.value:
-            key = (*at, key_node.value)
-            lines[key] = key_node.start_mark.line + 1
-            _walk(value_node, key, lines)
-    elif isinstance(node, yaml.SequenceNode):
+            if isinstance(key_node, ScalarNode):
+                _all_lines(value_node, (*at, _key_of(key_node)), _line(key_node), out)
+    elif isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
-            lines[(*at, i)] = item.start_mark.line + 1
-            _walk(item, (*at, i), lines)
+            _all_lines(item, (*at, i), _line(item), out)

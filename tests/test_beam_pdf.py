@@ -47,7 +47,7 @@ def test_the_tallest_tree_fits_below_an_exam_title(tmp_path):
         )
     )
     out = tmp_path / "exam"
-    proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out), "--secret", "beam-pdf-test")
+    proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out), "--secret", "beam-pdf-test-cc7102d31a48510eaef8ee345f5e04f6")
     assert proc.returncode == 0, proc.stderr
     for version in ("v01", "v02"):
         assert pages(out / "students" / version / "exam.pdf") == 1

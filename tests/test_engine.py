@@ -165,7 +165,7 @@ def test_registration_validates_the_card():
 def test_variant_refuses_non_json_values():
     import numpy as np
 
-    with pytest.raises(TypeError, match=r"f\.params\.a is a int64"):
+    with pytest.raises(TypeError, match=r"f\.params\.a as numpy\.int64, which is not plain JSON data"):
         Variant("f", 0, {"a": np.int64(3)}, {})
 
 

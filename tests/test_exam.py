@@ -126,7 +126,7 @@ def pages(path) -> int:
 @pdf
 def test_shipped_blueprint_versions_same_pages_answers_only_in_solutions(tmp_path):
     out = tmp_path / "quiz"
-    proc = run_qbank("exam", "bank/exams/quiz-backprop.yaml", "--versions", "3", "--out", str(out), "--secret", "quiz-secret")
+    proc = run_qbank("exam", "bank/exams/quiz-backprop.yaml", "--versions", "3", "--out", str(out), "--secret", "quiz-secret-5fb8a08c40345d54fdac9200f6908e25")
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((out / "instructor" / "manifest.json").read_text())
     counts = {pages(out / "students" / f"v{v:02d}" / "exam.pdf") for v in (1, 2, 3)}
@@ -151,7 +151,7 @@ def test_shipped_blueprint_versions_same_pages_answers_only_in_solutions(tmp_pat
 def test_rebuild_from_manifest_is_byte_identical(tmp_path):
     blueprint = ROOT / "bank" / "exams" / "demo.yaml"
     first, second = tmp_path / "first", tmp_path / "second"
-    proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(first), "--secret", "rebuild-secret")
+    proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(first), "--secret", "rebuild-secret-58c5865a65d60d76e7e576403e1833d4")
     assert proc.returncode == 0, proc.stderr
     proc = run_qbank("rebuild", str(first / "instructor" / "manifest.json"), "--out", str(second), "--no-cache")
     assert proc.returncode == 0, proc.stderr
@@ -166,7 +166,7 @@ def test_roster_names_a_version_per_student_and_overflow_is_an_error(tmp_path):
     roster = tmp_path / "students.csv"
     roster.write_text("id,name\ns1001,Ada Lovelace\ns1002,Alan Turing\n")
     out = tmp_path / "quiz"
-    proc = run_qbank("exam", "bank/exams/demo.yaml", "--roster", str(roster), "--out", str(out), "--secret", "r-secret")
+    proc = run_qbank("exam", "bank/exams/demo.yaml", "--roster", str(roster), "--out", str(out), "--secret", "r-secret-f70b45721aa3c282fbc537b643b6b182")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (out / "students").iterdir()) == ["s1001", "s1002"]
     assert sorted(p.name for p in out.iterdir()) == [".qbank-output", "README.txt", "instructor", "students"]
@@ -196,12 +196,12 @@ def test_a_question_longer_than_its_pages_is_an_error(tmp_path):
     blueprint = tmp_path / "long.yaml"
     blueprint.write_text("title: Long\nsections:\n  - slots:\n      - item: test-very-long\n        pages: 1\n")
     env = {"QBANK_PATH": str(content)}
-    proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "long"), "--secret", "l-secret", env=env)
+    proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "long"), "--secret", "l-secret-e763bcbdb02922503709253803bd5c09", env=env)
     assert proc.returncode == 1
     assert "qbank Error: question 1 needs more than 1 page(s)" in proc.stderr, proc.stderr
     assert not (tmp_path / "long").exists()
     blueprint.write_text(blueprint.read_text().replace("pages: 1", "pages: 3"))
-    proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "long"), "--secret", "l-secret", env=env)
+    proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "long"), "--secret", "l-secret-e763bcbdb02922503709253803bd5c09", env=env)
     assert proc.returncode == 0, proc.stderr
     assert pages(tmp_path / "long" / "students" / "v01" / "exam.pdf") == 1 + 3
 

@@ -349,7 +349,7 @@ def test_printed_part_points_add_up_and_match_the_key(tmp_path):
 
     out = tmp_path / "quiz"
     proc = run_qbank("exam", "bank/exams/quiz-backprop.yaml", "--versions", "2", "--out", str(out),
-                     "--secret", "part-points-secret-0123")
+                     "--secret", "part-points-secret-0123-a5fb601636a1a06678f9cb833536ac33")
     assert proc.returncode == 0, proc.stderr
     assert "working time of a strong student" in proc.stderr and "every version has" in proc.stderr
     key = json.loads((out / "instructor" / "key.json").read_text())

@@ -123,7 +123,7 @@ def test_exam_versions_differ_and_hold_their_answers(tmp_path):
         )
     )
     out = tmp_path / "exam"
-    proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out), "--secret", "test-secret-1")
+    proc = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out), "--secret", "test-secret-1-0c54f5db7fd32c14f2d370493828b4ff")
     assert proc.returncode == 0, proc.stderr
     assert "[4/4] " in proc.stderr and "instructor/v02/solutions.pdf" in proc.stderr  # progress, a line per PDF
     assert "hand out: " in proc.stderr and "students/*/exam.pdf" in proc.stderr
