@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import FamilyError, GenerationError, InputError, QbankError, VerificationError
 from .family import Family, Part
-from .model import Variant, ensure_json
+from .model import Variant
 from .params import ParamError
 from .registry import get_family
 
@@ -41,24 +42,68 @@ def draw(
     rng = rng_for(fam.id, seed)
     structure = dict(structure or {})
     params = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
+    plain_data(fam, params, "validate()", "params")  # sample() and the pins were plain; what validate made of them
     answers = fam.solve(params)
     plain_data(fam, answers, "solve()", "answers")
     verify(fam, seed, params, answers)
     return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
 
 
+_PLAIN = (str, int, float, bool, type(None))
+MAX_DEPTH = 50  # params and answers are lists of lists at most; deeper is a bug (or a cycle)
+
+
 def plain_data(fam: Family, data: Any, method: str, name: str) -> None:
-    """A family's params and answers are plain JSON data: a plugin returning numpy numbers, tuples or
-    sets gets a clear error, not a crash later on."""
+    """A family's params and answers must be plain JSON data (dicts with text keys, lists, text, plain
+    Python numbers and booleans, None): JSON, YAML and the templates see them alike, and a rebuild
+    from the manifest gets back exactly what was drawn. A plugin returning numpy numbers or arrays,
+    tuples, sets, non-text keys or NaN gets a FamilyError naming the field and what to return."""
     if not isinstance(data, dict):
-        raise FamilyError(f"family {fam.id}: {method} returned a {type(data).__name__}; return a dict of {name}")
-    try:
-        ensure_json(data, name)
-    except TypeError as exc:
-        raise FamilyError(
-            f"family {fam.id}: {method} returned {exc}; return plain Python numbers (int(...), float(...)), "
-            "text, booleans, lists and dicts"
-        ) from None
+        raise FamilyError(f"family {fam.id}: {method} returned a {_type_name(data)}; return a dict of {name}")
+    problem = _not_plain(data, name)
+    if problem:
+        raise FamilyError(f"family {fam.id}: {method} returned {problem}")
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__name__}"
+
+
+def _not_plain(value: Any, where: str) -> str | None:
+    """What is not plain JSON data in `value` (the first field found, and what to return instead)."""
+    stack = [(value, where, 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        kind = type(value)
+        if depth > MAX_DEPTH:
+            return f"{where} nested more than {MAX_DEPTH} levels deep (or holding itself); return flatter data"
+        if kind in _PLAIN:
+            if kind is float and not math.isfinite(value):
+                return f"{where} as {value}, which JSON cannot hold; return a finite number"
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                if type(key) is not str:
+                    return f"{where} with the key {key!r} ({_type_name(key)}); use text keys: str(...)"
+                stack.append((item, f"{where}.{key}", depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, np.ndarray):
+            return f"{where} as {_type_name(value)}; return a list: {where.rsplit('.', 1)[-1]}.tolist()"
+        elif isinstance(value, (np.integer, np.floating)):
+            return f"{where} as {_type_name(value)}; return plain Python numbers (int(...), float(...)) and lists"
+        elif isinstance(value, np.bool_):
+            return f"{where} as {_type_name(value)}; return plain Python booleans: bool(...)"
+        elif isinstance(value, tuple):
+            return f"{where} as a tuple; return a list"
+        elif isinstance(value, (set, frozenset)):
+            return f"{where} as a {kind.__name__}; return a sorted list"
+        elif isinstance(value, str):
+            return f"{where} as {_type_name(value)}; return plain text: str(...)"
+        else:
+            return (f"{where} as {_type_name(value)}, which is not plain JSON data; return plain Python numbers "
+                    "(int(...), float(...)), text, booleans, lists and dicts")
+    return None
 
 
 def _usable_params(

@@ -232,9 +232,12 @@ def build_exam(
     if not 1 <= count <= MAX_VERSIONS:
         raise InputError(f"--versions: expected 1 to {MAX_VERSIONS} versions, got {count}")
     if secret is None:
+        if secret_flag is not None and secret_file is not None:
+            raise InputError("give either --secret or --secret-file, not both")
         key_file = Path(secret_file) if secret_file is not None else default_secret_file(Path(blueprint_path))
         existed = key_file.exists()
-        secret, source = resolve_secret(secret_flag, os.environ, key_file, Path(blueprint_path), build.reporter.info)
+        env = {} if secret_file is not None else os.environ  # a key file named on the command line wins
+        secret, source = resolve_secret(secret_flag, env, key_file, Path(blueprint_path), build.reporter.info)
         if source == str(key_file) and not existed:
             build.reporter.info(f"created the secret key file {key_file} (keep it private and out of git)")
     build.reporter.info(f"drawing {count} version(s) of {bp.question_count} questions")

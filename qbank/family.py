@@ -149,6 +149,7 @@ def _validate_card(cls: type) -> None:
 
 
 def _source_file(cls: type) -> str:
+    """The file that defines a family class (its module's name when it has no file, e.g. `__main__`)."""
     import inspect
     import sys
 
@@ -159,17 +160,48 @@ def _source_file(cls: type) -> str:
         return cls.__module__
 
 
+def _class_line(cls: type) -> int | None:
+    """The line of a class's `class` statement (below its decorators), when its source is at hand."""
+    import inspect
+
+    try:
+        lines, first = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return None
+    offset = next((i for i, text in enumerate(lines) if text.lstrip().startswith("class ")), 0)
+    return first + offset
+
+
+def _defined_at(cls: type) -> str:
+    """`FILE line N (class NAME)`: where a family class is written."""
+    line = _class_line(cls)
+    return f"{_source_file(cls)}{f' line {line}' if line else ''} (class {cls.__qualname__})"
+
+
 def register(cls: type[Family]) -> type[Family]:
-    """Class decorator: validate the card and add the family to the registry."""
-    _validate_card(cls)
+    """Class decorator: validate the card and add the family to the registry.
+
+    A family id belongs to one class of one file: the same id from another file (a plugin naming its
+    family like a built-in one, whatever its class is called) or from another class of the same file
+    is an error naming both. The same class registered again (its module imported twice) is fine."""
+    import os
+
+    try:
+        _validate_card(cls)
+    except FamilyError as exc:  # name the file, not the private module name the loader gives it
+        detail = str(exc).replace(f"family class {cls.__module__}.{cls.__qualname__}", f"family class {cls.__qualname__}")
+        line = _class_line(cls)
+        raise FamilyError(f"{_source_file(cls)}{f': line {line}' if line else ''}: {detail}") from None
     if not cls.template:
         cls.template = f"{cls.topic}/{cls.id}.tex.j2"
     existing = REGISTRY.get(cls.id)
     if existing is not None:
-        first, second = _source_file(type(existing)), _source_file(cls)
-        if first != second or type(existing).__qualname__ != cls.__qualname__:
+        first, second = type(existing), cls
+        same_file = os.path.realpath(_source_file(first)) == os.path.realpath(_source_file(second))
+        if not same_file or first.__qualname__ != second.__qualname__:
             raise FamilyError(
-                f"family id {cls.id!r} is defined twice: in {first} and in {second} (rename one of them)"
+                f"family id {cls.id!r} is defined twice: {_defined_at(first)} and {_defined_at(second)}; "
+                "rename one of them (a family of your own cannot replace another)"
             )
     REGISTRY[cls.id] = cls()
     return cls

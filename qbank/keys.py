@@ -1,15 +1,24 @@
 """Secret-keyed seeds: what is printed on an exam (a version code) cannot be turned into its answers.
 
-Each question's seed is HMAC-SHA256(secret, blueprint digest, version, slot, attempt). The secret lives
-in a key file created on first use (``.qbank-secret`` in the course folder, mode 0600, git-ignored),
-or in $QBANK_SECRET; it must carry at least 128 bits of entropy. The version code printed on the exam is another HMAC of the same secret: it identifies
-the version for grading, but without the secret it says nothing about the seeds.
+Each question's seed is HMAC-SHA256(secret, blueprint digest, version, slot, attempt). The version code
+printed on the exam is another HMAC of the same secret: it identifies the version for grading, but
+without the secret it says nothing about the seeds. Since the blueprint may be public and every
+student holds a version code, anyone could test guessed secrets offline: so a secret must carry at
+least 128 bits of entropy (`secret_strength_bits`).
+
+Where the secret comes from (`resolve_secret`), first found wins:
+
+1. ``--secret TEXT``, kept for tests and scripts: it shows in `ps` and shell history, so it warns;
+2. ``$QBANK_SECRET``;
+3. a key file: ``--secret-file FILE``, else the course's ``.qbank-secret`` (`default_secret_file`),
+   created on first use with 256 random bits, mode 0600.
+
+An empty ``--secret ''`` or ``QBANK_SECRET=`` is an error, never silently replaced by the key file.
 """
 
 from __future__ import annotations
 
 import base64
-import errno
 import hashlib
 import hmac
 import math
@@ -26,68 +35,170 @@ SECRET_FILE_NAME = ".qbank-secret"
 DEFAULT_SECRET_FILE = Path(SECRET_FILE_NAME)
 SECRET_ENV = "QBANK_SECRET"
 MIN_BITS = 128
-HOW_TO_MAKE = (
-    "make one with `python3 -c \"import secrets; print(secrets.token_hex(32))\" > .qbank-secret` "
-    "(or delete the key file and let qbank create one)"
-)
-_WORDS = re.compile(r"^[A-Za-z]+(?:[ _.-]+[A-Za-z]+)*$")
+MAX_SECRET_CHARS = 1024  # a key is one line; a bigger key file is something else
+MAKE_ONE = 'python3 -c "import secrets; print(secrets.token_hex(32))"'
+COURSE_MARKERS = ("qbank.yaml", ".git", SECRET_FILE_NAME)
+
+# --- how strong is a secret -------------------------------------------------------------------
+
+WORD_BITS = 12.0  # one word of a list of 4,096 common words
+WORD_LETTERS = 16  # longer than nearly every dictionary word: a longer run is words run together
+_SEPARATORS = " _.-,:;/+"
+# Tokens: a run of letters, a run of digits, or one other character. A run of letters written as
+# words are (lower case, Capitalised, UPPER, or camelCase of such words) splits into its words; a
+# run of mixed case otherwise (aBXcQ, as in random tokens) stays whole and counts by its characters.
+_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+|.", re.DOTALL)
+_CLEAN_LETTERS = re.compile(r"(?:[A-Z]?[a-z]+)+|[A-Z]+")
+_CAMEL_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+")
+
+
+def _tokens(text: str) -> list[tuple[str, int, bool]]:
+    """(token, start, is a word) for each token of `text`; a word has three or more letters."""
+    tokens = []
+    for m in _TOKEN.finditer(text):
+        token = m.group()
+        if token.isalpha() and _CLEAN_LETTERS.fullmatch(token):
+            for part in _CAMEL_PART.finditer(token):
+                tokens.append((part.group(), m.start() + part.start(), len(part.group()) >= 3))
+        else:
+            tokens.append((token, m.start(), False))
+    return tokens
+
+
+def _period(text: str) -> str:
+    """The unit of a text that repeats one unit ("abcabcab" -> "abc", "a a a a" -> "a "), else the
+    text (Knuth-Morris-Pratt's prefix function: linear in the length)."""
+    border = [0] * len(text)
+    k = 0
+    for i in range(1, len(text)):
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        if text[i] == text[k]:
+            k += 1
+        border[i] = k
+    period = len(text) - border[-1]
+    return text[:period] if period <= len(text) // 2 else text
+
+
+def _pattern_free(text: str) -> list[bool]:
+    """Which characters a pattern gives away: inside a run of 4 or more characters stepping by -1, 0 or
+    +1 (aaaa, 1234, dcba, !!!!), all but the first two. Runs count only when together they make up
+    half the text or more, so that a random token, where short runs turn up by chance, keeps its full
+    estimate (a token_hex(16) must never fall below its 128 bits)."""
+    runs = []
+    start = 0
+    while start < len(text) - 1:
+        step = ord(text[start + 1]) - ord(text[start])
+        end = start + 1
+        while end + 1 < len(text) and ord(text[end + 1]) - ord(text[end]) == step:
+            end += 1
+        if abs(step) <= 1 and end - start + 1 >= 4:
+            runs.append((start, end))
+        start = end
+    free = [False] * len(text)
+    if 2 * sum(end - start + 1 for start, end in runs) >= len(text):
+        for start, end in runs:
+            free[start + 2 : end + 1] = [True] * (end - start - 1)
+    return free
 
 
 def secret_strength_bits(text: str) -> float:
-    """A deliberately modest estimate of a secret's entropy, in bits.
+    """A deliberately modest estimate of a secret's entropy, in bits (of the stripped text).
 
-    Random-looking text counts log2(size of the character classes it uses) per character; a phrase of
-    words (letters joined by spaces or punctuation) counts 12 bits per word, what a guess from a list
-    of 4,000 common words costs; a string made of one short unit repeated, or of a run of consecutive
-    characters (aaaa, 0123, abcd), counts as that unit once."""
+    - Characters count log2(size of the character classes the text uses): 26 for a-z, 26 for A-Z, 10
+      for digits, 33 for anything else; hex (what token_hex writes) 4 bits a character.
+    - Words count as a dictionary attack sees them: a word of three or more letters (lower case,
+      Capitalised or UPPER; each word of camelCase) at most 12 bits, a run of more than 16 letters 12
+      bits per 16 letters (words run together); a separator between two words (space, -, _, ...)
+      nothing, and one separator used throughout only the choice of it.
+    - Patterns count as their start: a text repeating one unit ("abcabc", "a a a a") as the unit;
+      runs stepping by one or zero ("aaaa", "0123", "a b c d") as their first two characters, when
+      they make up half the text.
+    """
     text = text.strip()
     if not text:
         return 0.0
-    for size in range(1, len(text) // 2 + 1):  # "abcabcabc": the unit, not the length
-        if len(text) % size == 0 and text == text[:size] * (len(text) // size):
-            text = text[:size]
-            break
-    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:])}
-    if len(text) > 2 and len(steps) == 1 and abs(next(iter(steps))) <= 1:
-        return math.log2(95) * 2  # aaaa..., 0123..., abcd...: two guesses' worth
-    if _WORDS.match(text):
-        return 12.0 * len(re.split(r"[ _.-]+", text))
-    pool = 0
-    pool += 26 if re.search(r"[a-z]", text) else 0
-    pool += 26 if re.search(r"[A-Z]", text) else 0
-    pool += 10 if re.search(r"[0-9]", text) else 0
-    pool += 33 if re.search(r"[^A-Za-z0-9]", text) else 0
-    if re.fullmatch(r"[0-9a-f]+", text):
-        pool = 16  # hex: what token_hex writes
-    return len(text) * math.log2(max(pool, 2))
+    text = _period(text)
+    if re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", text) and not text.isdigit() and not text.isalpha():
+        return 4.0 * sum(not free for free in _pattern_free(text))  # hex: its letters are no words
+    pool = (26 if re.search(r"[a-z]", text) else 0) + (26 if re.search(r"[A-Z]", text) else 0)
+    pool += (10 if re.search(r"[0-9]", text) else 0) + (33 if re.search(r"[^A-Za-z0-9]", text) else 0)
+    per_char = math.log2(pool)
+    # patterns are looked for with the separators left out: "a-b-c-d-e" steps as "abcde" does
+    kept = [i for i, c in enumerate(text) if c not in _SEPARATORS]
+    free = [False] * len(text)
+    for i, given in zip(kept, _pattern_free("".join(text[i] for i in kept))):
+        free[i] = given
+    tokens = _tokens(text)
+    separators = [t for t, _, _ in tokens if t in _SEPARATORS]
+    uniform = len(separators) >= 2 and len(set(separators)) == 1
+    # Words count as words in a phrase, where they make up half the text or more (perhaps with a
+    # number or two); a random token is no phrase, though a few letters in it may look like a word.
+    phrase = 2 * sum(len(t) for t, _, word in tokens if word) >= len(text)
+
+    def is_word(index: int) -> bool:
+        return phrase and 0 <= index < len(tokens) and tokens[index][2]
+
+    bits = math.log2(len(_SEPARATORS)) if uniform else 0.0
+    for index, (token, start, _) in enumerate(tokens):
+        cost = per_char * sum(not given for given in free[start : start + len(token)])
+        if is_word(index):
+            cost = min(cost, WORD_BITS * math.ceil(len(token) / WORD_LETTERS))
+        elif token in _SEPARATORS and (uniform or (is_word(index - 1) and is_word(index + 1))):
+            cost = 0.0
+        bits += cost
+    return bits
 
 
-def check_strength(text: str, where: str) -> bytes:
-    """The secret as bytes, or an error when it is empty or too weak to stop offline guessing (the
-    version code on every exam and the public blueprint would let anyone test guesses)."""
-    if not text.strip():
-        raise InputError(f"{where}: the secret is empty; {HOW_TO_MAKE}")
+def _strong(text: str, where: str, how: str) -> bytes:
+    """The secret as bytes (stripped), or one line saying why it is unusable and how to make one."""
+    text = text.strip()
+    if len(text) > MAX_SECRET_CHARS:
+        raise InputError(f"{where}: the secret is {len(text)} characters long, more than {MAX_SECRET_CHARS}; {how}")
+    if "\n" in text or "\r" in text:
+        raise InputError(f"{where}: the secret must be one line; {how}")
     bits = secret_strength_bits(text)
     if bits < MIN_BITS:
         raise InputError(
-            f"{where}: the secret is too weak (about {bits:.0f} bits, at least {MIN_BITS} needed, so that nobody can "
-            f"guess it from a version code); {HOW_TO_MAKE}"
+            f"{where}: the secret is too weak (about {bits:.0f} bits of entropy; at least {MIN_BITS} are needed "
+            f"so that nobody can guess it from a version code); {how}"
         )
-    return text.strip().encode()
+    return text.encode()
+
+
+def _how_for_value() -> str:
+    return (f"make one with `{MAKE_ONE}`, or give neither --secret nor ${SECRET_ENV} "
+            "and qbank uses (or creates) the course's key file")
+
+
+def _how_for_file(path: Path) -> str:
+    return (f"replace it: `{MAKE_ONE} > {path}`, or delete it and let qbank create one "
+            "(exams built with the old key still rebuild from their manifests)")
+
+
+def check_strength(text: str, where: str) -> bytes:
+    """The secret given as `where` (--secret, $QBANK_SECRET), or an error when empty or too weak."""
+    if not text.strip():
+        raise InputError(f"{where}: the secret is empty (qbank never falls back to the key file then); {_how_for_value()}")
+    return _strong(text, where, _how_for_value())
+
+
+# --- where the secret lives -------------------------------------------------------------------
 
 
 def course_root(blueprint: Path) -> Path:
-    """The course folder of a blueprint: walking up from its folder, the first folder that holds
-    `qbank.yaml` or `.git` (the repository root) or a `.qbank-secret`; else the blueprint's own folder."""
+    """The course folder of a blueprint, whatever the current folder: walking up from the blueprint's
+    own folder, the first folder that holds `qbank.yaml` or `.git` (the repository root) or an
+    existing `.qbank-secret`; if there is none up to the file-system root, the blueprint's folder."""
     start = Path(blueprint).resolve().parent
     for folder in (start, *start.parents):
-        if any((folder / name).exists() for name in ("qbank.yaml", ".git", SECRET_FILE_NAME)):
+        if any(os.path.lexists(folder / name) for name in COURSE_MARKERS):
             return folder
     return start
 
 
 def default_secret_file(blueprint: Path) -> Path:
-    """The key file of a blueprint's course: `<course folder>/.qbank-secret` (see course_root)."""
+    """The key file of a blueprint's course: `<course folder>/.qbank-secret` (see `course_root`)."""
     return course_root(blueprint) / SECRET_FILE_NAME
 
 
@@ -99,13 +210,16 @@ def resolve_secret(
     warn: Callable[[str], None],
     create: bool = True,
 ) -> tuple[bytes, str]:
-    """The exam's secret and where it came from: `--secret` (for tests and scripts: it shows in `ps`
-    and shell history, so it warns), else $QBANK_SECRET, else the key file (`--secret-file`, or the
-    course's `.qbank-secret`, created on first use). An empty value is an error, never a fallback."""
+    """The exam's secret and where it came from ("--secret", "$QBANK_SECRET" or the key file's path):
+    `flag` (the CLI's --secret, None when not given), else `env[QBANK_SECRET]`, else the key file
+    `secret_file` (None: the course's, `default_secret_file(blueprint)`), created when missing if
+    `create`. An empty flag or variable is an error, never a fallback to the key file. `warn` gets
+    one-line warnings: --secret shows in `ps`, a key file others can read."""
     if flag is not None:
+        secret = check_strength(flag, "--secret")
         warn("warning: --secret is visible to other users in `ps` and stays in your shell history; "
              f"prefer ${SECRET_ENV} or a key file (--secret-file)")
-        return check_strength(flag, "--secret"), "--secret"
+        return secret, "--secret"
     if SECRET_ENV in env:
         return check_strength(env[SECRET_ENV], f"${SECRET_ENV}"), f"${SECRET_ENV}"
     path = Path(secret_file) if secret_file is not None else default_secret_file(blueprint)
@@ -115,43 +229,113 @@ def resolve_secret(
 def load_or_create_secret(
     path: Path = DEFAULT_SECRET_FILE, create: bool = True, warn: Callable[[str], None] = lambda m: None
 ) -> bytes:
+    """The secret in the key file `path`; when there is none and `create`, a new one (256 random bits)."""
     path = Path(path)
     if path.is_symlink() and not path.exists():
-        raise InputError(f"{path}: the key file is a symbolic link to a missing file ({os.readlink(path)})")
+        raise InputError(f"{path}: the key file is a symbolic link to {os.readlink(path)}, which does not exist")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a key file; give the file's path with --secret-file")
+        raise InputError(f"{path}: is a folder, not a key file; give the key file's own path with --secret-file")
     if path.exists():
-        try:
-            data = path.read_bytes()
-            if not os.access(path, os.R_OK):
-                raise PermissionError(errno.EACCES, "permission denied")
-        except PermissionError:
-            raise InputError(f"{path}: cannot read the key file (permission denied); make it readable by you: chmod 600 {path}") from None
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read the key file: {exc.strerror}") from None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: the key file is not UTF-8 text; {HOW_TO_MAKE}") from None
-        mode = path.stat().st_mode
-        if mode & 0o077:
-            warn(f"warning: {path} can be read or changed by other users (mode {stat.S_IMODE(mode):o}); "
-                 f"keep it private: chmod 600 {path}")
-        return check_strength(text, str(path))
+        return _read_key_file(path, warn)
     if not create:
         raise InputError(f"{path}: no secret key file (build the exam once to create it, or set ${SECRET_ENV})")
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: cannot create the key file: the folder {path.parent} does not exist")
+    return _create_key_file(path, warn)
+
+
+def _read_key_file(path: Path, warn: Callable[[str], None]) -> bytes:
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a device, pipe or socket); a key file holds one line of text")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(4 * MAX_SECRET_CHARS + 1)
+    except PermissionError:
+        raise InputError(f"{path}: cannot read the key file (permission denied); make it readable by you: chmod 600 {path}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the key file: {exc.strerror or exc}") from None
+    if len(data) > 4 * MAX_SECRET_CHARS:
+        raise InputError(f"{path}: too large for a key file (a key is one line of at most {MAX_SECRET_CHARS} characters)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: the key file is not UTF-8 text (byte {exc.start + 1}); {_how_for_file(path)}") from None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        warn(f"warning: {path} can be read or changed by other users (mode {mode:o}); keep it private: chmod 600 {path}")
+    if not text.strip():
+        raise InputError(f"{path}: the key file is empty; {_how_for_file(path)}")
+    return _strong(text, str(path), _how_for_file(path))
+
+
+def _create_key_file(path: Path, warn: Callable[[str], None]) -> bytes:
+    """Write a new key where no file is: the key is written to a private temporary file first and then
+    linked into place, which fails if another build made the key file meanwhile (then that one is
+    used): nobody ever reads a half-written key, and no key is ever replaced."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"{path}: cannot create the key file: the folder {folder} {what}; "
+                         f"create the folder or give another --secret-file")
     text = secrets.token_hex(32)
+    temporary = folder / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create the key file: {exc.strerror or exc}; "
+                         f"give another --secret-file or set ${SECRET_ENV}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # whatever the umask
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another build created it meanwhile: use that one
+            return load_or_create_secret(path, create=False, warn=warn)
+        except OSError:  # a file system without hard links: claim the name itself, still exclusively
+            return _create_in_place(path, text, warn)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _warn_unless_git_ignores(path, warn)
+    return text.encode()
+
+
+def _warn_unless_git_ignores(path: Path, warn: Callable[[str], None]) -> None:
+    """A new key file inside a git work tree that git would not ignore gets a warning: one `git add .`
+    would publish it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return
+    try:
+        inside = subprocess.run(["git", "-C", str(path.parent), "rev-parse", "--is-inside-work-tree"],
+                                capture_output=True, text=True, timeout=10, check=False)
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            return
+        ignored = subprocess.run(["git", "-C", str(path.parent), "check-ignore", "-q", path.name],
+                                 capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return
+    if ignored.returncode == 1:
+        warn(f"warning: git does not ignore the new key file {path}; add `{path.name}` to .gitignore "
+             "so that it is never committed")
+
+
+def _create_in_place(path: Path, text: str, warn: Callable[[str], None]) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # created meanwhile by another build: use that one
+    except FileExistsError:
         return load_or_create_secret(path, create=False, warn=warn)
     except OSError as exc:
-        raise InputError(f"{path}: cannot create the key file: {exc.strerror}") from None
+        raise InputError(f"{path}: cannot create the key file: {exc.strerror or exc}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
         handle.write(text + "\n")
     return text.encode()
+
+
+# --- what the secret makes --------------------------------------------------------------------
 
 
 def _mac(secret: bytes, *parts: object) -> bytes:
@@ -171,10 +355,12 @@ def version_code(secret: bytes, blueprint_digest: str, version: int) -> str:
 
 def secret_fingerprint(secret: bytes, blueprint_digest: str) -> str:
     """Recorded in the manifest: tells which secret built an exam without revealing it. Salted with the
-    blueprint and slow (scrypt), so that it is no faster a way to test guesses than the exam itself."""
+    blueprint and slow (scrypt, about 50 ms and 16 MB a guess), so that it adds no fast way of testing
+    guesses. Same secret and blueprint, same fingerprint."""
     key = hashlib.scrypt(secret, salt=b"qbank-fingerprint:" + blueprint_digest.encode(), n=2**14, r=8, p=1, dklen=16)
     return "scrypt:" + key.hex()
 
 
 def fingerprint_matches(secret: bytes, blueprint_digest: str, recorded: str) -> bool:
-    return hmac.compare_digest(secret_fingerprint(secret, blueprint_digest), recorded)
+    """Did `secret` build the exam whose manifest recorded `recorded` (constant-time comparison)?"""
+    return hmac.compare_digest(secret_fingerprint(secret, blueprint_digest), str(recorded))

@@ -16,7 +16,9 @@ _loaded = False
 
 
 def load_families() -> dict[str, Family]:
-    """Import each generators/*.py once; their @register decorators fill the registry."""
+    """Import each generators/*.py once; their @register decorators fill the registry. A module that
+    cannot be imported is a FamilyError naming its file and line: the line of a syntax error, else
+    the deepest line of that file the error passed through."""
     global _loaded
     if _loaded:
         return REGISTRY
@@ -33,18 +35,33 @@ def load_families() -> dict[str, Family]:
         except FamilyError:
             sys.modules.pop(name, None)
             raise
-        except SyntaxError as exc:
+        except SyntaxError as exc:  # also IndentationError, TabError
             sys.modules.pop(name, None)
-            raise FamilyError(f"{exc.filename or path}: line {exc.lineno}: syntax error in generator module: {exc.msg}") from None
-        except Exception as exc:
+            where = exc.filename if exc.filename and Path(exc.filename).is_file() else None
+            if where is None:  # compile() or ast inside the module: a run-time error like any other
+                raise _load_error(path, exc) from None
+            line = f": line {exc.lineno}" if exc.lineno else ""
+            text = f" in `{_one_line(exc.text, 80)}`" if exc.text and exc.text.strip() else ""
+            raise FamilyError(f"{where}{line}: syntax error in generator module: {_one_line(exc.msg)}{text}") from None
+        except (Exception, SystemExit) as exc:  # SystemExit: a module calling sys.exit() must not end qbank quietly
             sys.modules.pop(name, None)
-            frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
-            line = frames[-1].lineno if frames else 1
-            raise FamilyError(
-                f"{path}: line {line}: could not load generator module: {type(exc).__name__}: {exc}"
-            ) from None
+            raise _load_error(path, exc) from None
     _loaded = True
     return REGISTRY
+
+
+def _load_error(path: Path, exc: BaseException) -> FamilyError:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+    line = f": line {frames[-1].lineno}" if frames else ""
+    detail = _one_line(str(exc))
+    return FamilyError(
+        f"{path}{line}: could not load generator module: {type(exc).__name__}{': ' + detail if detail else ''}"
+    )
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def get_family(family_id: str) -> Family:

@@ -1,15 +1,23 @@
 """Secrets: strong enough that a version code and the public blueprint do not give them away, read from
-a key file, the environment or a test flag, and never silently replaced."""
+a key file, the environment or a test flag, never silently replaced, and the key file checked."""
 
 from __future__ import annotations
 
+import collections
+import errno
 import itertools
 import os
-import secrets
+import random
+import re
+import shutil
+import string
+import subprocess
+import time
 from pathlib import Path
 from unittest import mock
 
 import pytest
+from conftest import ROOT, run_qbank
 
 from qbank.errors import InputError
 from qbank.keys import (
@@ -23,50 +31,222 @@ from qbank.keys import (
     secret_strength_bits,
 )
 
-STRONG = secrets.token_hex(16)
-COMMON = "the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all were we when your can said there use an each which she do how their if will up other about out many then them these so some her would make like him into time has look two more write go see number no way could people my than first water been call who oil its now find long down day did get come made may part".split()
+MAKE = 'python3 -c "import secrets; print(secrets.token_hex(32))"'
+FOR_VALUES = f"make one with `{MAKE}`, or give neither --secret nor $QBANK_SECRET and qbank uses (or creates) the course's key file"
+# Fixed tokens (no randomness in a test): a token_hex(16), a token_hex(32), a token_urlsafe(24).
+HEX16 = "9f3c1a7e5b2d4c6e8a0f1b3d5c7e9a2b"
+HEX32 = "3e7a9c1f5b2d8e4a6c0f9b3d7e1a5c2f8b4d6e0a2c9f7b1d3e5a8c4f6b0d2e9a"
+URLSAFE = "Zq3_Xv8LpR2-mK7tWn4YcB9hJs6GdF1e"
+STRONG = HEX32
 
 
-@pytest.mark.parametrize("text", [secrets.token_hex(16), secrets.token_hex(32), secrets.token_urlsafe(24), "Tr0ub4dor&3xYz!Qw9#Lm2^Kp7"])
+def for_file(path) -> str:
+    return (f"replace it: `{MAKE} > {path}`, or delete it and let qbank create one "
+            "(exams built with the old key still rebuild from their manifests)")
+
+
+def too_weak(where, bits, how) -> str:
+    return (f"{where}: the secret is too weak (about {bits} bits of entropy; at least 128 are needed so that nobody "
+            f"can guess it from a version code); {how}")
+
+
+def quiet(message: str) -> None:
+    pass
+
+
+# --- how strong ---------------------------------------------------------------------------------
+
+ESTIMATES = [
+    # (secret, estimated bits rounded, why)
+    (HEX16, 128, "token_hex(16): 32 hex digits, 4 bits each"),
+    (HEX32, 256, "token_hex(32), what qbank writes into a new key file"),
+    (HEX16.upper(), 128, "upper-case hex too"),
+    (URLSAFE, 210, "token_urlsafe(24): 32 characters at 6.6 bits (letters, digits, others)"),
+    ("Tr0ub4dor&3xYz!Qw9#Lm2^Kp7", 171, "26 random printable characters"),
+    ("7" * 3 + "20590321843021934758103847561029", 116, "35 digits: log2(10) a digit"),
+    ("quiz-secret", 24, "two words, 12 bits a word; the hyphen between them adds nothing"),
+    ("secret-one-two-three", 51, "four words and one separator used throughout"),
+    ("password", 12, "one word"),
+    ("sunshine", 12, "an 8-letter word"),
+    ("Password", 12, "Capitalised"),
+    ("PASSWORD", 12, "UPPER"),
+    ("correct horse battery staple", 51, "four words"),
+    ("CorrectHorseBatteryStaple", 48, "camelCase: four words"),
+    ("correcthorsebatterystaple", 24, "words run together: 12 bits per 16 letters"),
+    ("internationalization characteristically", 48, "long words: 12 bits per 16 letters"),
+    ("multiplication contributions", 24, "long words are still words"),
+    ("Correct-Horse-Battery-Staple-2024!", 84, "words, then five characters at 6.6 bits"),
+    ("Summer2026!", 45, "a word and five characters"),
+    ("a" * 64, 5, "one character repeated"),
+    ("0123456789" * 4, 7, "a run repeated"),
+    ("abcabcabcabcabcabcabcabcabcabcabc", 12, "a short string repeated: the string once"),
+    ("0123456789abcdef" * 2, 16, "a sequence of hex digits, twice"),
+    ("deadbeef" * 2, 12, "a repeated word"),
+    ("abcdefghijklmnopqrstuvwxyz0123456789", 21, "the alphabet and the digits in order"),
+    ("12345678901234567890123456789012345678901234567890", 10, "counting"),
+    ("a b c d e f g h i j k l m n o p q r s t u v w x y z", 15, "the alphabet, spaced"),
+    ("a a a a a a a a a a a a", 12, "one letter, spaced"),
+    ("zebra-apple-mango-river-stone-cloud-tiger-piano-lemon-ocean", 123, "ten words: not quite enough"),
+    ("zebra-apple-mango-river-stone-cloud-tiger-piano-lemon-ocean-eagle", 135, "eleven words pass"),
+    ("🔑" * 40, 5, "one emoji repeated"),
+    ("   ", 0, "only blanks"),
+]
+
+
+@pytest.mark.parametrize("text, bits, why", ESTIMATES, ids=[why for _, _, why in ESTIMATES])
+def test_entropy_estimates(text, bits, why):
+    assert round(secret_strength_bits(text)) == bits
+
+
+@pytest.mark.parametrize("text", [t for t, bits, _ in ESTIMATES if bits >= MIN_BITS])
 def test_strong_secrets_pass(text):
-    assert secret_strength_bits(text) >= MIN_BITS
+    assert resolve_secret(text, {}, None, Path("x.yaml"), warn=quiet) == (text.encode(), "--secret")
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["quiz-secret", "secret-one-two-three", "password", "correct horse battery staple", "a" * 64, "0123456789" * 4,
-     "abcabcabcabcabcabcabcabcabcabcabc", "0123456789abcdef0123456789abcdef", "Summer2026!", "deadbeef" * 2],
-)
-def test_weak_secrets_fail(text):
-    assert secret_strength_bits(text) < MIN_BITS
-    with pytest.raises(InputError, match=r"--secret: the secret is too weak \(about \d+ bits, at least 128 needed.*token_hex"):
-        resolve_secret(text, {}, None, Path("x.yaml"), warn=lambda m: None)
+@pytest.mark.parametrize("text", ["quiz-secret", "secret-one-two-three", "sunshine", "Summer2026!",
+                                  "correct horse battery staple", "0123456789abcdef" * 2, "a" * 64])
+def test_weak_secrets_are_refused_saying_how_to_make_one(text):
+    bits = round(secret_strength_bits(text))
+    with pytest.raises(InputError) as caught:
+        resolve_secret(text, {}, None, Path("x.yaml"), warn=quiet)
+    assert str(caught.value) == too_weak("--secret", bits, FOR_VALUES)
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {"QBANK_SECRET": text}, None, Path("x.yaml"), warn=quiet)
+    assert str(caught.value) == too_weak("$QBANK_SECRET", bits, FOR_VALUES)
 
 
-def test_no_dictionary_guess_passes():
-    for a, b in itertools.product(COMMON[:60], repeat=2):
-        for guess in (a, f"{a} {b}", f"{a}-{b}", f"{a}{b}", f"{a}-{b}-{a}"):
+def test_random_tokens_never_fall_below_their_strength():
+    """token_hex(16) carries exactly 128 bits: no chance run of digits or letters may cost it any."""
+    rng = random.Random(20260512)
+    for _ in range(3000):
+        token = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+        assert secret_strength_bits(token) == 128, token
+    base64 = string.ascii_letters + string.digits + "+/"
+    for _ in range(1000):  # `openssl rand -base64 32`
+        token = "".join(rng.choice(base64) for _ in range(43)) + "="
+        assert secret_strength_bits(token) >= MIN_BITS, token
+
+
+def dictionary() -> list[str]:
+    """2,000 English words: the most frequent words of this repository's own prose (README, bank,
+    code), the words an instructor of this course is likeliest to pick."""
+    text = " ".join(p.read_text(encoding="utf-8") for pattern in ("README.md", "bank/items/*.yaml", "qbank/*.py")
+                    for p in sorted(ROOT.glob(pattern)))
+    counts = collections.Counter(w for w in re.findall(r"\b[a-z]{3,}\b", text))
+    words = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:2000]
+    assert len(words) == 2000
+    return words
+
+
+def test_no_dictionary_word_or_pair_of_words_passes():
+    words = dictionary()
+    for word in words:
+        for guess in (word, word.capitalize(), word.upper(), word + "2026", word.capitalize() + "2026!", word * 3):
+            assert secret_strength_bits(guess) < MIN_BITS, guess
+    common = words[:60]
+    for a, b in itertools.product(common, repeat=2):
+        for guess in (f"{a} {b}", f"{a}-{b}", f"{a}_{b}", f"{a}{b}", f"{a.capitalize()}{b.capitalize()}",
+                      f"{a}-{b}-{a}-{b}", f"{a.capitalize()}-{b.capitalize()}-2026!", f"{a}.{b}.{a}{b}"):
             assert secret_strength_bits(guess) < MIN_BITS, guess
 
 
-def test_empty_secrets_are_errors_never_a_fallback(tmp_path):
-    (tmp_path / ".qbank-secret").write_text(STRONG)
-    with pytest.raises(InputError, match=r"--secret: the secret is empty"):
-        resolve_secret("", {}, tmp_path / ".qbank-secret", tmp_path / "x.yaml", warn=lambda m: None)
-    with pytest.raises(InputError, match=r"\$QBANK_SECRET: the secret is empty"):
-        resolve_secret(None, {"QBANK_SECRET": ""}, tmp_path / ".qbank-secret", tmp_path / "x.yaml", warn=lambda m: None)
+def test_a_phrase_of_ten_words_is_still_refused():
+    rng = random.Random(7)
+    words = dictionary()
+    for _ in range(300):
+        phrase = rng.sample(words, 10)
+        for guess in (" ".join(phrase), "-".join(phrase), "".join(w.capitalize() for w in phrase)):
+            assert secret_strength_bits(guess) < MIN_BITS, guess
 
 
-def test_where_the_secret_comes_from(tmp_path):
+def test_long_secrets_are_estimated_in_linear_time():
+    started = time.perf_counter()
+    secret_strength_bits("ab" * 512)
+    secret_strength_bits(HEX32 * 32)
+    assert time.perf_counter() - started < 0.5
+
+
+# --- where the secret comes from -----------------------------------------------------------------
+
+
+def test_the_flag_warns_that_it_is_visible(tmp_path):
     warnings = []
-    secret, source = resolve_secret(STRONG, {}, None, tmp_path / "x.yaml", warn=warnings.append)
-    assert secret == STRONG.encode() and source == "--secret" and "visible to other users in `ps`" in warnings[0]
-    secret, source = resolve_secret(None, {"QBANK_SECRET": STRONG}, None, tmp_path / "x.yaml", warn=warnings.append)
-    assert source == "$QBANK_SECRET"
-    secret, source = resolve_secret(None, {}, None, tmp_path / "x.yaml", warn=warnings.append)
+    assert resolve_secret(STRONG, {"QBANK_SECRET": HEX16}, None, tmp_path / "x.yaml", warn=warnings.append) == (
+        STRONG.encode(), "--secret")
+    assert warnings == [("warning: --secret is visible to other users in `ps` and stays in your shell history; "
+                         "prefer $QBANK_SECRET or a key file (--secret-file)")]
+    assert not (tmp_path / ".qbank-secret").exists()
+
+
+def test_the_environment_comes_before_the_key_file(tmp_path):
+    (tmp_path / ".qbank-secret").write_text(HEX16)
+    (tmp_path / ".qbank-secret").chmod(0o600)
+    warnings = []
+    assert resolve_secret(None, {"QBANK_SECRET": f"  {STRONG}\n"}, None, tmp_path / "x.yaml", warn=warnings.append) == (
+        STRONG.encode(), "$QBANK_SECRET")
+    assert warnings == []
+
+
+@pytest.mark.parametrize("flag, env, where", [("", {}, "--secret"), ("  \n", {}, "--secret"),
+                                              (None, {"QBANK_SECRET": ""}, "$QBANK_SECRET")])
+def test_an_empty_secret_is_an_error_never_the_key_file(tmp_path, flag, env, where):
+    (tmp_path / ".qbank-secret").write_text(STRONG)
+    warnings = []
+    with pytest.raises(InputError) as caught:
+        resolve_secret(flag, env, tmp_path / ".qbank-secret", tmp_path / "x.yaml", warn=warnings.append)
+    assert str(caught.value) == f"{where}: the secret is empty (qbank never falls back to the key file then); {FOR_VALUES}"
+    assert warnings == []
+
+
+def test_the_key_file_is_created_on_first_use_then_read_back(tmp_path):
+    old_umask = os.umask(0)  # even with a permissive umask the new file is private
+    try:
+        secret, source = resolve_secret(None, {}, None, tmp_path / "x.yaml", warn=quiet)
+    finally:
+        os.umask(old_umask)
     key = tmp_path / ".qbank-secret"
-    assert source == str(key) and key.stat().st_mode & 0o777 == 0o600 and key.read_text().strip().encode() == secret
-    assert resolve_secret(None, {}, None, tmp_path / "x.yaml", warn=warnings.append)[0] == secret  # read back
+    assert source == str(key)
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert re.fullmatch(rb"[0-9a-f]{64}", secret) and key.read_bytes() == secret + b"\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".qbank-secret"]  # no temporary file left
+    assert resolve_secret(None, {}, None, tmp_path / "x.yaml", warn=quiet) == (secret, str(key))
+    with pytest.raises(InputError) as caught:
+        load_or_create_secret(tmp_path / "other", create=False)
+    assert str(caught.value) == (f"{tmp_path / 'other'}: no secret key file (build the exam once to create it, "
+                                 "or set $QBANK_SECRET)")
+
+
+def test_a_key_file_made_meanwhile_by_another_build_is_used_not_replaced(tmp_path):
+    key = tmp_path / ".qbank-secret"
+    real_link = os.link
+
+    def another_build_first(src, dst, *args, **kwargs):
+        Path(dst).write_text(HEX32 + "\n")  # the other build wins the race
+        Path(dst).chmod(0o600)
+        return real_link(src, dst, *args, **kwargs)
+
+    with mock.patch("os.link", side_effect=another_build_first):
+        assert load_or_create_secret(key) == HEX32.encode()
+    assert key.read_text() == HEX32 + "\n" and sorted(p.name for p in tmp_path.iterdir()) == [".qbank-secret"]
+
+
+def test_without_hard_links_the_key_file_is_still_created_exclusively(tmp_path):
+    key = tmp_path / ".qbank-secret"
+    with mock.patch("os.link", side_effect=OSError(errno.EPERM, "Operation not permitted")):
+        secret = load_or_create_secret(key)
+    assert key.read_bytes() == secret + b"\n" and key.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".qbank-secret"]
+
+
+def test_a_folder_where_no_file_can_be_created(tmp_path):
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    with mock.patch("os.open", side_effect=denied), pytest.raises(InputError) as caught:
+        load_or_create_secret(tmp_path / ".qbank-secret")
+    assert str(caught.value) == (f"{tmp_path / '.qbank-secret'}: cannot create the key file: Permission denied; "
+                                 "give another --secret-file or set $QBANK_SECRET")
+
+
+# --- the course folder -----------------------------------------------------------------------------
 
 
 def test_the_key_file_belongs_to_the_course_folder_not_the_current_one(tmp_path, monkeypatch):
@@ -74,55 +254,172 @@ def test_the_key_file_belongs_to_the_course_folder_not_the_current_one(tmp_path,
     (course / ".git").mkdir(parents=True)
     (course / "exams" / "deep").mkdir(parents=True)
     blueprint = course / "exams" / "deep" / "midterm.yaml"
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(course / "exams")
     assert course_root(blueprint) == course and default_secret_file(blueprint) == course / ".qbank-secret"
-    (course / "qbank.yaml").write_text("course: x\n")
-    assert course_root(blueprint) == course
+    assert default_secret_file(Path("deep/midterm.yaml")) == course / ".qbank-secret"  # relative to the current folder
+    _, source = resolve_secret(None, {}, None, blueprint, warn=quiet)
+    assert source == str(course / ".qbank-secret") and not (course / "exams" / ".qbank-secret").exists()
+
+
+def test_the_nearest_marker_wins(tmp_path):
+    course = tmp_path / "course"
+    (course / ".git").mkdir(parents=True)
+    (course / "term1" / "exams").mkdir(parents=True)
+    blueprint = course / "term1" / "exams" / "quiz.yaml"
+    (course / "term1" / "qbank.yaml").write_text("")
+    assert course_root(blueprint) == course / "term1"
+    (course / "term1" / "exams" / ".qbank-secret").write_text(STRONG)
+    assert course_root(blueprint) == course / "term1" / "exams"
+
+
+def test_a_git_file_marks_a_repository_too(tmp_path):
+    (tmp_path / "worktree" / "exams").mkdir(parents=True)
+    (tmp_path / "worktree" / ".git").write_text("gitdir: /elsewhere\n")  # a git worktree or submodule
+    assert course_root(tmp_path / "worktree" / "exams" / "q.yaml") == tmp_path / "worktree"
+
+
+def test_without_a_course_folder_the_blueprints_folder(tmp_path):
     loose = tmp_path / "loose" / "quiz.yaml"
     loose.parent.mkdir()
-    assert course_root(loose) in (loose.parent, *loose.parents)
+    marked = [p for p in loose.parents if any(os.path.lexists(p / m) for m in ("qbank.yaml", ".git", ".qbank-secret"))]
+    assert course_root(loose) == (marked[0] if marked else loose.parent)
 
 
-@pytest.mark.parametrize(
-    "setup, expected",
-    [
-        (lambda p: p.mkdir(), r"is a folder, not a key file"),
-        (lambda p: os.symlink(p.parent / "gone", p), r"is a symbolic link to a missing file"),
-        (lambda p: p.write_bytes(b"\xff\xfe\x00"), r"not UTF-8 text"),
-        (lambda p: p.write_text("\n"), r"the secret is empty"),
-        (lambda p: p.write_text("short-secret"), r"the secret is too weak"),
-    ],
-)
-def test_bad_key_files_are_one_clear_error(tmp_path, setup, expected):
+# --- the key file ------------------------------------------------------------------------------------
+
+
+def _fifo(p: Path) -> None:
+    os.mkfifo(p)
+
+
+KEY_FILE_CASES = [
+    ("a folder", lambda p: p.mkdir(), "{p}: is a folder, not a key file; give the key file's own path with --secret-file"),
+    ("a dangling symlink", lambda p: os.symlink(p.parent / "gone", p),
+     "{p}: the key file is a symbolic link to {p.parent}/gone, which does not exist"),
+    ("a pipe", _fifo, "{p}: not a regular file (a device, pipe or socket); a key file holds one line of text"),
+    ("not UTF-8", lambda p: p.write_bytes(b"\xff\xfe\x00k\x00e\x00y"), "{p}: the key file is not UTF-8 text (byte 1); {how}"),
+    ("Latin-1", lambda p: p.write_bytes(HEX32.encode() + b"\xe9"), "{p}: the key file is not UTF-8 text (byte 65); {how}"),
+    ("empty", lambda p: p.write_text(""), "{p}: the key file is empty; {how}"),
+    ("blank", lambda p: p.write_text(" \n\n"), "{p}: the key file is empty; {how}"),
+    ("too weak", lambda p: p.write_text("short-secret\n"), None),
+    ("two lines", lambda p: p.write_text(HEX32 + "\n" + HEX32 + "\n"), "{p}: the secret must be one line; {how}"),
+    ("huge", lambda p: p.write_text("x" * 5000), "{p}: too large for a key file (a key is one line of at most 1024 characters)"),
+]
+
+
+@pytest.mark.parametrize("name, setup, expected", KEY_FILE_CASES, ids=[c[0] for c in KEY_FILE_CASES])
+def test_a_bad_key_file_is_one_clear_error(tmp_path, name, setup, expected):
     key = tmp_path / ".qbank-secret"
     setup(key)
-    with pytest.raises(InputError, match=expected):
-        load_or_create_secret(key)
+    if not key.is_symlink() and key.is_file():
+        key.chmod(0o600)
+    if expected is None:
+        expected = too_weak("{p}", 24, "{how}")
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {}, None, tmp_path / "exam.yaml", warn=quiet)
+    assert str(caught.value) == expected.format(p=key, how=for_file(key))
 
 
-def test_a_key_file_in_a_missing_folder_or_unreadable(tmp_path):
-    with pytest.raises(InputError, match=r"the folder .*nowhere does not exist"):
-        load_or_create_secret(tmp_path / "nowhere" / ".qbank-secret")
+def test_a_key_file_with_a_byte_order_mark_is_read(tmp_path):
+    key = tmp_path / ".qbank-secret"
+    key.write_bytes(b"\xef\xbb\xbf" + STRONG.encode() + b"\r\n")  # written by a Windows editor
+    key.chmod(0o600)
+    assert load_or_create_secret(key) == STRONG.encode()
+
+
+def test_a_missing_folder_is_one_clear_error(tmp_path):
+    key = tmp_path / "nowhere" / ".qbank-secret"
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {}, key, tmp_path / "x.yaml", warn=quiet)
+    assert str(caught.value) == (f"{key}: cannot create the key file: the folder {key.parent} does not exist; "
+                                 "create the folder or give another --secret-file")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match=r"the folder .*afile is a file, not a folder; create the folder"):
+        load_or_create_secret(tmp_path / "afile" / ".qbank-secret")
+
+
+def test_an_unreadable_key_file_is_one_clear_error(tmp_path):
     key = tmp_path / ".qbank-secret"
     key.write_text(STRONG)
     key.chmod(0)
-    with mock.patch("os.access", return_value=False):  # tests run as root, who can read mode 000
-        with pytest.raises(InputError, match=r"cannot read the key file \(permission denied\); .*chmod 600"):
+    expected = f"{key}: cannot read the key file (permission denied); make it readable by you: chmod 600 {key}"
+    if os.geteuid() != 0:  # root reads any file: then mode 000 proves nothing, the mock below does
+        with pytest.raises(InputError) as caught:
             load_or_create_secret(key)
+        assert str(caught.value) == expected
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    with mock.patch("qbank.keys.open", create=True, side_effect=denied), pytest.raises(InputError) as caught:
+        load_or_create_secret(key)
+    assert str(caught.value) == expected
+    broken = OSError(errno.EIO, "Input/output error")
+    with mock.patch("qbank.keys.open", create=True, side_effect=broken), pytest.raises(InputError) as caught:
+        load_or_create_secret(key)
+    assert str(caught.value) == f"{key}: cannot read the key file: Input/output error"
 
 
-def test_a_key_file_others_can_read_gets_a_warning(tmp_path):
+@pytest.mark.parametrize("mode, warned", [(0o600, False), (0o400, False), (0o640, True), (0o644, True), (0o606, True)])
+def test_a_key_file_others_can_read_or_change_gets_a_warning(tmp_path, mode, warned):
     key = tmp_path / ".qbank-secret"
-    key.write_text(STRONG)
-    key.chmod(0o644)
+    key.write_text(STRONG + "\n")
+    key.chmod(mode)
     warnings = []
     assert load_or_create_secret(key, warn=warnings.append) == STRONG.encode()
-    assert "can be read or changed by other users (mode 644)" in warnings[0]
+    expected = [f"warning: {key} can be read or changed by other users (mode {mode:o}); keep it private: chmod 600 {key}"]
+    assert warnings == (expected if warned else [])
+
+
+def test_a_symlinked_key_file_is_followed(tmp_path):
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "course.key").write_text(STRONG)
+    (tmp_path / "keys" / "course.key").chmod(0o600)
+    os.symlink(tmp_path / "keys" / "course.key", tmp_path / ".qbank-secret")
+    assert resolve_secret(None, {}, None, tmp_path / "x.yaml", warn=quiet)[0] == STRONG.encode()
+
+
+# --- the fingerprint in the manifest ------------------------------------------------------------------
 
 
 def test_the_fingerprint_is_salted_slow_and_deterministic():
     digest_a, digest_b = "a" * 64, "b" * 64
+    started = time.perf_counter()
     fp = secret_fingerprint(STRONG.encode(), digest_a)
-    assert fp.startswith("scrypt:") and fp == secret_fingerprint(STRONG.encode(), digest_a)
-    assert fp != secret_fingerprint(STRONG.encode(), digest_b)
-    assert fingerprint_matches(STRONG.encode(), digest_a, fp) and not fingerprint_matches(b"other" * 8, digest_a, fp)
+    elapsed = time.perf_counter() - started
+    assert re.fullmatch(r"scrypt:[0-9a-f]{32}", fp)
+    assert fp == secret_fingerprint(STRONG.encode(), digest_a)  # same secret and blueprint, same fingerprint
+    assert fp != secret_fingerprint(STRONG.encode(), digest_b)  # salted by the blueprint
+    assert fp != secret_fingerprint(HEX16.encode(), digest_a)
+    assert elapsed > 0.005  # scrypt with n = 2**14: tens of milliseconds a guess, not a microsecond
+    assert fingerprint_matches(STRONG.encode(), digest_a, fp)
+    assert not fingerprint_matches(HEX16.encode(), digest_a, fp) and not fingerprint_matches(STRONG.encode(), digest_b, fp)
+
+
+# --- through the command line ---------------------------------------------------------------------------
+
+
+def test_the_cli_refuses_an_empty_or_weak_secret_before_any_work(tmp_path):
+    blueprint = "bank/exams/quiz-backprop.yaml"
+    out = tmp_path / "out"
+    proc = run_qbank("exam", blueprint, "--out", str(out), "--secret", "")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
+        f"qbank: error: --secret: the secret is empty (qbank never falls back to the key file then); {FOR_VALUES}")
+    proc = run_qbank("exam", blueprint, "--out", str(out), env={"QBANK_SECRET": "quiz-secret"})
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == "qbank: error: " + too_weak(
+        "$QBANK_SECRET", 24, FOR_VALUES)
+    assert not out.exists()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_new_key_file_git_would_commit_gets_a_warning(tmp_path):
+    course = tmp_path / "course"
+    (course / "exams").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(course)], check=True)
+    warnings = []
+    resolve_secret(None, {}, None, course / "exams" / "quiz.yaml", warn=warnings.append)
+    key = course / ".qbank-secret"
+    assert warnings == [(f"warning: git does not ignore the new key file {key}; add `.qbank-secret` to .gitignore "
+                         "so that it is never committed")]
+    key.unlink()
+    (course / ".gitignore").write_text(".qbank-secret\n")
+    warnings.clear()
+    resolve_secret(None, {}, None, course / "exams" / "quiz.yaml", warn=warnings.append)
+    assert warnings == [] and key.exists()
