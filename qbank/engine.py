@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import math
 from typing import Any, Mapping
 
@@ -43,7 +44,7 @@ def draw(
     structure = dict(structure or {})
     params = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
     plain_data(fam, params, "validate()", "params")  # sample() and the pins were plain; what validate made of them
-    answers = fam.solve(params)
+    answers = _call(fam, "solve()", fam.solve, params)
     plain_data(fam, answers, "solve()", "answers")
     verify(fam, seed, params, answers)
     return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
@@ -51,6 +52,25 @@ def draw(
 
 _PLAIN = (str, int, float, bool, type(None))
 MAX_DEPTH = 50  # params and answers are lists of lists at most; deeper is a bug (or a cycle)
+
+
+def _call(fam: Family, what: str, method, argument):
+    """A family's own code raising an ordinary exception: one line naming the family, the method and
+    the line of the family's file where it happened (QBANK_DEBUG=1 still shows the traceback)."""
+    try:
+        return method(argument)
+    except QbankError:
+        raise
+    except Exception as exc:
+        if os.environ.get("QBANK_DEBUG"):
+            raise
+        import inspect
+        import traceback
+
+        source = inspect.getsourcefile(type(fam)) or ""
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == source]
+        where = f" ({source}: line {frames[-1].lineno})" if frames else ""
+        raise FamilyError(f"family {fam.id}: {what} raised {type(exc).__name__}: {exc}{where}") from None
 
 
 def plain_data(fam: Family, data: Any, method: str, name: str) -> None:
@@ -120,7 +140,7 @@ def _usable_params(
     reason = "no draw was tried"
     rejected = misses = 0
     while rejected < fam.max_tries and misses < fam.max_tries * STRUCTURE_TRIES:
-        drawn = fam.sample(rng)
+        drawn = _call(fam, "sample()", fam.sample, rng)
         plain_data(fam, drawn, "sample()", "params")
         unknown = sorted(set(pinned) - set(drawn))
         if unknown:
@@ -132,7 +152,7 @@ def _usable_params(
         if structure and not matches_structure(fam, params, structure):
             misses += 1
             continue
-        reason = fam.degenerate(params)
+        reason = _call(fam, "degenerate()", fam.degenerate, params)
         if reason is None and constraints and not within(params, constraints):
             reason = "the drawn params fall outside the item's ranges"
         if reason is None:
