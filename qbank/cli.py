@@ -65,7 +65,16 @@ def cmd_draw(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(variant.to_json())
         return 0
-    out = Path(args.out) if args.out else Path("build") / "draw" / f"{fam.id}-{args.seed}"
+    suffix = {"pdf": "", "tex": "-tex", "html": "-html"}[args.format]
+    out = Path(args.out) if args.out else Path("build") / "draw" / f"{fam.id}-{args.seed}{suffix}"
+    if args.format == "html":
+        from .html.site import draw_html  # late: pandoc and the web writer load only when asked
+
+        _info(f"writing {out}/index.html for {fam.id} seed {args.seed} ...")
+        written = draw_html(fam.id, args.seed, pinned, out, reporter=REPORTER)
+        for path in written:
+            print(path)
+        return 0
     header = Header(title=fam.title, subtitle=f"{fam.id}, seed {args.seed}")
     docs = problem_and_solution([variant_question(variant)], header)
     if args.format == "tex":
@@ -118,6 +127,22 @@ def cmd_practice(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(path)
+    return 0
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from .html.site import build_site  # late: pandoc and the web writer load only when asked
+
+    written = build_site(
+        Path(args.out),
+        topics=args.topic or (),
+        tags=args.tags or (),
+        variants=args.variants,
+        seed=args.seed,
+        jobs=args.jobs or os.cpu_count() or 1,
+        reporter=REPORTER,
+    )
+    _info(f"wrote {len(written)} files into {args.out}/: open {args.out}/index.html in a browser (works offline)")
     return 0
 
 
@@ -215,9 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=("pdf", "tex", "json"),
+        choices=("pdf", "tex", "json", "html"),
         default="pdf",
-        help="pdf: problem.pdf + solution.pdf (default); tex: their LaTeX sources; json: the variant on stdout",
+        help="pdf: problem.pdf + solution.pdf (default); tex: their LaTeX sources; json: the variant on stdout; "
+        "html: index.html with answer inputs, Check and Show solution (works offline)",
     )
     p.add_argument("--out", metavar="DIR", help="output folder (default build/draw/FAMILY-SEED/)")
     p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
@@ -284,6 +310,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default build/practice/SEED/)")
     p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
     p.set_defaults(run=cmd_practice)
+
+    p = sub.add_parser(
+        "site",
+        help="a static practice site: every family and conceptual item, checked in the browser",
+        description="Build a static practice site in OUT: index.html by topic, a page per family (N verified "
+        "variants, one at a time) and per conceptual bank item, with inputs, Check (within each answer's "
+        "tolerance) and Show solution; progress is kept in the browser. No server and no network: open "
+        "OUT/index.html, or copy OUT to any static host (GitHub Pages). OUT/site.json lists every variant.",
+        epilog="examples:\n  qbank site --out build/site\n  qbank site --topic rnn --variants 10 --seed 7 --out build/rnn-site",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--topic", action="append", metavar="T", help="a topic (repeatable; default: all topics)")
+    p.add_argument("--tags", nargs="+", metavar="TAG", help="only bank items carrying all these tags (and their families)")
+    p.add_argument("--variants", type=positive_int, default=5, help="variants per family (default 5, at most 200)")
+    p.add_argument("--seed", type=seed_arg, help="reproduce a site (default: a new random one; the seed is printed)")
+    p.add_argument("--out", metavar="DIR", default="build/site", help="output folder (default build/site)")
+    p.add_argument("--jobs", type=positive_int, help="parallel conversions (default: all cores)")
+    p.set_defaults(run=cmd_site)
 
     p = sub.add_parser(
         "bank",

@@ -1,0 +1,475 @@
+"""Answer inputs and answer keys for the in-page checker (assets/qbank.js).
+
+One function builds the inputs of an answer, one its key; both walk the verified value the same way,
+so every input has exactly one key leaf and the other way round.
+
+Shapes, from the value (the variant's verified answer), not from the family:
+
+- a number, integer or string: one text input; a boolean: a yes/no pair of radio buttons
+  (values ``true`` / ``false``);
+- a flat list of scalars: a row of cells; a list of equal-length lists of scalars: a grid; a list of
+  dicts with the same keys and scalar values: a table with one column per key (the beams of a step);
+- any other list or dict: a labelled group of its children, recursively; a None anywhere: not
+  asked, no input (a None answer has no inputs, no result element and no key).
+
+Testing contract (stable attributes): every input has ``data-qbank-answer="NAME"``; an input inside a
+structure also has ``data-qbank-index``, the comma-joined list indices (from 0) and dict keys from the
+answer's root (``"3"``, ``"1,0"``, ``"0,1,logp"``); a scalar answer's input has none. Every input has
+an accessible name (``<label for>`` or ``aria-label``: "y, entry 3", "W, row 2, column 1",
+"beams, entry 1, row 2, logp"; positions in words count from 1) and ``data-qbank-kind``, its leaf
+kind (below). Each asked answer has one
+``<span data-qbank-result="NAME" data-qbank-state="unchecked" aria-live="polite">``. Ids are
+``VARIANT-NAME-N`` (N counts the answer's inputs), unique on a page whose variant ids are.
+
+The key (``answer_key``) is JSON, written with sorted keys and no spaces (same answers, same bytes):
+``{"answers": {NAME: {"kind", "tol", "value", "leaves": [[index, leaf kind, value], ...]}}}`` with
+one leaf per input, in page order. Leaf kinds:
+
+- ``integer``: the answer's kind is integer, or the leaf is an int and the answer's tolerance is 0
+  (counts, shapes, integer coefficients): checked exactly (``4``, ``4.0`` and ``8/2`` pass);
+- ``number``: checked within max(tol, 5e-5, 5e-4 * |value|), so that an answer rounded to 4 decimal
+  places or to 4 significant digits passes, whatever the answer's own tolerance;
+- ``boolean``; ``expression``: the answer's kind is expression, or the string reads as a formula
+  (``u1*w + u2``, ``-0.5*x + 1``, ``-1``, a lone ``x``): equal as text, or equal as functions (the
+  checker evaluates both at several points);
+- ``text``: compared case-insensitively with whitespace collapsed (``"data deep"`` is a token
+  sequence, never a product).
+
+The page embeds the key base64-encoded in ``<script type="application/json" data-qbank-key>``, so
+the answers are not in the visible DOM.
+
+Conceptual items:
+
+- multiple choice (``choice_inputs``): radio buttons lettered A, B, ... with ``value`` and
+  ``data-qbank-choice`` the position (from 0); key ``{"kind": "choice", "value": POSITION}``;
+- a written answer (``written_input``): a textarea, never checked automatically; its result stays
+  ``unchecked`` until the solution is shown, then ``compare``; key ``{"kind": "written"}``;
+- a fill-in table (``table_inputs``): a textarea in each blank cell, ``data-qbank-answer="table"``
+  and ``data-qbank-index="ROW,COLUMN"`` (from 0, the header row not counted); key
+  ``{"kind": "fill-table", "value": {"ROW,COLUMN": model answer}}``. The answers are prose, so the
+  check is loose: a cell matches when, lower-cased, with LaTeX quotes and markup and final
+  punctuation dropped and whitespace collapsed, it equals the model answer, the model answer
+  without its parenthetical remarks, one of its alternatives joined by " or ", or, for a list
+  ("locality, translation equivariance"), the same items in any order. A matching cell is
+  ``correct``, an empty one ``incorrect``, any other ``compare`` (written in other words, not
+  necessarily wrong): the table is ``correct`` when every cell matches, ``incorrect`` when one is
+  empty, else ``compare``, with a message to compare with the model table in the solution.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any, Mapping, Sequence
+
+from ..family import Answer
+
+__all__ = [
+    "answer_inputs",
+    "answer_key",
+    "choice_inputs",
+    "choice_key",
+    "written_input",
+    "written_key",
+    "table_inputs",
+    "table_key",
+    "leaves_of",
+]
+
+EXPRESSION_HINT = "an expression such as sqrt(2)/10 or 3*w^2 - 1"
+# A formula: the characters of sympy's output, at least one digit or operator, and no two words side
+# by side (a token sequence such as "data deep" or "O(T k M log M)" is text, not a product).
+_FORMULA_CHARS = re.compile(r"^[A-Za-z0-9_.+\-*/^() ]+$")
+_FORMULA_MARK = re.compile(r"[0-9+\-*/^()]")
+_JUXTAPOSED = re.compile(r"[A-Za-z0-9_.)]\s+[A-Za-z0-9_.(]")
+_HAS_LETTER = re.compile(r"[A-Za-z]")
+_VARIABLE = re.compile(r"^[A-Za-z][0-9]*$")
+_BLOCK_TAG = re.compile(r"<(p|div|ul|ol|table|pre|figure|blockquote|h[1-6]|dl|section)\b", re.I)
+_ONE_PARAGRAPH = re.compile(r"^\s*<p>(.*)</p>\s*$", re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(text)) or "_"
+
+
+def is_formula(text: str) -> bool:
+    """Whether a string answer reads as an arithmetic formula rather than words: sympy's characters
+    with a digit or an operator and no two words side by side, or a lone variable (x, w, u1)."""
+    s = text.strip()
+    if _VARIABLE.match(s):
+        return True
+    return bool(s) and bool(_FORMULA_CHARS.match(s)) and bool(_FORMULA_MARK.search(s)) and not _JUXTAPOSED.search(s)
+
+
+# ---------------------------------------------------------------- the walk over a value
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (bool, int, float, str))
+
+
+def _shape(value: Any) -> str:
+    """How a list shows: 'vector', 'matrix', 'records' or 'group'."""
+    if value and all(_is_scalar(v) for v in value):
+        return "vector"
+    if value and all(isinstance(r, (list, tuple)) and r and all(_is_scalar(v) for v in r) for r in value):
+        if len({len(r) for r in value}) == 1:
+            return "matrix"
+    if value and all(isinstance(r, Mapping) and r and all(_is_scalar(v) for v in r.values()) for r in value):
+        if len({tuple(r) for r in value}) == 1:
+            return "records"
+    return "group"
+
+
+def _leaf_kind(answer: Answer, value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer" if answer.kind == "integer" or not answer.tol else "number"
+    if isinstance(value, float):
+        return "integer" if answer.kind == "integer" else "number"
+    if isinstance(value, str):
+        return "expression" if answer.kind == "expression" or is_formula(value) else "text"
+    raise TypeError(f"answer value {value!r} is not JSON data (number, string, boolean, list, dict)")
+
+
+def _children(value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        return [(str(k), v) for k, v in value.items()]
+    return [(str(i), v) for i, v in enumerate(value)]
+
+
+def leaves_of(answer: Answer, value: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, str, Any]]:
+    """Every leaf of an answer as (index, leaf kind, value), in the order the inputs show them."""
+    if value is None:
+        return []
+    if _is_scalar(value):
+        return [(",".join(prefix), _leaf_kind(answer, value), value)]
+    if isinstance(value, (list, tuple, Mapping)):
+        out: list[tuple[str, str, Any]] = []
+        for key, child in _children(value):
+            out += leaves_of(answer, child, (*prefix, key))
+        return out
+    raise TypeError(f"answer value {value!r} is not JSON data (number, string, boolean, list, dict)")
+
+
+def _plain(value: Any) -> Any:
+    """The value as JSON data (tuples as lists)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+# ---------------------------------------------------------------- inputs
+
+class _Builder:
+    """The inputs of one answer: numbers its ids and writes each kind of leaf and container."""
+
+    def __init__(self, variant_id: str, name: str, answer: Answer) -> None:
+        self.vid, self.name, self.answer = variant_id, name, answer
+        self.base = f"{_slug(variant_id)}-{_slug(name)}"
+        self.count = 0
+        self.hint_id = f"{self.base}-hint"
+
+    def next_id(self) -> str:
+        self.count += 1
+        return f"{self.base}-{self.count}"
+
+    def attrs(self, path: tuple[str, ...], kind: str) -> str:
+        index = f' data-qbank-index="{_esc(",".join(path))}"' if path else ""
+        return f'data-qbank-answer="{_esc(self.name)}"{index} data-qbank-kind="{kind}"'
+
+    def text_input(self, path: tuple[str, ...], value: Any, *, label: str | None = None, id_: str | None = None) -> str:
+        """One text input; `label` None when a <label for> names it, else its aria-label. The hint
+        describes a root input; inside a structure the fieldset carries it."""
+        kind = _leaf_kind(self.answer, value)
+        id_ = id_ or self.next_id()
+        aria = f' aria-label="{_esc(label)}"' if label is not None else ""
+        described = "" if path else f' aria-describedby="{self.hint_id}"'
+        return (
+            f'<input type="text" id="{id_}" class="qbank-input qbank-leaf-{kind}" {self.attrs(path, kind)}{aria}'
+            f'{described} autocomplete="off" autocapitalize="off" spellcheck="false">'
+        )
+
+    def yes_no(self, path: tuple[str, ...], label: str) -> str:
+        group = self.next_id()
+        radios = []
+        for word, val in (("yes", "true"), ("no", "false")):
+            rid = f"{group}-{word}"
+            radios.append(
+                f'<span class="qbank-option"><input type="radio" id="{rid}" name="{group}" value="{val}"'
+                f' {self.attrs(path, "boolean")}><label for="{rid}">{word}</label></span>'
+            )
+        return f'<span class="qbank-yesno" role="radiogroup" aria-label="{_esc(label)}">{"".join(radios)}</span>'
+
+    def leaf(self, path: tuple[str, ...], value: Any, label: str) -> str:
+        """A leaf with no visible label of its own (a cell): named by aria-label."""
+        if isinstance(value, bool):
+            return self.yes_no(path, label)
+        return self.text_input(path, value, label=label)
+
+    def labelled_leaf(self, path: tuple[str, ...], value: Any, context: str, shown: str) -> str:
+        """A leaf with a visible label `shown`; `context` (the path above it) is read out before it."""
+        full = f"{context}, {shown}" if context else shown
+        if isinstance(value, bool):
+            return f'<div class="qbank-field"><span class="qbank-field-label">{_esc(shown)}</span> {self.yes_no(path, full)}</div>'
+        id_ = self.next_id()
+        prefix = f'<span class="qbank-sr">{_esc(context)}, </span>' if context else ""
+        return (
+            f'<div class="qbank-field"><label class="qbank-field-label" for="{id_}">{prefix}{_esc(shown)}</label> '
+            f"{self.text_input(path, value, id_=id_)}</div>"
+        )
+
+    def vector(self, path: tuple[str, ...], values: Sequence[Any], label: str) -> str:
+        cells = "".join(
+            f'<span class="qbank-cell">{self.leaf((*path, str(i)), v, f"{label}, entry {i + 1}")}</span>'
+            for i, v in enumerate(values)
+        )
+        return (
+            f'<div class="qbank-scroll"><div class="qbank-vector" role="group" aria-label="{_esc(label)}, '
+            f'{len(values)} entries">{cells}</div></div>'
+        )
+
+    def matrix(self, path: tuple[str, ...], rows: Sequence[Sequence[Any]], label: str) -> str:
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f'<td>{self.leaf((*path, str(i), str(j)), v, f"{label}, row {i + 1}, column {j + 1}")}</td>'
+                for j, v in enumerate(row)
+            )
+            + "</tr>"
+            for i, row in enumerate(rows)
+        )
+        size = f"{len(rows)} by {len(rows[0])}"
+        return (
+            f'<div class="qbank-scroll"><table class="qbank-matrix" role="group" aria-label="{_esc(label)}, {size}">'
+            f"<tbody>{body}</tbody></table></div>"
+        )
+
+    def records(self, path: tuple[str, ...], rows: Sequence[Mapping[str, Any]], label: str) -> str:
+        keys = [str(k) for k in rows[0]]
+        head = '<tr><th scope="col"><span class="qbank-sr">row</span></th>' + "".join(
+            f'<th scope="col">{_esc(k)}</th>' for k in keys
+        ) + "</tr>"
+        body = "".join(
+            f'<tr><th scope="row">{i + 1}</th>'
+            + "".join(
+                f'<td>{self.leaf((*path, str(i), k), row[k], f"{label}, row {i + 1}, {k}")}</td>'
+                for k in keys
+            )
+            + "</tr>"
+            for i, row in enumerate(rows)
+        )
+        return (
+            f'<div class="qbank-scroll"><table class="qbank-records" aria-label="{_esc(label)}">'
+            f"<thead>{head}</thead><tbody>{body}</tbody></table></div>"
+        )
+
+    def structure(self, path: tuple[str, ...], value: Any, label: str) -> str:
+        """A list or dict below the answer's root (whose legend names it already)."""
+        if isinstance(value, (list, tuple)):
+            shape = _shape(value)
+            if shape == "vector":
+                return self.vector(path, value, label)
+            if shape == "matrix":
+                return self.matrix(path, value, label)
+            if shape == "records":
+                return self.records(path, value, label)
+        parts = []
+        for key, child in _children(value):
+            shown = key if isinstance(value, Mapping) else f"entry {int(key) + 1}"
+            sub = (*path, key)
+            if child is None:
+                continue
+            if _is_scalar(child):
+                parts.append(self.labelled_leaf(sub, child, label, shown))
+            elif not child:
+                continue
+            else:
+                inner = self.structure(sub, child, f"{label}, {shown}")
+                parts.append(
+                    f'<fieldset class="qbank-group"><legend>{_esc(shown)}</legend>{inner}</fieldset>'
+                )
+        return "".join(parts)
+
+
+def _result(base: str, name: str) -> str:
+    return (
+        f'<span class="qbank-result" id="{base}-result" data-qbank-result="{_esc(name)}"'
+        f' data-qbank-state="unchecked" aria-live="polite"></span>'
+    )
+
+
+def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any) -> str:
+    """The inputs of one answer, shaped by its verified value; "" for a None (not asked) value."""
+    if value is None or not leaves_of(answer, value):
+        return ""
+    b = _Builder(variant_id, name, answer)
+    hint_words = [answer.text] if answer.text else []
+    leaf_kinds = {(kind, isinstance(v, str) and bool(_HAS_LETTER.search(v))) for _, kind, v in leaves_of(answer, value)}
+    if answer.kind == "expression" or ("expression", True) in leaf_kinds:
+        hint_words.append(EXPRESSION_HINT)
+    hint = f'<span class="qbank-hint" id="{b.hint_id}">{_esc("; ".join(hint_words))}</span>'
+    name_html = f'<span class="qbank-name">{_esc(name)}</span>'
+    block = f'data-qbank-answer-block="{_esc(name)}"'
+    if isinstance(value, bool):
+        control = b.yes_no((), name)
+        return (
+            f'<div class="qbank-answer qbank-answer-boolean" {block}><span class="qbank-label">{name_html}</span> '
+            f"{control} {_result(b.base, name)}{hint}</div>"
+        )
+    if _is_scalar(value):
+        id_ = b.next_id()
+        control = b.text_input((), value, id_=id_)
+        return (
+            f'<div class="qbank-answer" {block}><label class="qbank-label" for="{id_}">{name_html}</label> '
+            f"{control} {_result(b.base, name)}{hint}</div>"
+        )
+    body = b.structure((), value, name)
+    return (
+        f'<fieldset class="qbank-answer qbank-answer-structured" {block} aria-describedby="{b.hint_id}">'
+        f"<legend>{name_html}</legend>{hint}{body}{_result(b.base, name)}</fieldset>"
+    )
+
+
+def answer_key(answers: Mapping[str, Answer], values: Mapping[str, Any]) -> str:
+    """The checker's key for one variant: every asked answer (value not None) with its leaves."""
+    out = {}
+    for name, answer in answers.items():
+        value = values.get(name)
+        leaves = leaves_of(answer, value)
+        if not leaves:
+            continue
+        out[name] = {
+            "kind": answer.kind,
+            "tol": float(answer.tol),
+            "value": _plain(value),
+            "leaves": [[index, kind, leaf] for index, kind, leaf in leaves],
+        }
+    return _dumps({"answers": out})
+
+
+# ---------------------------------------------------------------- conceptual items
+
+def _inline(fragment: str) -> tuple[str, bool]:
+    """An HTML fragment without a lone wrapping paragraph, and whether it is still block content."""
+    m = _ONE_PARAGRAPH.match(fragment)
+    inner = m.group(1) if m and "<p" not in m.group(1) else fragment.strip()
+    return inner, bool(_BLOCK_TAG.search(inner))
+
+
+def _text_of(fragment: str) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+
+
+def choice_inputs(variant_id: str, choices: Sequence[str]) -> str:
+    """Radio buttons for a multiple-choice item; each choice is HTML, shown after its letter."""
+    base = f"{_slug(variant_id)}-choice"
+    rows = []
+    for i, choice in enumerate(choices):
+        letter = _letter(i)
+        rid = f"{base}-{i}"
+        inner, block = _inline(choice)
+        radio = (
+            f'<input type="radio" id="{rid}" name="{base}" value="{i}" data-qbank-answer="choice"'
+            f' data-qbank-choice="{i}" data-qbank-kind="choice"'
+        )
+        if block:  # block content cannot sit in a <label>: name the radio by the choice's text instead
+            rows.append(
+                f'<div class="qbank-choice">{radio} aria-labelledby="{rid}-letter {rid}-text">'
+                f'<span class="qbank-letter" id="{rid}-letter">{letter}.</span>'
+                f'<div class="qbank-choice-text" id="{rid}-text">{inner}</div></div>'
+            )
+        else:
+            rows.append(
+                f'<div class="qbank-choice">{radio}><label for="{rid}"><span class="qbank-letter">{letter}.</span> '
+                f"{inner}</label></div>"
+            )
+    return (
+        f'<fieldset class="qbank-answer qbank-choices" data-qbank-answer-block="choice">'
+        f'<legend>Choose one answer</legend>{"".join(rows)}{_result(base, "choice")}</fieldset>'
+    )
+
+
+def _letter(i: int) -> str:
+    letters = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        letters = chr(ord("A") + r) + letters
+    return letters
+
+
+def choice_key(position: int, name: str = "choice") -> str:
+    return _dumps({"answers": {name: {"kind": "choice", "value": int(position)}}})
+
+
+def written_input(variant_id: str, name: str) -> str:
+    """A textarea for a written answer: written, then compared with the model solution."""
+    base = f"{_slug(variant_id)}-{_slug(name)}"
+    return (
+        f'<div class="qbank-answer qbank-written" data-qbank-answer-block="{_esc(name)}">'
+        f'<label class="qbank-label" for="{base}-1">Your answer</label>'
+        f'<span class="qbank-hint" id="{base}-hint">Write your answer, then show the solution and compare.</span>'
+        f'<textarea id="{base}-1" rows="6" data-qbank-answer="{_esc(name)}" data-qbank-kind="written"'
+        f' aria-describedby="{base}-hint" spellcheck="true"></textarea>'
+        f"{_result(base, name)}</div>"
+    )
+
+
+def written_key(name: str = "written") -> str:
+    return _dumps({"answers": {name: {"kind": "written"}}})
+
+
+def table_inputs(variant_id: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], name: str = "table") -> str:
+    """A fill-in table: `columns` and the given cells are HTML; a cell {answer: ...} is an input."""
+    base = f"{_slug(variant_id)}-{_slug(name)}"
+    col_text = [_text_of(c) for c in columns]
+    head = "".join(f'<th scope="col">{_inline(c)[0]}</th>' for c in columns)
+    body = []
+    n = 0
+    for r, row in enumerate(rows):
+        first = row[0] if row else None
+        row_name = _text_of(first) if isinstance(first, str) and _text_of(first) else f"row {r + 1}"
+        cells = []
+        for c, cell in enumerate(row):
+            if isinstance(cell, Mapping):
+                n += 1
+                column = col_text[c] if c < len(col_text) and col_text[c] else f"column {c + 1}"
+                cells.append(
+                    f'<td><textarea id="{base}-{n}" rows="2" data-qbank-answer="{_esc(name)}"'
+                    f' data-qbank-index="{r},{c}" data-qbank-kind="fill-table"'
+                    f' aria-label="{_esc(row_name)}, {_esc(column)}" spellcheck="true"></textarea></td>'
+                )
+            elif c == 0:
+                cells.append(f'<th scope="row">{_inline(str(cell))[0]}</th>')
+            else:
+                cells.append(f"<td>{_inline(str(cell))[0]}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="qbank-answer qbank-fill-table" data-qbank-answer-block="{_esc(name)}">'
+        f'<div class="qbank-scroll"><table class="qbank-table-inputs"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>{_result(base, name)}</div>"
+    )
+
+
+def table_key(rows: Sequence[Sequence[Any]], name: str = "table") -> str:
+    """The key of a fill-in table: each blank cell's model answer by "ROW,COLUMN"."""
+    cells = {
+        f"{r},{c}": str(cell.get("answer", ""))
+        for r, row in enumerate(rows)
+        for c, cell in enumerate(row)
+        if isinstance(cell, Mapping)
+    }
+    return _dumps({"answers": {name: {"kind": "fill-table", "value": cells}}})
