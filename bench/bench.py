@@ -10,6 +10,10 @@
    as a fraction of the first.
 Parts 2 and 3 run on bench/light.yaml (a 2-page exam with a TikZ tree and a pgfplots plot, the
 reference of issue 5) and on the demo exam (6 + 8 pages, five figures), or on --blueprint files.
+4. the web: `qbank site` of every family x --site-variants plus every conceptual item, cold (fresh
+   cache) and re-run with nothing changed; and one variant without figures as an HTML page
+   (`draw --format html`) against its problem and solution PDFs (`draw`), both uncached, next to
+   R/exams' exams2html (about 0.19 s a version on this machine, two simple exercises, no figures).
 Nothing here is a test: the numbers depend on the machine and on what else it is doing.
 """
 
@@ -105,6 +109,54 @@ def many_versions(versions: int, work: Path, blueprint: Path) -> None:
     print(f"   second run cached: {cached:7.1f} s   {100 * cached / parallel:.1f} % of the first")
 
 
+REXAMS_HTML = 0.19  # s per version, exams2html of two simple exercises without figures (issue 10)
+
+
+def qbank_run(args: list[str], cache: Path) -> float:
+    env = {**os.environ, "QBANK_CACHE": str(cache)}
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "qbank.cli", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def web(variants: int, work: Path, samples: int = 6) -> None:
+    from qbank.html.figures import extract_figures
+    from qbank.html.site import draw_html
+    from qbank.documents import Header, problem_and_solution, variant_question
+
+    print(f"4. the web: practice site of {len(all_families())} families x {variants} variants + every conceptual item")
+    cold = qbank_run(["site", "--variants", str(variants), "--seed", "1", "--out", str(work / "site")], work / "cache-site")
+    warm = qbank_run(["site", "--variants", str(variants), "--seed", "1", "--out", str(work / "site")], work / "cache-site")
+    print(f"   cold (fresh cache): {cold:7.1f} s")
+    print(f"   re-run, unchanged:  {warm:7.1f} s   {100 * warm / cold:.1f} % of the cold build")
+    plain = [f for f in all_families()
+             if not any(extract_figures(render_fragment(draw(f, 0), part))[1] for part in ("problem", "solution"))]
+    os.environ["QBANK_CACHE"] = str(work / "cache-one")
+    html_s = pdf_s = 0.0
+    for i in range(samples):
+        fam = plain[i % len(plain)]
+        variant = draw(fam, 1000 + i)
+        docs = problem_and_solution([variant_question(variant)], Header(title=fam.title))
+        if i == 0:
+            build_pdfs(docs, work / "pdf-warm", cache=False, jobs=1)  # the shared format, built once per course
+        start = time.perf_counter()
+        build_pdfs(docs, work / f"pdf-{i}", cache=False, jobs=1)
+        pdf_s += time.perf_counter() - start
+        os.environ["QBANK_CACHE"] = str(work / f"cache-html-{i}")  # nothing converted before
+        start = time.perf_counter()
+        draw_html(fam.id, 1000 + i, None, work / f"html-{i}", jobs=1)
+        html_s += time.perf_counter() - start
+        os.environ["QBANK_CACHE"] = str(work / "cache-one")
+    html_s, pdf_s = html_s / samples, pdf_s / samples
+    print(f"   one variant without figures ({samples} variants of {len(plain)} figure-free families, uncached, 1 job):")
+    print(f"   HTML page:           {html_s:6.2f} s   {html_s / pdf_s:.2f} of the PDF path"
+          f"   {html_s / REXAMS_HTML:.2f} of exams2html ({REXAMS_HTML} s)")
+    print(f"   problem+solution PDF: {pdf_s:5.2f} s")
+    per_variant = cold / (variants * len(all_families()))
+    print(f"   site, cold, per variant (figures included): {per_variant:.3f} s"
+          f"   {per_variant / REXAMS_HTML:.2f} of exams2html")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versions", type=int, default=200, help="versions in part 3 (default 200)")
@@ -115,15 +167,22 @@ def main() -> None:
         type=Path,
         help=f"blueprint(s) for parts 2 and 3 (default: {LIGHT.relative_to(ROOT)} and {DEMO.relative_to(ROOT)})",
     )
+    parser.add_argument("--site-variants", type=int, default=20, help="variants per family in part 4 (default 20)")
+    parser.add_argument("--only", choices=("families", "exams", "web"), help="run one part only")
     args = parser.parse_args()
     if shutil.which("pdflatex") is None:
         sys.exit("bench: pdflatex not found (run `make test` once to set up)")
     print(f"qbank benchmark on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
-    families(args.samples)
-    for blueprint in args.blueprint or [LIGHT, DEMO]:
+    if args.only in (None, "families"):
+        families(args.samples)
+    if args.only in (None, "exams"):
+        for blueprint in args.blueprint or [LIGHT, DEMO]:
+            with tempfile.TemporaryDirectory(prefix="qbank-bench-") as tmp:
+                one_version(Path(tmp), blueprint)
+                many_versions(args.versions, Path(tmp), blueprint)
+    if args.only in (None, "web"):
         with tempfile.TemporaryDirectory(prefix="qbank-bench-") as tmp:
-            one_version(Path(tmp), blueprint)
-            many_versions(args.versions, Path(tmp), blueprint)
+            web(args.site_variants, Path(tmp))
 
 
 if __name__ == "__main__":

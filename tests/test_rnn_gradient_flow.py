@@ -223,6 +223,8 @@ def test_significant_digits_keep_trailing_zeros():
         variant = draw(FAMILY, seed)
         table = get_family(FAMILY).context(thaw(variant.params), thaw(variant.answers))["table"]
         for text in [s for row in table for s in (*row["grad"], row["norm"])]:
+            if text == "0":  # an exact zero (a component of Wf Wh^k that cancels) is shown as 0
+                continue
             mantissa = text.partition(r" \times")[0].lstrip("-").replace(".", "").lstrip("0")
             assert len(mantissa) == 4, text
 
