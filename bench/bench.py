@@ -7,13 +7,18 @@
 1. per family: variants drawn + solved + checked + rendered to .tex per second;
 2. one exam version: qbank's seconds per PDF divided by a bare `pdflatex` run on the same .tex files;
 3. N versions (2N PDFs): wall time with --jobs 1 and with all cores, and a second, fully cached run
-   as a fraction of the first.
+   as a fraction of the first; the same cold and cached pair for 20 versions.
 Parts 2 and 3 run on bench/light.yaml (a 2-page exam with a TikZ tree and a pgfplots plot, the
 reference of issue 5) and on the demo exam (6 + 8 pages, five figures), or on --blueprint files.
 4. the web: `qbank site` of every family x --site-variants plus every conceptual item, cold (fresh
    cache) and re-run with nothing changed; and one variant without figures as an HTML page
    (`draw --format html`) against its problem and solution PDFs (`draw`), both uncached, next to
    R/exams' exams2html (about 0.19 s a version on this machine, two simple exercises, no figures).
+5. startup: the median of 7 runs of `qbank --version`, `qbank --help` and `qbank list`, each as a
+   ratio to the median of 7 runs of `python -c "import numpy"` in the same run.
+6. the LMS exports: `qbank export moodle` and `canvas` of the demo exam (five questions, figures
+   included) with --lms-variants variants, cold (fresh cache) and re-run, per version and per question
+   variant, next to R/exams' exams2moodle (about 0.17 s a version here, two simple exercises, no figures).
 Nothing here is a test: the numbers depend on the machine and on what else it is doing.
 """
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,16 +103,25 @@ def exam_run(blueprint: Path, versions: int, out: Path, cache: Path, jobs: int |
     return time.perf_counter() - start
 
 
+def cached_rerun(blueprint: Path, versions: int, work: Path, cache: Path, runs: int = 3) -> float:
+    """The median of a few fully cached reruns (one is too noisy at half a second)."""
+    return statistics.median(exam_run(blueprint, versions, work / f"v-cached-{i}", cache, None) for i in range(runs))
+
+
 def many_versions(versions: int, work: Path, blueprint: Path) -> None:
     print(f"3. {versions} versions of {blueprint.name} ({2 * versions} PDFs), fresh cache each")
     work = work / blueprint.stem
     serial = exam_run(blueprint, versions, work / "v-serial", work / "cache-serial", 1)
     parallel = exam_run(blueprint, versions, work / "v-parallel", work / "cache-parallel", None)
-    cached = exam_run(blueprint, versions, work / "v-cached", work / "cache-parallel", None)
+    cached = cached_rerun(blueprint, versions, work, work / "cache-parallel")
     print(f"   --jobs 1:          {serial:7.1f} s   {serial / versions:.2f} s per version")
     print(f"   all {os.cpu_count()} cores:       {parallel:7.1f} s   {parallel / versions:.2f} s per version"
           f"   speed-up {serial / parallel:.2f}x")
     print(f"   second run cached: {cached:7.1f} s   {100 * cached / parallel:.1f} % of the first")
+    if versions != 20:
+        cold = exam_run(blueprint, 20, work / "v20", work / "cache-20", None)
+        cached = cached_rerun(blueprint, 20, work / "v20", work / "cache-20")
+        print(f"   20 versions, all cores: {cold:5.1f} s cold, {cached:.2f} s cached = {100 * cached / cold:.1f} %")
 
 
 REXAMS_HTML = 0.19  # s per version, exams2html of two simple exercises without figures (issue 10)
@@ -157,6 +172,44 @@ def web(variants: int, work: Path, samples: int = 6) -> None:
           f"   {per_variant / REXAMS_HTML:.2f} of exams2html")
 
 
+def median_seconds(command: list[str], runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def startup(runs: int = 7) -> None:
+    print(f"5. startup: median of {runs} runs, as a ratio to `python -c \"import numpy\"` (the goal: at most 3)")
+    numpy = median_seconds([sys.executable, "-c", "import numpy"], runs)
+    print(f"   python -c 'import numpy': {numpy:.3f} s")
+    qbank = [sys.executable, "-m", "qbank.cli"]
+    for args in (["--version"], ["--help"], ["exam", "--help"], ["list"]):
+        seconds = median_seconds([*qbank, *args], runs)
+        print(f"   qbank {' '.join(args):<14} {seconds:.3f} s   {seconds / numpy:.2f}x")
+
+
+REXAMS_MOODLE = 0.17  # s per version of two simple exercises without figures, exams2moodle (issue 12)
+
+
+def lms(variants: int, work: Path) -> None:
+    questions = load_blueprint(DEMO).question_count
+    print(f"6. LMS exports of {DEMO.name} ({questions} questions, figures included), {variants} variants per slot")
+    secret = ["--secret", "benchmark-secret-4c1e9a7f3b8d2e6a0f5c9b1d7e3a8f2c"]
+    for target, suffix in (("moodle", "xml"), ("canvas", "zip")):
+        cache = work / f"cache-{target}"
+        args = ["export", target, str(DEMO), "--variants", str(variants), *secret]
+        cold = qbank_run([*args, "--out", str(work / f"{target}-1" / f"demo.{suffix}")], cache)
+        warm = qbank_run([*args, "--out", str(work / f"{target}-2" / f"demo.{suffix}")], cache)
+        size = (work / f"{target}-1" / f"demo.{suffix}").stat().st_size / 1e6
+        per_question = cold / (variants * questions)
+        print(f"   {target:<7} cold: {cold:6.1f} s = {cold / variants:.3f} s a version of {questions} questions, "
+              f"{per_question:.3f} s a question variant = {per_question / (REXAMS_MOODLE / 2):.2f} of exams2moodle's "
+              f"{REXAMS_MOODLE / 2:.3f} s an exercise; re-run {warm:.1f} s ({100 * warm / cold:.0f} %); {size:.1f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versions", type=int, default=200, help="versions in part 3 (default 200)")
@@ -168,7 +221,8 @@ def main() -> None:
         help=f"blueprint(s) for parts 2 and 3 (default: {LIGHT.relative_to(ROOT)} and {DEMO.relative_to(ROOT)})",
     )
     parser.add_argument("--site-variants", type=int, default=20, help="variants per family in part 4 (default 20)")
-    parser.add_argument("--only", choices=("families", "exams", "web"), help="run one part only")
+    parser.add_argument("--lms-variants", type=int, default=20, help="variants per slot in part 6 (default 20)")
+    parser.add_argument("--only", choices=("families", "exams", "web", "startup", "lms"), help="run one part only")
     args = parser.parse_args()
     if shutil.which("pdflatex") is None:
         sys.exit("bench: pdflatex not found (run `make test` once to set up)")
@@ -183,6 +237,11 @@ def main() -> None:
     if args.only in (None, "web"):
         with tempfile.TemporaryDirectory(prefix="qbank-bench-") as tmp:
             web(args.site_variants, Path(tmp))
+    if args.only in (None, "startup"):
+        startup()
+    if args.only in (None, "lms"):
+        with tempfile.TemporaryDirectory(prefix="qbank-bench-") as tmp:
+            lms(args.lms_variants, Path(tmp))
 
 
 if __name__ == "__main__":

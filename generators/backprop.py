@@ -135,7 +135,9 @@ class ReluNetDerivatives(Family):
     difficulty = 2
     answers = {
         "kink": Answer("number", "the input x = -b1_i / w1_i where unit i switches on or off", 1e-4),
-        "active_side": Answer("text", "'right' if unit i is on for x above the kink, 'left' if for x below it"),
+        "active_side": Answer(
+            "text", "'right' if unit i is on for x above the kink, 'left' if for x below it", choices=("left", "right")
+        ),
         **{
             f"d{name}": Answer(
                 "table",

@@ -9,7 +9,6 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
-import sympy
 
 from qbank.draws import choice, int_matrix, int_vector, integer
 from qbank.family import Answer, Family, Part, register
@@ -273,6 +272,8 @@ class Conv1dRecoverFilter(Family):
         k = len(params["filter"])
         rows, _ = hankel_system(params["signal"], k)
         output = self._output(params)
+        import sympy  # late: `qbank list` loads every family and needs no sympy
+
         h = sympy.symbols(f"h1:{k + 1}")
         system = [sum(c * hj for c, hj in zip(row, h)) - b for row, b in zip(rows, output)]
         (solution,) = sympy.linsolve(system, h)

@@ -83,7 +83,9 @@ class Nalu(Family):
     difficulty = 2
     answers = {
         "W": Answer("matrix", "W = tanh(W_hat) * sigmoid(M_hat) entrywise, rounded to 4 decimals", 1e-4),
-        "saturation": Answer("table", "per entry of W: '1', '-1' or '0' when within 0.05 of it, else 'none'"),
+        "saturation": Answer(
+            "table", "per entry of W: '1', '-1' or '0' when within 0.05 of it, else 'none'", choices=("1", "-1", "0", "none")
+        ),
         "a": Answer("vector", "the additive path a = W x (with the rounded W)", 1e-3),
         "m": Answer("vector", "the multiplicative path m = exp(W log(|x| + eps))", 1e-2),
         "y": Answer("vector", "the NALU output y = g a + (1 - g) m", 1e-2),

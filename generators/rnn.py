@@ -828,14 +828,17 @@ class RnnGradientFlow(Family):
         "spectral_radius": Answer("number", "rho(W_h), the largest eigenvalue magnitude", 1e-4),
         "steps": Answer("sequence", "the steps t asked about, in the order of the other answers: T, T-1, T-5, 1"),
         "gradients": Answer(
-            "matrix", "dL/dh_t = 2 (yhat - y) W_f W_h^(T-t) as a row per asked t (grade relatively, to 1e-3)", 1e-6
+            "matrix", "dL/dh_t = 2 (yhat - y) W_f W_h^(T-t) as a row per asked t (grade relatively, to 1e-3)", 1e-6,
+            rel=1e-3,
         ),
-        "norms": Answer("vector", "Euclidean norm of dL/dh_t per asked t (grade relatively, to 1e-3)", 1e-6),
+        "norms": Answer("vector", "Euclidean norm of dL/dh_t per asked t (grade relatively, to 1e-3)", 1e-6, rel=1e-3),
         "log10_norms": Answer("vector", "log10 of those norms", 1e-3),
         "growth_factor": Answer(
             "number", "average factor per step back, (|dL/dh_1| / |dL/dh_T|)^(1/(T-1))", 1e-3
         ),
-        "regime": Answer("text", "'vanishing', 'exploding' or 'neither' (spectral radius 1)"),
+        "regime": Answer(
+            "text", "'vanishing', 'exploding' or 'neither' (spectral radius 1)", choices=("vanishing", "exploding", "neither")
+        ),
     }
     # T, the hidden size (W_h is 2x2) and the regime; a zero beta (pinned only) shortens part (c)
     structure = ("T", "Wh")

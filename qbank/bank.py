@@ -25,7 +25,7 @@ from .registry import get_family
 from .yamlfile import Located, load_located, no_gc
 
 KINDS = ("short-answer", "multiple-choice", "fill-table")
-COMMON = ("id", "title", "topic", "tags", "difficulty", "points", "asks", "reveals", "minutes")
+COMMON = ("id", "title", "topic", "tags", "difficulty", "points", "asks", "reveals", "minutes", "replaces")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _LENGTH = re.compile(r"^(\d+(?:\.\d+)?)(cm|mm|in|pt|em|ex)$")
 _CM = {"cm": 1.0, "mm": 0.1, "in": 2.54, "pt": 2.54 / 72.27, "em": 0.35, "ex": 0.16}  # em, ex: at 10pt
@@ -82,6 +82,7 @@ class Item:
     minutes: float | None = None  # a strong student's working time; None: the default for its kind
     vary: tuple[str, ...] = ()  # structural features that may differ between versions (parameterized)
     structure: Mapping[str, Any] = field(default_factory=dict)  # structural features pinned (parameterized)
+    replaces: str | None = None  # the id of a built-in (or earlier QBANK_PATH) item this one takes the place of
 
     @property
     def parameterized(self) -> bool:
@@ -201,6 +202,11 @@ def _item(r: _Reader, path: Path) -> Item:
         raise r.fail(("difficulty",), f"expected an integer from 1 to 5, got {shown(difficulty)}")
     source = f"{path}: line {r.doc.line(*r.at)}"
     common = {"id": item_id, "title": title, "tags": tuple(tags), "difficulty": difficulty, "source": source}
+    if "replaces" in d:
+        replaces = d["replaces"]
+        if not isinstance(replaces, str) or not _ID.match(replaces):
+            raise r.fail(("replaces",), f"expected the id of the built-in item this one takes the place of, got {shown(replaces)}")
+        common["replaces"] = replaces
     common.update(fairness_fields(d, r.fail))
 
     if "family" in d:
@@ -453,6 +459,7 @@ def _no_unknown(r: _Reader, allowed: set[str]) -> None:
 @dataclass(frozen=True)
 class Bank:
     items: Mapping[str, Item]
+    replaced: Mapping[str, Item] = field(default_factory=dict)  # an id replaced under another id -> its replacement
 
     def select(self, topics=(), tags=(), ids=()) -> list[Item]:
         """Items matching any of `ids`, or else every topic in `topics` (if any) and all `tags`."""
@@ -466,17 +473,37 @@ class Bank:
 
 
 def bank_files() -> list[Path]:
-    return sorted(p for root in content_roots() for p in (root / "bank" / "items").glob("*.yaml"))
+    """Every bank file, root by root (built-in, the workspace's, QBANK_PATH's), each root's sorted."""
+    return [p for root in content_roots() for p in sorted((root / "bank" / "items").glob("*.yaml"))]
 
 
 def load_bank(files: list[Path] | None = None) -> Bank:
+    """The items of every bank file, in order. An id defined twice is an error naming both places,
+    unless the later item says `replaces: ID`: it then takes the place of the earlier item ID (under
+    its own id, the same or a new one)."""
     items: dict[str, Item] = {}
+    replaced: dict[str, Item] = {}
     for path in bank_files() if files is None else files:
-        for item in load_items(path):
+        loaded = load_items(path)
+        for item in loaded:
+            if item.replaces is not None:
+                target = item.replaces
+                if target not in items:
+                    if target in replaced:
+                        raise InputError(f"{item.source}: replaces: {target!r} is already replaced by the item at {replaced[target].source}")
+                    if any(other.id == target for other in loaded):
+                        raise InputError(f"{item.source}: replaces: {target!r} is in the same file; an item replaces one of the built-in bank (or of an earlier QBANK_PATH folder)")
+                    raise InputError(f"{item.source}: replaces: no item {target!r} to replace (`qbank bank --include-builtin` lists the built-in ids)")
+                del items[target]
+                if target != item.id:
+                    replaced[target] = item
             if item.id in items:
-                raise InputError(f"{item.source}: id: duplicate id {item.id!r} (first defined at {items[item.id].source})")
+                hint = ""
+                if item.replaces is None:
+                    hint = f"; to use this one instead, add `replaces: {item.id}` to it"
+                raise InputError(f"{item.source}: id: duplicate id {item.id!r} (first defined at {items[item.id].source}){hint}")
             items[item.id] = item
-    return Bank(items)
+    return Bank(items, replaced)
 
 
 def item_to_dict(item: Item) -> dict[str, Any]:
@@ -484,6 +511,8 @@ def item_to_dict(item: Item) -> dict[str, Any]:
     from .model import thaw
 
     data = dataclasses.asdict(item)
+    if data["replaces"] is None:  # recorded only where set: manifests of plain items stay as they were
+        del data["replaces"]
     return thaw({k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()})
 
 

@@ -147,6 +147,11 @@ class _LazyBank:
             self._bank = load_bank()
         return self._bank.items
 
+    @property
+    def replaced(self):
+        self.items  # noqa: B018 - loads the bank
+        return self._bank.replaced
+
     def select(self, **kw):
         self.items  # noqa: B018 - loads the bank
         return self._bank.select(**kw)
@@ -205,6 +210,9 @@ def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
         if not isinstance(item_id, str) or not item_id.strip():
             raise doc.error((*at, "item"), f"expected the id of one bank item (text), got {kind_of(item_id)}; a pool is `from: {{ids: [...]}}`")
         if item_id not in bank.items:
+            if item_id in bank.replaced:
+                by = bank.replaced[item_id]
+                raise doc.error((*at, "item"), f"bank item {item_id!r} is replaced by {by.id!r} ({by.source}); name {by.id!r} here")
             import difflib
 
             close = difflib.get_close_matches(str(item_id), bank.items, n=1)
@@ -269,6 +277,9 @@ def _pool(doc: Located, at: tuple, spec: Any, bank: Bank) -> list[Item]:
         lists[key] = value
     for item_id in lists["ids"]:
         if item_id not in bank.items:
+            if item_id in bank.replaced:
+                by = bank.replaced[item_id]
+                raise doc.error((*at, "ids"), f"bank item {item_id!r} is replaced by {by.id!r} ({by.source}); name {by.id!r} here")
             raise doc.error((*at, "ids"), f"unknown bank item {item_id!r}")
     topics = {item.topic for item in bank.items.values()}
     for topic in lists["topic"]:

@@ -13,26 +13,18 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .check import check_families
-from .bank import load_bank
-from .documents import Header, problem_and_solution, variant_question
-from .engine import MAX_SEED, draw
 from .errors import QbankError
-from .fairness import bank_conflicts
-from .exam import MAX_VERSIONS, BuildOptions, build_exam, rebuild_exam
-from .keys import SECRET_ENV
-from .latex import build_pdfs, write_tex
-from .practice import practice_set
 from .progress import Reporter
-from .params import load_params
-from .registry import all_families, get_family
+from .workspace import default_out
 
 EPILOG = """\
 examples:
   qbank list                                   every family: id, topic, title
   qbank draw conv1d-forward --seed 7           problem.pdf + solution.pdf in build/draw/conv1d-forward-7/
   qbank draw conv1d-recover-filter --format json --params '{"signal": [1, 4, 0, -2, 3], "filter": [2, -1, 3]}'
-  qbank exam bank/exams/demo.yaml --versions 3 exam + solutions per version, keys, in build/exam/
+  qbank exam bank/exams/demo.yaml --versions 3 exam + solutions per version, keys, in build/demo/
+  qbank site --variants 20                     an offline practice site in build/site/
+  qbank init my-course                         a course workspace of your own (qbank.yaml, bank/, generators/)
   qbank practice --topic rnn -n 4              a practice set: problems.pdf, solutions.pdf
   qbank check --seeds 200                      draw, verify and render every family over 200 seeds
 """
@@ -45,11 +37,22 @@ def _info(message: str) -> None:
     REPORTER.info(message)
 
 
+def _jobs(args: argparse.Namespace) -> int | None:
+    """--jobs, else the workspace's default (qbank.yaml), else None (all cores)."""
+    from .workspace import default_jobs
+
+    return getattr(args, "jobs", None) or default_jobs()
+
+
 def _build(args: argparse.Namespace) -> BuildOptions:
-    return BuildOptions(jobs=getattr(args, "jobs", None), cache=not args.no_cache, reporter=REPORTER)
+    from .exam import BuildOptions  # each command imports what it needs: --help and list start at once
+
+    return BuildOptions(jobs=_jobs(args), cache=not args.no_cache, reporter=REPORTER)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from .registry import all_families
+
     families = all_families()
     width = max(len(f.id) for f in families)
     topic_width = max(len(f.topic) for f in families)
@@ -59,6 +62,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
+    from .documents import Header, problem_and_solution, variant_question
+    from .engine import draw
+    from .latex import build_pdfs, write_tex
+    from .params import load_params
+    from .registry import get_family
+
     fam = get_family(args.family)
     pinned = load_params(args.params) if args.params else {}
     variant = draw(fam, args.seed, pinned)
@@ -66,7 +75,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
         print(variant.to_json())
         return 0
     suffix = {"pdf": "", "tex": "-tex", "html": "-html"}[args.format]
-    out = Path(args.out) if args.out else Path("build") / "draw" / f"{fam.id}-{args.seed}{suffix}"
+    out = Path(args.out) if args.out else default_out("draw", f"{fam.id}-{args.seed}{suffix}")
     if args.format == "html":
         from .html.site import draw_html  # late: pandoc and the web writer load only when asked
 
@@ -89,18 +98,24 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 
 def cmd_exam(args: argparse.Namespace) -> int:
+    from .exam import build_exam
+
     if args.roster and args.versions:
         raise QbankError("give either --versions or --roster, not both")
+    from .paths import find_blueprint
+
+    blueprint = find_blueprint(args.blueprint)
+    out = Path(args.out) if args.out else default_out(blueprint.stem)
     written = build_exam(
-        Path(args.blueprint),
-        Path(args.out),
+        blueprint,
+        out,
         versions=args.versions or 1,
         roster=Path(args.roster) if args.roster else None,
         secret_flag=args.secret,
         secret_file=Path(args.secret_file) if args.secret_file else None,
         build=_build(args),
     )
-    _wrote(written, args.out)
+    _wrote(written, str(out))
     return 0
 
 
@@ -111,12 +126,16 @@ def _wrote(written: list[Path], out: str) -> None:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    from .exam import rebuild_exam
+
     written = rebuild_exam(Path(args.manifest), Path(args.out), _build(args))
     _wrote(written, args.out)
     return 0
 
 
 def cmd_practice(args: argparse.Namespace) -> int:
+    from .practice import practice_set
+
     written = practice_set(
         Path(args.out) if args.out else None,
         topics=args.topic or (),
@@ -133,26 +152,67 @@ def cmd_practice(args: argparse.Namespace) -> int:
 def cmd_site(args: argparse.Namespace) -> int:
     from .html.site import build_site  # late: pandoc and the web writer load only when asked
 
+    out = Path(args.out) if args.out else default_out("site")
     written = build_site(
-        Path(args.out),
+        out,
         topics=args.topic or (),
         tags=args.tags or (),
         variants=args.variants,
         seed=args.seed,
-        jobs=args.jobs or os.cpu_count() or 1,
+        jobs=_jobs(args) or os.cpu_count() or 1,
         reporter=REPORTER,
     )
-    _info(f"wrote {len(written)} files into {args.out}/: open {args.out}/index.html in a browser (works offline)")
+    _info(f"wrote {len(written)} files into {out}/: open {out}/index.html in a browser (works offline)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .lms.export import export_quiz  # late: the LMS writers load only when asked
+    from .paths import find_blueprint
+
+    blueprint = find_blueprint(args.blueprint)
+    written = export_quiz(
+        args.target,
+        blueprint,
+        Path(args.out) if args.out else None,
+        variants=args.variants,
+        secret_flag=args.secret,
+        secret_file=Path(args.secret_file) if args.secret_file else None,
+        jobs=_jobs(args),
+        reporter=REPORTER,
+    )
+    quiz = next(path for path in written if path.suffix in (".xml", ".zip"))
+    _info(f"wrote {quiz} with manifest.json and key.json beside it (keep all three private: they hold the answers)")
+    if args.target == "moodle":
+        _info("  Moodle: Question bank > Import > Moodle XML; then add a random question from each category to the quiz")
+    else:
+        _info("  Canvas: Settings > Import course content > QTI .zip file; each question group picks one variant")
     return 0
 
 
 def cmd_bank(args: argparse.Namespace) -> int:
+    from .bank import load_bank
+    from .fairness import bank_conflicts
+    from .paths import origin
+    from .workspace import current
+
     bank = load_bank()
     items = bank.select(topics=args.topic or ())
+    workspace = current()
+    if args.only_course and workspace is None:
+        raise QbankError("--only-course: not inside a course workspace (no qbank.yaml here or above; `qbank init DIR` makes one)")
+    hidden = 0
+    if workspace is not None:  # a course's own items by default; --include-builtin adds qbank's
+        where = {item.id: origin(Path(item.source.rsplit(": line ", 1)[0])) for item in items}
+        if not args.include_builtin or args.only_course:
+            hidden = sum(where[i.id] == "built-in" for i in items)
+            items = [i for i in items if where[i.id] != "built-in"]
     for item in sorted(items, key=lambda i: (i.topic, i.id)):
         kind = f"family {item.family}" if item.parameterized else item.kind
-        print(f"{item.id:<34} {item.topic:<15} {kind:<34} {item.points:>4g} pts  {item.title}")
-    warnings, notes = bank_conflicts(list(bank.items.values()))
+        mark = "" if workspace is None else f"{where[item.id]:<10} "
+        print(f"{mark}{item.id:<34} {item.topic:<15} {kind:<34} {item.points:>4g} pts  {item.title}")
+    focus = {i.id for i in items} if workspace is not None and hidden else None  # the course's pairs only
+    warnings, notes = bank_conflicts(list(bank.items.values()), focus)
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
     if args.conflicts:
@@ -161,11 +221,29 @@ def cmd_bank(args: argparse.Namespace) -> int:
     elif notes:
         print(f"note: {len(notes)} pairs of items ask the same thing and never share an exam version "
               "(--conflicts lists them)", file=sys.stderr)
-    print(f"{len(items)} items, all valid", file=sys.stderr)
+    more = f" ({hidden} built-in items not shown: --include-builtin lists them)" if hidden else ""
+    print(f"{len(items)} items, all valid{more}", file=sys.stderr)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .scaffolding import init_workspace
+
+    dest = Path(args.dir)
+    written, kept = init_workspace(dest, course=args.course, force=args.force)
+    for path in written:
+        print(path)
+    for path in kept:
+        _info(f"kept {path} (it exists already)")
+    _info(f"a course workspace in {dest}/: read {dest}/README.md, then try")
+    _info(f"  cd {dest} && qbank exam bank/exams/example.yaml --versions 3")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_families
+    from .registry import all_families, get_family
+
     families = [get_family(family) for family in args.family] if args.family else all_families()
     seeds = range(args.start, args.start + args.seeds)
     failures = check_families(families, seeds, report=print)
@@ -180,6 +258,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def seed_arg(text: str) -> int:
+    from .engine import MAX_SEED
+
     if len(text.strip()) > 30:
         raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED} (2^63 - 1), got {len(text.strip())} digits")
     try:
@@ -202,6 +282,8 @@ def positive_int(text: str) -> int:
 
 
 def versions_arg(text: str) -> int:
+    from .exam import MAX_VERSIONS
+
     value = positive_int(text)
     if value > MAX_VERSIONS:
         raise argparse.ArgumentTypeError(f"expected at most {MAX_VERSIONS} versions, got {value}")
@@ -209,9 +291,14 @@ def versions_arg(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .exam import MAX_VERSIONS
+    from .keys import SECRET_ENV
+
     parser = argparse.ArgumentParser(
         prog="qbank",
-        description="Random, verified deep-learning problems, typeset as problem and solution PDFs.",
+        description=textwrap.fill("Random, verified deep-learning problems: exams and solutions as PDFs, an "
+        "offline practice site, and Moodle or Canvas quizzes. Inside a course workspace (qbank init) every "
+        "command also uses the course's own bank, families and templates.", 100),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -245,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pdf: problem.pdf + solution.pdf (default); tex: their LaTeX sources; json: the variant on stdout; "
         "html: index.html with answer inputs, Check and Show solution (works offline)",
     )
-    p.add_argument("--out", metavar="DIR", help="output folder (default build/draw/FAMILY-SEED/)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default build/draw/FAMILY-SEED/, in the workspace's output folder inside a workspace)")
     p.add_argument("--no-cache", action="store_true", help="compile every PDF even if an identical one is cached")
     p.set_defaults(run=cmd_draw)
 
@@ -264,10 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  qbank rebuild build/quiz/instructor/manifest.json --out build/quiz-again",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, e.g. bank/exams/midterm.yaml")
+    p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, e.g. bank/exams/midterm.yaml, or a name: midterm (bank/exams/midterm.yaml of the workspace or the built-in bank)")
     p.add_argument("--versions", type=versions_arg, help=f"number of versions (default 1, at most {MAX_VERSIONS})")
     p.add_argument("--roster", metavar="CSV", help="one version per student: a CSV with columns id[,name]")
-    p.add_argument("--out", metavar="DIR", default="build/exam", help="output folder (default build/exam)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default build/BLUEPRINT-NAME, in the workspace's output folder inside a workspace)")
     p.add_argument(
         "--secret-file",
         metavar="FILE",
@@ -325,9 +412,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", nargs="+", metavar="TAG", help="only bank items carrying all these tags (and their families)")
     p.add_argument("--variants", type=positive_int, default=5, help="variants per family (default 5, at most 200)")
     p.add_argument("--seed", type=seed_arg, help="reproduce a site (default: a new random one; the seed is printed)")
-    p.add_argument("--out", metavar="DIR", default="build/site", help="output folder (default build/site)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default build/site, in the workspace's output folder inside a workspace)")
     p.add_argument("--jobs", type=positive_int, help="parallel conversions (default: all cores)")
     p.set_defaults(run=cmd_site)
+
+    p = sub.add_parser(
+        "export",
+        help="a quiz for Moodle (XML) or Canvas (QTI zip): N verified variants of every slot of a blueprint",
+        description=textwrap.fill("Export the blueprint's slots as an LMS quiz with N verified variants each, graded "
+        "by the LMS within each answer's tolerance: for Moodle one question category per slot (add a random question "
+        "from each to the quiz), for Canvas one question group per slot (or per asked value) that picks one variant. "
+        "manifest.json and key.json are written beside the quiz file, as for an exam; seeds come from the secret, as "
+        "for `qbank exam`, so the same secret gives the same files.", 100),
+        epilog="examples:\n  qbank export moodle quiz-backprop --variants 20 --out build/week3/quiz.xml\n"
+        "  qbank export canvas midterm --variants 10 --out build/midterm-canvas/midterm.zip",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", choices=("moodle", "canvas"), help="moodle: Moodle XML; canvas: a Canvas QTI 1.2 package")
+    p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, a path or a name (as for `qbank exam`)")
+    p.add_argument("--variants", type=versions_arg, default=10, help="variants per slot (default 10)")
+    p.add_argument("--out", metavar="FILE", help="the quiz file (FOLDER/NAME.xml or .zip) or a folder; the folder is "
+                   "published as a whole (default build/BLUEPRINT-TARGET/)")
+    p.add_argument("--secret-file", metavar="FILE", help="key file holding the secret (as for `qbank exam`)")
+    p.add_argument("--secret", metavar="TEXT", help=f"the secret itself, for tests and scripts (prefer ${SECRET_ENV})")
+    p.add_argument("--jobs", type=positive_int, help="parallel conversions (default: all cores)")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser(
         "bank",
@@ -338,7 +447,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--topic", action="append", metavar="T", help="only this topic (repeatable)")
     p.add_argument("--conflicts", action="store_true", help="also list the pairs of items that ask the same thing")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--include-builtin", action="store_true", help="in a workspace: list qbank's built-in items too")
+    which.add_argument("--only-course", action="store_true", help="in a workspace: only the course's own items (the default there)")
     p.set_defaults(run=cmd_bank)
+
+    p = sub.add_parser(
+        "init",
+        help="start a course workspace: qbank.yaml, bank/, generators/, templates/",
+        description=textwrap.fill("Write a course workspace into DIR (a new or empty folder): qbank.yaml (the "
+        "course's name and defaults), bank/items/ with an example item of each kind, bank/exams/ with an "
+        "example blueprint mixing built-in families and the course's items, generators/ with one small "
+        "example family and its template in templates/, .gitignore and a README saying what to edit. "
+        "Inside the workspace (or any folder below it) every qbank command uses its bank, families and "
+        "templates together with the built-in ones.", 100),
+        epilog="examples:\n  qbank init dl-2027 --course 'Deep Learning 2027'\n  cd dl-2027 && qbank exam example --versions 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dir", metavar="DIR", help="the workspace folder (created; must be empty unless --force)")
+    p.add_argument("--course", metavar="NAME", help="the course's name (default: the folder's name)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder, adding only the files it lacks")
+    p.set_defaults(run=cmd_init)
 
     p = sub.add_parser(
         "check",

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import math
-from typing import Any, Mapping
-
-import numpy as np
+import sys
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .errors import FamilyError, GenerationError, InputError, QbankError, VerificationError
 from .family import Family, Part
+from .memo import active_memo
 from .model import Variant
 from .params import ParamError
 from .registry import get_family
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_SEED = 2**63 - 1
 STRUCTURE_TRIES = 50  # a draw held to a structure may take this many times the family's max_tries
@@ -21,6 +24,8 @@ STRUCTURE_TRIES = 50  # a draw held to a structure may take this many times the 
 
 def rng_for(family_id: str, seed: int) -> np.random.Generator:
     """The one source of randomness for a draw: a Generator keyed by (seed, family id). No global state."""
+    import numpy as np  # late: `qbank --help` needs no numpy
+
     key = int.from_bytes(hashlib.sha256(family_id.encode()).digest()[:8], "big")
     return np.random.default_rng([seed, key])
 
@@ -35,8 +40,23 @@ def draw(
     """One verified variant of `family` for `seed`. `pinned` replaces drawn params (partly or wholly);
     `constraints` (a bank item's ranges: name -> [lo, hi] or {"one_of": [...]}) reject other draws;
     `structure` (some of the family's `structure_of` features) rejects draws of another shape, so that
-    every version of an exam slot gets a problem of the same size and effort."""
+    every version of an exam slot gets a problem of the same size and effort. Inside a build that
+    keeps its work (qbank.memo), a draw verified before by the same code is taken from the memo."""
     fam = get_family(family) if isinstance(family, str) else family
+    memo = active_memo()
+    if memo is not None:
+        return memo.draw(fam, seed, pinned=pinned, constraints=constraints, structure=structure)
+    return fresh_draw(fam, seed, pinned, constraints, structure)
+
+
+def fresh_draw(
+    fam: Family,
+    seed: int,
+    pinned: Mapping[str, Any] | None = None,
+    constraints: Mapping[str, Any] | None = None,
+    structure: Mapping[str, Any] | None = None,
+) -> Variant:
+    """`draw`, computed: sampled, solved and verified now."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InputError(f"seed: expected a non-negative integer, got {seed!r}")
     pinned = dict(pinned or {})
@@ -108,12 +128,8 @@ def _not_plain(value: Any, where: str) -> str | None:
                 stack.append((item, f"{where}.{key}", depth + 1))
         elif isinstance(value, list):
             stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in reversed(list(enumerate(value))))
-        elif isinstance(value, np.ndarray):
-            return f"{where} as {_type_name(value)}; return a list: {where.rsplit('.', 1)[-1]}.tolist()"
-        elif isinstance(value, (np.integer, np.floating)):
-            return f"{where} as {_type_name(value)}; return plain Python numbers (int(...), float(...)) and lists"
-        elif isinstance(value, np.bool_):
-            return f"{where} as {_type_name(value)}; return plain Python booleans: bool(...)"
+        elif advice := _numpy_advice(value):
+            return f"{where} as {_type_name(value)}; {advice.format(name=where.rsplit('.', 1)[-1])}"
         elif isinstance(value, tuple):
             return f"{where} as a tuple; return a list"
         elif isinstance(value, (set, frozenset)):
@@ -123,6 +139,21 @@ def _not_plain(value: Any, where: str) -> str | None:
         else:
             return (f"{where} as {_type_name(value)}, which is not plain JSON data; return plain Python numbers "
                     "(int(...), float(...)), text, booleans, lists and dicts")
+    return None
+
+
+def _numpy_advice(value: Any) -> str | None:
+    """What to return instead of a numpy array or scalar (None for anything else, and when numpy was
+    never imported: then nothing can be one)."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return "return a list: {name}.tolist()"
+    if isinstance(value, (np.integer, np.floating)):
+        return "return plain Python numbers (int(...), float(...)) and lists"
+    if isinstance(value, np.bool_):
+        return "return plain Python booleans: bool(...)"
     return None
 
 

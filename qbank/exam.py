@@ -15,37 +15,60 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .answerkey import answer_keys
-from .bank import item_from_dict
-from .blueprint import load_blueprint
-from .documents import Header, Question, problem_and_solution
 from .engine import describe_structure, verify
 from .errors import InputError
-from .fairness import LETTERS, duration_minutes
 from .keys import default_secret_file, resolve_secret
-from .latex import Document, build_pdfs
+from .memo import NO_MEMO, Memo, two_texts
 from .model import Variant
-from .plan import MANIFEST_FORMAT, plan_exam
 from .progress import QUIET, Reporter
 from .registry import get_family
-from .publish import check_output_dir
-from .render import mark_parts, render_block, render_fragments
-from .texcheck import MAX_NAME, check_header, check_item, check_plain
 from .textfile import read_text
 
-READABLE_FORMATS = (1, MANIFEST_FORMAT)  # format 1 manifests (no part points) still rebuild
+if TYPE_CHECKING:
+    from .latex import Document
+
+# The CLI imports this module for its limits (--help, list): the planning, rendering and publishing
+# modules load in the functions that use them, and these names of theirs on first use from here.
+_REEXPORTED = {"plan_exam": "plan", "answer_keys": "answerkey"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REEXPORTED:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_REEXPORTED[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 # --- rendering: documents from the manifest alone ----------------------------------------------------
 
 
-def question_fragments(entry: Mapping[str, Any], reverify: bool = True) -> tuple[str, str]:
+def question_fragments(entry: Mapping[str, Any], reverify: bool = True, memo: Memo = NO_MEMO) -> tuple[str, str]:
     """Problem and solution LaTeX of one recorded question. With `reverify`, a parameterized question's
     recorded answers are verified again, so a rebuild never prints an answer the current checker
-    rejects; answers drawn moments ago in this process were verified by draw() already."""
+    rejects; answers drawn moments ago in this process were verified by draw() already. A `memo`
+    keeps the fragments of an entry for the next build: stored only once verified (here, or by
+    draw() when `reverify` is off) by the same code, a kept entry needs no verifying again."""
+    fam = get_family(entry["family"]) if entry["item"].get("family") is not None else None
+    families = (fam,) if fam else ()
+    kept = memo.get("fragments", entry, families, two_texts)
+    if kept is not None:
+        return kept[0], kept[1]
+    fragments = _render_question(entry, reverify)
+    memo.put("fragments", entry, list(fragments), families)
+    return fragments
+
+
+def _render_question(entry: Mapping[str, Any], reverify: bool) -> tuple[str, str]:
+    from .bank import item_from_dict
+    from .fairness import LETTERS
+    from .render import mark_parts, render_block, render_fragments
+
     item = item_from_dict(entry["item"])
     part_points = [p["points"] for p in entry["parts"]] if "parts" in entry else None
     if item.parameterized:
@@ -68,42 +91,64 @@ def question_fragments(entry: Mapping[str, Any], reverify: bool = True) -> tuple
     return problem, render_block(template, "solution", context, label)
 
 
-def exam_documents(manifest: Mapping[str, Any], reverify: bool = True) -> list[Document]:
-    header = manifest["header"]
+def exam_documents(manifest: Mapping[str, Any], reverify: bool = True, memo: Memo = NO_MEMO) -> list[Document]:
+    """The exam and the solutions of every version. A `memo` keeps them per version, as it keeps the
+    fragments of a question (see question_fragments)."""
+    from .latex import Document
+
     docs: list[Document] = []
     for record in manifest["versions"]:
-        questions = []
-        for entry in record["questions"]:
-            problem, solution = question_fragments(entry, reverify)
-            item = entry["item"]
-            questions.append(
-                Question(
-                    problem,
-                    solution,
-                    points=entry["points"],
-                    pages=entry["pages"],
-                    answer_space=item.get("answer_space", "") if not item.get("family") else "",
-                    heading=entry["heading"],
-                )
-            )
-        student = record["student"] or {}
-        head = Header(
-            title=header["title"],
-            course=header["course"],
-            date=header["date"],
-            duration=header["duration"],
-            instructions=header["instructions"],
-            header_right=record["code"],
-            student_name=student.get("name", ""),
-            student_id=student.get("id", ""),
-            cover=manifest["cover"],
-            name_field=not manifest["cover"],
-            layout=manifest["layout"],
-            answer_box=manifest["answer_box"],
-        )
+        request = {"record": record, **{key: manifest[key] for key in ("header", "cover", "layout", "answer_box")}}
+        families = [get_family(e["family"]) for e in record["questions"] if e["item"].get("family") is not None]
         folder = record["folder"]
-        docs += problem_and_solution(questions, head, names=(f"students/{folder}/exam", f"instructor/{folder}/solutions"))
+        names = (f"students/{folder}/exam", f"instructor/{folder}/solutions")
+        kept = memo.get("version", request, families, two_texts)
+        if kept is not None:
+            docs += [Document(name, tex) for name, tex in zip(names, kept)]
+            continue
+        pair = _version_documents(manifest, record, names, reverify, memo)
+        memo.put("version", request, [doc.tex for doc in pair], families)
+        docs += pair
     return docs
+
+
+def _version_documents(
+    manifest: Mapping[str, Any], record: Mapping[str, Any], names: tuple[str, str], reverify: bool, memo: Memo
+) -> list[Document]:
+    """One version's exam and solutions, rendered."""
+    from .documents import Header, Question, problem_and_solution
+
+    questions = []
+    for entry in record["questions"]:
+        problem, solution = question_fragments(entry, reverify, memo)
+        item = entry["item"]
+        questions.append(
+            Question(
+                problem,
+                solution,
+                points=entry["points"],
+                pages=entry["pages"],
+                answer_space=item.get("answer_space", "") if not item.get("family") else "",
+                heading=entry["heading"],
+            )
+        )
+    header = manifest["header"]
+    student = record["student"] or {}
+    head = Header(
+        title=header["title"],
+        course=header["course"],
+        date=header["date"],
+        duration=header["duration"],
+        instructions=header["instructions"],
+        header_right=record["code"],
+        student_name=student.get("name", ""),
+        student_id=student.get("id", ""),
+        cover=manifest["cover"],
+        name_field=not manifest["cover"],
+        layout=manifest["layout"],
+        answer_box=manifest["answer_box"],
+    )
+    return problem_and_solution(questions, head, names=names)
 
 
 # --- entry points -------------------------------------------------------------------------------------
@@ -129,6 +174,8 @@ MAX_VERSIONS = 2000
 def load_roster(path: Path) -> list[dict[str, str]]:
     """A CSV with a header row holding `id` (and optionally `name`): one version per student. UTF-8,
     with or without the byte-order mark Excel writes."""
+    from .texcheck import MAX_NAME, check_plain
+
     path = Path(path)
     text = read_text(path, "roster", max_bytes=5_000_000)
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -179,6 +226,8 @@ instructor/  solutions, answer keys (key.json, key.csv) and the manifest: keep t
 def check_texts(manifest: Mapping[str, Any]) -> None:
     """Every text that reaches LaTeX from the blueprint, the bank and the roster, checked before any
     compile, so that an error names its field rather than a line of a generated file."""
+    from .texcheck import check_header, check_item
+
     source = manifest["blueprint"]["path"]
     check_header(manifest["header"], source)
     seen = set()
@@ -190,9 +239,14 @@ def check_texts(manifest: Mapping[str, Any]) -> None:
                 check_item(item, item.get("source", source))
 
 
-def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify: bool) -> list[Path]:
+def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify: bool, memo: Memo) -> list[Path]:
+    from .answerkey import answer_keys
+    from .latex import build_pdfs
+
     check_texts(manifest)
-    docs = exam_documents(manifest, reverify)
+    recorded = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
+    # rendered from the manifest as written (lists, never tuples), as a rebuild renders it
+    docs = exam_documents(json.loads(recorded), reverify, memo)
     key_json, key_csv = answer_keys(manifest)
     jobs = build.jobs or os.cpu_count() or 1
     build.reporter.info(f"compiling {len(docs)} PDFs ({len(manifest['versions'])} version(s)) with {jobs} job(s)")
@@ -200,7 +254,7 @@ def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify:
         docs,
         out,
         extra_files={
-            "instructor/manifest.json": json.dumps(manifest, indent=2, allow_nan=False) + "\n",
+            "instructor/manifest.json": recorded,
             "instructor/key.json": key_json,
             "instructor/key.csv": key_csv,
             "README.txt": HANDOUT_NOTE,
@@ -225,31 +279,47 @@ def build_exam(
 ) -> list[Path]:
     """`secret` (bytes, for library use) or else where qbank.keys.resolve_secret finds it: `secret_flag`
     (the CLI's --secret), $QBANK_SECRET, `secret_file` or the course's key file."""
+    from .blueprint import load_blueprint
+    from .plan import plan_exam
+    from .publish import check_output_dir
+
     check_output_dir(Path(out))  # before any work
-    bp = load_blueprint(Path(blueprint_path))
+    memo = Memo(enabled=build.cache)  # verified draws, fragments and documents of an earlier build
+    with memo.keeping_draws():  # the blueprint's and the bank's checks draw too
+        bp = load_blueprint(Path(blueprint_path))
     students = load_roster(roster) if roster else None
     count = len(students) if students else (versions or 1)
     if not 1 <= count <= MAX_VERSIONS:
         raise InputError(f"--versions: expected 1 to {MAX_VERSIONS} versions, got {count}")
     if secret is None:
-        if secret_flag is not None and secret_file is not None:
-            raise InputError("give either --secret or --secret-file, not both")
-        key_file = Path(secret_file) if secret_file is not None else default_secret_file(Path(blueprint_path))
-        existed = key_file.exists()
-        env = {} if secret_file is not None else os.environ  # a key file named on the command line wins
-        secret, source = resolve_secret(secret_flag, env, key_file, Path(blueprint_path), build.reporter.info)
-        if source == str(key_file) and not existed:
-            build.reporter.info(f"created the secret key file {key_file} (keep it private and out of git)")
+        secret = find_secret(Path(blueprint_path), secret_flag, secret_file, build.reporter)
     build.reporter.info(f"drawing {count} version(s) of {bp.question_count} questions")
-    manifest = plan_exam(bp, count, secret, students)
+    with memo.keeping_draws():
+        manifest = plan_exam(bp, count, secret, students)
     for line in fairness_report(manifest):
         build.reporter.info(line)
-    return _publish(manifest, Path(out), build, reverify=False)  # plan_exam's draws were just verified
+    return _publish(manifest, Path(out), build, reverify=False, memo=memo)  # plan_exam's draws were just verified
+
+
+def find_secret(blueprint_path: Path, secret_flag: str | None, secret_file: Path | None, reporter: Reporter = QUIET) -> bytes:
+    """The secret of a build from `blueprint_path`, where qbank.keys.resolve_secret finds it: `secret_flag`
+    (the CLI's --secret), $QBANK_SECRET, `secret_file` or the course's key file (created on first use)."""
+    if secret_flag is not None and secret_file is not None:
+        raise InputError("give either --secret or --secret-file, not both")
+    key_file = Path(secret_file) if secret_file is not None else default_secret_file(blueprint_path)
+    existed = key_file.exists()
+    env = {} if secret_file is not None else os.environ  # a key file named on the command line wins
+    secret, source = resolve_secret(secret_flag, env, key_file, blueprint_path, reporter.info)
+    if source == str(key_file) and not existed:
+        reporter.info(f"created the secret key file {key_file} (keep it private and out of git)")
+    return secret
 
 
 def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
     """What `qbank exam` says about fairness: the structure each slot fixed for all its versions, and
     the working time of a strong student against the exam's duration."""
+    from .fairness import duration_minutes
+
     lines = []
     for record in manifest["structures"]:
         shown = describe_structure(record["structure"])
@@ -281,6 +351,10 @@ def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
 
 
 def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOptions()) -> list[Path]:
+    from .plan import MANIFEST_FORMAT
+    from .publish import check_output_dir
+
+    readable = (1, MANIFEST_FORMAT)  # format 1 manifests (no part points) still rebuild
     path = Path(manifest_path)
     check_output_dir(Path(out))
     text = read_text(path, "manifest", max_bytes=200_000_000)
@@ -290,11 +364,11 @@ def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOpti
         raise InputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:
         raise InputError(f"{path}: invalid manifest: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
-        raise InputError(f"{path}: not a qbank exam manifest (format {' or '.join(map(str, READABLE_FORMATS))})")
+    if not isinstance(manifest, dict) or manifest.get("format") not in readable:
+        raise InputError(f"{path}: not a qbank exam manifest (format {' or '.join(map(str, readable))})")
     check_manifest(manifest, path)
     try:
-        return _publish(manifest, Path(out), build, reverify=True)
+        return _publish(manifest, Path(out), build, reverify=True, memo=Memo(enabled=build.cache))
     except (KeyError, TypeError, IndexError, AttributeError) as exc:  # a field check_manifest cannot foresee
         raise InputError(f"{path}: a field of the manifest is missing or malformed ({type(exc).__name__}: {exc})") from None
 
@@ -306,6 +380,8 @@ def _no_constant(name: str) -> Any:
 def check_manifest(manifest: Mapping[str, Any], path: Path) -> None:
     """The fields rebuilding reads, with their types: a hand-edited or truncated manifest is one clear
     error, never a crash (and never a folder name that leaves the output folder)."""
+    from .texcheck import MAX_NAME, check_plain
+
 
     def need(data: Any, key: str, kind: type | tuple, where: str) -> Any:
         if not isinstance(data, Mapping) or key not in data:

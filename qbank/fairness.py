@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LETTERS = "ABCDEFGH"
 
@@ -174,9 +175,10 @@ def item_tags(item: Any, params: Mapping[str, Any] | None = None) -> Tags:
     return Tags(frozenset(asks), frozenset(reveals))
 
 
-def bank_conflicts(items: Sequence[Any]) -> tuple[list[str], list[str]]:
+def bank_conflicts(items: Sequence[Any], focus: set[str] | None = None) -> tuple[list[str], list[str]]:
     """For `qbank bank`: warnings about items whose text or choices give away what another item asks,
-    and notes about items that ask the same thing (never placed in one version)."""
+    and notes about items that ask the same thing (never placed in one version); with `focus`, only
+    the pairs holding at least one of those ids (a course's own items, against the whole bank)."""
     from .engine import draw  # late: the engine imports the registry
 
     def tags_of(item: Any) -> Tags:  # a parameterized item as its pins make it (seed 0, like its validation)
@@ -187,6 +189,8 @@ def bank_conflicts(items: Sequence[Any]) -> tuple[list[str], list[str]]:
     tags = [(item, tags_of(item)) for item in sorted(items, key=lambda i: i.id)]
     for i, (a, ta) in enumerate(tags):
         for b, tb in tags[i + 1 :]:
+            if focus is not None and a.id not in focus and b.id not in focus:
+                continue
             # what a question gives away and asks itself (a formula to prove) conflicts as "both ask"
             for giver, taker, given in ((a, b, (ta.reveals - ta.asks) & tb.asks), (b, a, (tb.reveals - tb.asks) & ta.asks)):
                 if given:

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 from .errors import FamilyError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ANSWER_KINDS = ("integer", "number", "vector", "matrix", "sequence", "text", "expression", "boolean", "table")
 
 
 @dataclass(frozen=True)
 class Answer:
-    """How one asked value is graded: its kind, its absolute tolerance, and what it is, in words."""
+    """How one asked value is graded: its kind, its absolute tolerance, and what it is, in words.
+
+    `rel` is a relative tolerance, for values whose scale varies (gradient norms from 1e-6 to 1e16):
+    a number v passes within max(tol, rel * |v|) (`tolerance`). `choices` lists every value a text
+    answer can take ('left' or 'right'), so that a quiz can offer them as a choice."""
 
     kind: str
     text: str
     tol: float = 0.0
+    rel: float = 0.0
+    choices: tuple[str, ...] = ()
+
+    def tolerance(self, value: float) -> float:
+        """The absolute tolerance of the number `value`: max(tol, rel * |value|)."""
+        return max(float(self.tol), float(self.rel) * abs(float(value)))
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,21 @@ def course_root(blueprint: Path) -> Path:
 
 
 def default_secret_file(blueprint: Path) -> Path:
-    """The key file of a blueprint's course: `<course folder>/.qbank-secret` (see `course_root`)."""
+    """The key file of a blueprint's course: the `secret_file` of the workspace holding the blueprint
+    (qbank.yaml found from its folder up), else of the workspace qbank runs in (a built-in blueprint
+    built inside a course), else `.qbank-secret` in the current folder for a blueprint installed with
+    qbank, else `<course folder>/.qbank-secret` (see `course_root`)."""
+    from .paths import PACKAGE
+    from .workspace import _walk_up, current, load
+
+    own = _walk_up(Path(blueprint).parent)
+    if own is not None:
+        return load(own).secret_file
+    workspace = current()
+    if workspace is not None:
+        return workspace.secret_file
+    if Path(blueprint).resolve().is_relative_to(PACKAGE):  # never write a key into site-packages
+        return Path.cwd() / SECRET_FILE_NAME
     return course_root(blueprint) / SECRET_FILE_NAME
 
 

@@ -27,6 +27,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import LatexError
 from .progress import QUIET, Reporter
@@ -159,16 +160,25 @@ class Compiler:
         ).hexdigest()
         return self.cache_dir / "pdf" / key[:2] / f"{key}.pdf"
 
+    def take_cached(self, doc: Document, copy: Callable[[Path], object]) -> bool:
+        """Hand the cached PDF of `doc` to `copy` (a function of its path), if the cache has it."""
+        if not self.use_cache:
+            return False
+        cached = self._cache_path(doc, self.format_for(doc.tex))
+        if not cached.is_file():
+            return False
+        copy(cached)
+        with self._lock:
+            self.cached += 1
+        return True
+
     def compile(self, doc: Document, folder: Path) -> str | None:
         """Write `folder/<stem>.pdf`; return None, or an error message (with `{staging}` for the log)."""
+        target = folder / f"{doc.stem}.pdf"
+        if self.take_cached(doc, lambda cached: shutil.copyfile(cached, target)):
+            return None
         fmt = self.format_for(doc.tex)
         cached = self._cache_path(doc, fmt)
-        target = folder / f"{doc.stem}.pdf"
-        if self.use_cache and cached.is_file():
-            shutil.copyfile(cached, target)
-            with self._lock:
-                self.cached += 1
-            return None
         command = [*PDFLATEX, *([f"-fmt={fmt}"] if fmt else []), f"{doc.stem}.tex"]
         env = _tex_env()
         if fmt:
@@ -258,19 +268,25 @@ def build_pdfs(
     with output_folder(Path(out_dir), kind) as stage:
         work = Path(tempfile.mkdtemp(prefix=f".{stage.out.name}.work-", dir=stage.out.parent))
         try:
+            ticker = reporter.start(len(docs), "PDFs")
+            fresh = []  # the documents to compile; a cached PDF goes straight into the stage
             for doc in docs:
+                if compiler.take_cached(doc, lambda cached: stage.copy(cached, f"{doc.name}.pdf")):
+                    ticker.tick(f"{doc.name}.pdf", "")
+                else:
+                    fresh.append(doc)
+            for doc in fresh:
                 folder = work / doc.name
                 folder.mkdir(parents=True)
                 (folder / f"{doc.stem}.tex").write_text(doc.tex, encoding="utf-8")
-            ticker = reporter.start(len(docs), "PDFs")
 
             def compile_one(doc: Document) -> str | None:
                 error = compiler.compile(doc, work / doc.name)
                 ticker.tick(f"{doc.name}.pdf", "FAILED" if error else "")
                 return error
 
-            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(docs)))) as pool:
-                errors = [e for e in pool.map(compile_one, docs) if e]
+            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(fresh)))) as pool:
+                errors = [e for e in pool.map(compile_one, fresh) if e]
             if errors:
                 failed = keep_failed(work, stage.out)
                 work = None
@@ -278,7 +294,7 @@ def build_pdfs(
                 raise LatexError(errors[0].replace("{staging}", str(failed)) + more)
             if compiler.cached:
                 reporter.info(f"{compiler.compiled} PDF(s) compiled, {compiler.cached} unchanged ones taken from the cache")
-            for doc in docs:
+            for doc in fresh:
                 stage.place(work / doc.name / f"{doc.stem}.pdf", f"{doc.name}.pdf")
             for name, text in (extra_files or {}).items():
                 stage.write(name, text)

@@ -1,5 +1,9 @@
-"""Where qbank's content lives: the repository's generators/, templates/ and bank/, plus any extra
-content roots an instructor lists in QBANK_PATH (colon-separated folders with the same layout)."""
+"""Where qbank's content lives: the built-in generators/, templates/ and bank/ (the repository's own
+folders in a clone; package data under qbank/_builtin/ in an installed qbank), then the course
+workspace's (qbank.workspace: the folder of qbank.yaml), then any extra content roots an instructor
+lists in QBANK_PATH (colon-separated folders with the same layout). Earlier roots come first: a
+template of a later root never shadows a built-in one, and a later bank item replaces a built-in one
+only when it says so (`replaces:`)."""
 
 from __future__ import annotations
 
@@ -8,15 +12,29 @@ from pathlib import Path
 
 from .errors import InputError
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
 CONTENT_FOLDERS = ("generators", "templates", "bank")
 
 
+def _builtin_root() -> Path:
+    bundled = PACKAGE / "_builtin"  # an installed wheel (see pyproject.toml's package-dir)
+    return bundled if bundled.is_dir() else PACKAGE.parent  # a clone or an editable install
+
+
+ROOT = _builtin_root()
+
+
 def content_roots() -> list[Path]:
-    """qbank's own root, then each QBANK_PATH folder once, in order. A QBANK_PATH entry that is
-    missing, a file, or a folder with none of generators/, templates/ and bank/ is an error (a typo
-    there would otherwise leave an instructor's families silently out)."""
+    """qbank's own root, the workspace's (if qbank runs inside one), then each QBANK_PATH folder once,
+    in order. A QBANK_PATH entry that is missing, a file, or a folder with none of generators/,
+    templates/ and bank/ is an error (a typo there would otherwise leave an instructor's families
+    silently out)."""
+    from .workspace import find_root
+
     roots = [ROOT]
+    workspace = find_root()
+    if workspace is not None and workspace not in roots:
+        roots.append(workspace)
     for entry in os.environ.get("QBANK_PATH", "").split(os.pathsep):
         if not entry.strip():
             continue
@@ -44,3 +62,34 @@ def generator_files() -> list[Path]:
         if folder.is_dir():
             files.extend(sorted(p for p in folder.glob("*.py") if not p.name.startswith("_")))
     return files
+
+
+def origin(path: Path) -> str:
+    """"built-in", "course" or "QBANK_PATH": which content root a file belongs to."""
+    path = Path(path).resolve()
+    roots = content_roots()
+    for root in sorted(roots, key=lambda r: len(r.parts), reverse=True):  # the deepest root holding it
+        if path.is_relative_to(root):
+            if root == ROOT:
+                return "built-in"
+            from .workspace import find_root
+
+            return "course" if root == find_root() else "QBANK_PATH"
+    return "other"
+
+
+def find_blueprint(text: str) -> Path:
+    """A blueprint given by path, or by name (`midterm`: bank/exams/midterm.yaml of the QBANK_PATH
+    folders, the workspace, then the built-in bank, the first that has it)."""
+    path = Path(text)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    for root in reversed(content_roots()):
+        candidate = root / "bank" / "exams" / f"{text}.yaml"
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def blueprint_names() -> list[str]:
+    return sorted({p.stem for root in content_roots() for p in (root / "bank" / "exams").glob("*.yaml")})

@@ -16,10 +16,9 @@ answers. What makes the versions fair is decided once per exam, before any versi
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .bank import Item, item_to_dict
 from .blueprint import Blueprint, Slot
@@ -29,6 +28,9 @@ from .fairness import LETTERS, LetterPlanner, Tags, conceptual_minutes, conflict
 from .keys import question_seed, secret_fingerprint, version_code
 from .registry import get_family
 from .toolinfo import tool_versions
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MANIFEST_FORMAT = 2
 MAX_REDRAWS = 100
@@ -122,6 +124,9 @@ def check_fixed_conflicts(bp: Blueprint, tags: Mapping[tuple[str, str], Tags]) -
 def plan_exam(
     bp: Blueprint, versions: int, secret: bytes, students: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
+    import numpy as np  # late: the CLI's --help imports this module
+
+    fingerprint = _started(secret_fingerprint, secret, bp.digest)  # slow on purpose (scrypt): beside the drawing
     structures = plan_structures(bp, secret)
     tags = slot_tags(bp, structures)
     check_fixed_conflicts(bp, tags)
@@ -146,7 +151,7 @@ def plan_exam(
         "format": MANIFEST_FORMAT,
         "tool": tool_versions(),
         "blueprint": {"path": str(bp.path), "sha256": bp.digest, "text": bp.text},
-        "secret_fingerprint": secret_fingerprint(secret, bp.digest),
+        "secret_fingerprint": fingerprint.result(),
         "header": bp.header,
         "layout": bp.layout,
         "cover": bp.cover,
@@ -159,12 +164,23 @@ def plan_exam(
     }
 
 
+def _started(function, *args) -> Future:
+    """`function(*args)` running in a thread of its own (scrypt lets go of the interpreter lock)."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(function, *args)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
+
+
 class _VersionPlanner:
     def __init__(self, bp: Blueprint, secret: bytes, structures, tags: Mapping[tuple[str, str], Tags], letters: LetterPlanner):
         self.bp, self.secret, self.structures, self.tags, self.letters = bp, secret, structures, tags, letters
         self.seen: dict[tuple[str, str], set[str]] = {}  # (slot, item) -> params already used by earlier versions
 
     def rng(self, v: int, *label: object) -> np.random.Generator:
+        import numpy as np
+
         return np.random.default_rng(question_seed(self.secret, self.bp.digest, v, ":".join(map(str, label))))
 
     def version(self, v: int) -> list[dict[str, Any]]:

@@ -6,8 +6,6 @@ import secrets
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from .bank import item_to_dict, load_bank
 from .documents import Header, Question, problem_and_solution
 from .engine import draw
@@ -15,6 +13,7 @@ from .errors import InputError
 from .exam import BuildOptions, question_fragments
 from .fairness import LETTERS
 from .latex import build_pdfs
+from .workspace import default_out
 
 
 def practice_set(
@@ -41,6 +40,8 @@ def practice_set(
     build.reporter.info(f"practice set seed {seed} (run again with --seed {seed} for the same set)")
     if len(pool) < count:
         build.reporter.info(f"only {len(pool)} item(s) match; the set has {len(pool)} problem(s)")
+    import numpy as np  # late: the CLI imports this module for --help too
+
     rng = np.random.default_rng(seed)
     picks = [pool[int(i)] for i in rng.choice(len(pool), min(count, len(pool)), replace=False)]
     questions = []
@@ -57,5 +58,5 @@ def practice_set(
     title = "Practice: " + (", ".join(topics) if topics else "all topics")
     header = Header(title=title, subtitle=f"seed {seed}" + (f", tags {', '.join(tags)}" if tags else ""))
     docs = problem_and_solution(questions, header, names=("problems", "solutions"))
-    out = Path(out) if out else Path("build") / "practice" / str(seed)
+    out = Path(out) if out else default_out("practice", str(seed))
     return build_pdfs(docs, out, jobs=build.jobs or 2, cache=build.cache, reporter=build.reporter)

@@ -102,9 +102,16 @@ class Stage:
 
     def place(self, source: Path, name: str) -> Path:
         """Move a finished file (a compiled PDF) to `name` below the stage."""
+        return self._put(source, name, os.replace)
+
+    def copy(self, source: Path, name: str) -> Path:
+        """Copy a file (a PDF from the cache) to `name` below the stage."""
+        return self._put(source, name, shutil.copyfile)
+
+    def _put(self, source: Path, name: str, how) -> Path:
         target = self.path / name
         self.mkdir(target.parent)
-        os.replace(source, target)
+        how(source, target)
         if Path(name).parts[0] == PRIVATE:
             os.chmod(target, 0o600)
         return target

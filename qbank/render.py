@@ -10,12 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import re
+import sys
 from fractions import Fraction
-from typing import Any, Iterable, Mapping, Sequence
-
-import jinja2
-import sympy
-from pylatex.utils import escape_latex
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .errors import FamilyError
 from .family import Family
@@ -23,12 +20,19 @@ from .model import Variant, thaw
 from .paths import template_dirs
 from .registry import get_family
 
+if TYPE_CHECKING:
+    import jinja2
+
+# jinja2, sympy and pylatex load on first use: the CLI's `--help`, `list` and a cached rebuild need none.
+
 MARKER = "% qbank-variant:"
 FIELD_MARKER = "% qbank-field:"  # conceptual templates name the bank field that follows
 
 
 def latex_escape(text: Any) -> str:
     """Free text made safe for LaTeX (pylatex's escaping: & % $ # _ { } ~ ^ \\)."""
+    from pylatex.utils import escape_latex
+
     return str(escape_latex(str(text)))
 
 
@@ -42,7 +46,8 @@ def num(value: Any, digits: int = 4, trim: bool = True) -> str:
             return str(value.numerator)
         sign = "-" if value < 0 else ""
         return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
-    if isinstance(value, sympy.Basic):
+    sympy = sys.modules.get("sympy")  # not loaded: then no value can be a sympy expression
+    if sympy is not None and isinstance(value, sympy.Basic):
         return sympy.latex(value)
     if isinstance(value, int) and trim:
         return str(value)
@@ -101,6 +106,8 @@ def rowvec(values: Iterable[Any], digits: int = 4) -> str:
 
 def sym(expr: Any) -> str:
     """A sympy expression (or a string sympy can parse) as LaTeX."""
+    import sympy
+
     if isinstance(expr, str):
         expr = sympy.sympify(expr)
     return sympy.latex(expr)
@@ -129,6 +136,8 @@ FILTERS = {
 
 @functools.lru_cache(maxsize=None)
 def _env(dirs: tuple[str, ...]) -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(list(dirs)),
         block_start_string=r"\BLOCK{",
@@ -214,6 +223,8 @@ def points_text(value: float) -> str:
 def render_block(template_name: str, part: str, context: Mapping[str, Any], label: str, owner: str = "") -> str:
     """One block of a fragment template, between marker lines that let a LaTeX error be traced back to
     `label` (a family and seed, or a bank item)."""
+    import jinja2
+
     owner = owner or label
     env = get_env()
     try:
@@ -231,6 +242,8 @@ def render_block(template_name: str, part: str, context: Mapping[str, Any], labe
 
 
 def render_document(template_name: str, context: Mapping[str, Any]) -> str:
+    import jinja2
+
     try:
         return get_env().get_template(template_name).render(**context)
     except jinja2.UndefinedError as exc:

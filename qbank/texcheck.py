@@ -39,12 +39,12 @@ def settable() -> frozenset[int]:
     (Latin-1 when they cannot be found)."""
     points = set(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
     found = False
-    for name in _DFU_FILES:
-        try:
-            path = subprocess.run(["kpsewhich", name], capture_output=True, text=True, timeout=30).stdout.strip()
-        except (OSError, subprocess.TimeoutExpired):
-            path = ""
-        if path and Path(path).is_file():
+    try:  # one kpsewhich for all: it prints the path of each file it finds
+        paths = subprocess.run(["kpsewhich", *_DFU_FILES], capture_output=True, text=True, timeout=30).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        paths = []
+    for path in filter(None, (p.strip() for p in paths)):
+        if Path(path).is_file():
             found = True
             points |= {int(code, 16) for code in _DECLARED.findall(Path(path).read_text(encoding="latin-1"))}
     if not found:
@@ -57,7 +57,12 @@ def _describe(char: str) -> str:
     return f"{char!r} (U+{ord(char):04X}{', ' + name.lower() if name else ''})"
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def check_characters(text: str, where: str) -> None:
+    if text.isascii() and not _ASCII_CONTROL.search(text):  # settable whatever the TeX installation holds
+        return
     allowed = settable()
     for index, char in enumerate(text):
         if ord(char) not in allowed:

@@ -5,21 +5,23 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from importlib import metadata
 
 from . import __version__
 
 
 def tool_versions() -> dict[str, str]:
+    from importlib import metadata  # late: the CLI's --help imports this module too
+
     versions = {"qbank": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
     for package in ("numpy", "sympy", "jinja2", "pylatex", "pyyaml"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
+    from .latex import engine_version  # the compiler asks pdflatex the same: ask it once
+
     try:
-        out = subprocess.run(["pdflatex", "--version"], capture_output=True, text=True, timeout=30).stdout
-        versions["pdflatex"] = out.splitlines()[0] if out else "unknown"
+        versions["pdflatex"] = engine_version()
     except (OSError, subprocess.TimeoutExpired):
         versions["pdflatex"] = "not found"
     return versions

@@ -557,8 +557,8 @@ def test_separators_that_do_not_come_back_mean_one_run_per_fragment(monkeypatch)
 
     real = convert._run_pandoc
 
-    def swallow(tex):  # as if a fragment had swallowed the separators after it
-        html, warnings = real(tex)
+    def swallow(tex, *math):  # as if a fragment had swallowed the separators after it
+        html, warnings = real(tex, *math)
         return (html.split("<!-- qbank-split 1 -->")[0] if "qbank-split 1" in html else html), warnings
 
     monkeypatch.setattr(convert, "_run_pandoc", swallow)

@@ -1,4 +1,5 @@
-"""Rendered LaTeX fragments (a problem or a solution block) as HTML fragments, with maths as MathML.
+"""Rendered LaTeX fragments (a problem or a solution block) as HTML fragments, with maths as MathML
+(or, for an LMS, as TeX that its MathJax draws: `math="mathjax"`).
 
 pandoc 3 (the pypandoc-binary wheel) reads the LaTeX (`latex+raw_tex`) and writes HTML with MathML.
 What pandoc's reader drops or mangles is handled on both sides of it:
@@ -42,6 +43,9 @@ from .figures import extract_figures
 FILTER = Path(__file__).resolve().with_name("filter.lua")
 READER = "latex+raw_tex-auto_identifiers"
 PANDOC_TIMEOUT_S = 300
+# how maths is written: MathML for the offline pages (the browser draws it), or TeX between \( \) and
+# \[ \] for a MathJax that the page's host runs (Moodle's and Canvas's filters)
+MATH_MODES = {"mathml": "--mathml", "mathjax": "--mathjax"}
 BATCH_MAX = 400  # fragments per pandoc run at most (then more runs, in parallel)
 
 
@@ -590,9 +594,9 @@ def finish_html(text: str, figure_src: Callable[[str], str]) -> str:
 # --- running pandoc ---------------------------------------------------------------------------------
 
 
-def _run_pandoc(tex: str) -> tuple[str, list[str]]:
-    """pandoc's HTML of `tex`, and its warnings (one line each)."""
-    command = [pandoc_path(), "-f", READER, "-t", "html", "--mathml", "--wrap=none", "--lua-filter", str(FILTER)]
+def _run_pandoc(tex: str, math: str = "mathml") -> tuple[str, list[str]]:
+    """pandoc's HTML of `tex`, and its warnings (one line each); `math` is a key of MATH_MODES."""
+    command = [pandoc_path(), "-f", READER, "-t", "html", MATH_MODES[math], "--wrap=none", "--lua-filter", str(FILTER)]
     try:
         proc = subprocess.run(
             command, input=tex, capture_output=True, text=True, encoding="utf-8", timeout=PANDOC_TIMEOUT_S,
@@ -618,24 +622,24 @@ def _label(tex: str, index: int) -> str:
     return f"fragment {index + 1} (`{start}`)"
 
 
-def _convert_one(label: str, tex: str) -> tuple[str, list[str]]:
+def _convert_one(label: str, tex: str, math: str = "mathml") -> tuple[str, list[str]]:
     try:
-        html, warnings = _run_pandoc(tex)
+        html, warnings = _run_pandoc(tex, math)
     except ConversionError as exc:
         raise ConversionError(f"{label}: {exc}") from None
     return _SPLIT.sub("", html), [f"{label}: {w}" for w in warnings]
 
 
-def _convert_batch(batch: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+def _convert_batch(batch: list[tuple[str, str]], math: str = "mathml") -> tuple[list[str], list[str]]:
     """Raw HTML of each (label, prepared fragment), from one pandoc run; one run per fragment when
     that run fails (so that the error names the fragment) or when a fragment does not close what it
     opens and the separators do not come out as they went in."""
     if len(batch) == 1:
-        html, warnings = _convert_one(*batch[0])
+        html, warnings = _convert_one(*batch[0], math)
         return [html], warnings
     joined = "".join(f"\n\n\\begin{{qbanksplit}}{n}\\end{{qbanksplit}}\n\n{tex}" for n, (_, tex) in enumerate(batch))
     try:
-        out, warnings = _run_pandoc(joined)
+        out, warnings = _run_pandoc(joined, math)
     except ConversionError:
         out, warnings = "", []
     pieces = _SPLIT.split(out)
@@ -643,7 +647,7 @@ def _convert_batch(batch: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
         return pieces[2::2], warnings
     htmls, warnings = [], []
     for label, tex in batch:
-        html, more = _convert_one(label, tex)
+        html, more = _convert_one(label, tex, math)
         htmls.append(html)
         warnings += more
     return htmls, warnings
@@ -657,20 +661,24 @@ def latex_to_html_many(
     reporter: Reporter = QUIET,
     cache_dir: Path | None = None,
     use_cache: bool = True,
+    math: str = "mathml",
 ) -> list[str]:
     """Each fragment as HTML (as latex_to_html gives it), taken from the cache or converted in as few pandoc runs as possible: the
     distinct fragments in `jobs` batches (of BATCH_MAX at most), run in parallel. Fragments of one
     batch share a document, as they do in a PDF: a macro one defines is known to those after it.
-    pandoc's warnings (maths it could not convert, shown as TeX) go to the reporter."""
+    pandoc's warnings (maths it could not convert, shown as TeX) go to the reporter. `math`: "mathml"
+    (the browser draws it) or "mathjax" (TeX in \\( \\) and \\[ \\], for an LMS's MathJax)."""
+    if math not in MATH_MODES:
+        raise ValueError(f"math: expected one of {sorted(MATH_MODES)}, got {math!r}")
     texts = list(texts)
     distinct = list(dict.fromkeys(texts))
     if not distinct:
         return []
-    cache = _HtmlCache(cache_dir)
+    cache = _HtmlCache(cache_dir, math)
     raw_by_text = {t: cache.get(t) for t in distinct} if use_cache else {t: None for t in distinct}
     missing = [t for t in distinct if raw_by_text[t] is None]
     if missing:
-        for t, h, in zip(missing, _convert_all(missing, jobs, reporter)):
+        for t, h, in zip(missing, _convert_all(missing, jobs, reporter, math)):
             raw_by_text[t] = h
             if use_cache:
                 cache.put(t, h)
@@ -678,17 +686,17 @@ def latex_to_html_many(
     return [converted[t] for t in texts]
 
 
-def _convert_all(distinct: list[str], jobs: int, reporter: Reporter) -> list[str]:
+def _convert_all(distinct: list[str], jobs: int, reporter: Reporter, math: str = "mathml") -> list[str]:
     """pandoc's raw HTML of each fragment, in batches run in parallel."""
     prepared = [(_label(t, i), prepare(t)) for i, t in enumerate(distinct)]
     runs = max(1, min(len(prepared), max(jobs, -(-len(prepared) // BATCH_MAX))))
     size = -(-len(prepared) // runs)
     batches = [prepared[i : i + size] for i in range(0, len(prepared), size)]
     if len(batches) == 1:
-        results = [_convert_batch(batches[0])]
+        results = [_convert_batch(batches[0], math)]
     else:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = list(pool.map(_convert_batch, batches))
+            results = list(pool.map(lambda batch: _convert_batch(batch, math), batches))
     raw = [h for htmls, _ in results for h in htmls]
     for warning in dict.fromkeys(w for _, warnings in results for w in warnings):
         reporter.info(f"warning: pandoc: {warning}")
@@ -697,18 +705,21 @@ def _convert_all(distinct: list[str], jobs: int, reporter: Reporter) -> list[str
 
 class _HtmlCache:
     """pandoc's output by fragment, content-addressed like the PDFs (a re-run converts nothing that did
-    not change): keyed by the fragment, this module and the filter, and pandoc's version."""
+    not change): keyed by the fragment, this module and the filter, pandoc's version and the math mode."""
 
-    def __init__(self, cache_dir: Path | None):
+    def __init__(self, cache_dir: Path | None, math: str = "mathml"):
         from ..latex import default_cache_dir
 
         self.dir = Path(cache_dir) if cache_dir else default_cache_dir() / "html"
+        self.math = math
         self._salt: str | None = None
 
     def _path(self, tex: str) -> Path:
         if self._salt is None:
             here = Path(__file__).resolve()
             parts = [here.read_bytes(), (here.parent / "filter.lua").read_bytes(), pandoc_version().encode()]
+            if self.math != "mathml":  # MathML keys are made as before
+                parts.append(self.math.encode())
             self._salt = hashlib.sha256(b"\0".join(parts)).hexdigest()
         key = hashlib.sha256(f"{self._salt}\0{tex}".encode()).hexdigest()
         return self.dir / key[:2] / f"{key}.html"

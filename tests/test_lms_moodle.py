@@ -1,0 +1,359 @@
+"""`qbank export moodle`: the XML as Moodle's importer reads it. Every cloze field is parsed by a
+grammar of our own (from ../shared/formats/LMS.md, not from the writer), must have a 100 % answer, and
+must accept the verified answer from the manifest and reject a wrong one; every @@PLUGINFILE@@ has its
+<file> in the same element; fractions are Moodle's; nothing asked is left ungraded."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+lxml_etree = pytest.importorskip("lxml.etree", reason="lxml reads the exports (pip install -e '.[test]')")
+
+from conftest import run_qbank  # noqa: E402
+from lms_exports import (SECRET, VARIANTS, card_tolerance, export, manifest_of, one_number_course, perturbed,  # noqa: E402
+                         verified, write_everything)
+
+# Moodle's list of fractions (LMS.md), and their negatives
+FRACTIONS = {"100", "90", "83.33333", "80", "75", "70", "66.66667", "60", "50", "40", "33.33333", "30", "25", "20",
+             "16.66667", "14.28571", "12.5", "11.11111", "10", "5", "0"}
+FRACTIONS |= {f"-{f}" for f in FRACTIONS if f != "0"}
+
+
+# --- Moodle's cloze grammar, as LMS.md states it ---------------------------------------------------
+
+TYPES = {"NUMERICAL": "NUMERICAL", "NM": "NUMERICAL", "SHORTANSWER": "SHORTANSWER", "SA": "SHORTANSWER",
+         "MW": "SHORTANSWER", "SHORTANSWER_C": "SHORTANSWER_C", "MULTICHOICE": "MULTICHOICE", "MC": "MULTICHOICE",
+         **{f"MULTICHOICE{s}": "MULTICHOICE" for s in ("_V", "_H", "_S", "_VS", "_HS")},
+         "MULTIRESPONSE": "MULTIRESPONSE", "MR": "MULTIRESPONSE", **{f"MULTIRESPONSE{s}": "MULTIRESPONSE" for s in ("_H", "_S", "_HS")}}
+NUMBER = r"-?(?:(?:[0-9]+[.,]?[0-9]*|[.,][0-9]+)(?:[eE][-+]?[0-9]+)?)"
+FIELD_START = re.compile(r"\{([0-9]*):(" + "|".join(sorted(TYPES, key=len, reverse=True)) + r"):")
+
+
+def split_unescaped(text: str, sep: str) -> list[str]:
+    parts, current, i = [], "", 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            current += text[i : i + 2]
+            i += 2
+            continue
+        if text[i] == sep:
+            parts.append(current)
+            current = ""
+        else:
+            current += text[i]
+        i += 1
+    parts.append(current)
+    return parts
+
+
+def unescape(text: str) -> str:
+    return re.sub(r"\\([}#~])", r"\1", text)
+
+
+def parse_fields(text: str) -> list[dict]:
+    """Every cloze field of a question text: weight, type and alternatives (fraction, answer, feedback);
+    a field that does not parse fails the test."""
+    fields, pos = [], 0
+    while True:
+        start = FIELD_START.search(text, pos)
+        if not start:
+            return fields
+        i = start.end()
+        while i < len(text) and text[i] != "}":
+            i += 2 if text[i] == "\\" else 1
+        assert i < len(text), f"a field is not closed: {text[start.start():start.start() + 80]}"
+        body = text[start.end() : i]
+        alternatives = []
+        for alt in split_unescaped(body, "~"):
+            match = re.match(r"^(=|%(-?[0-9]+(?:[.,][0-9]*)?)%)", alt)
+            assert match, f"an alternative starts with neither = nor %n%: {alt[:60]!r}"
+            fraction = 100.0 if match.group(1) == "=" else float(match.group(2).replace(",", "."))
+            answer, *feedback = split_unescaped(alt[match.end():], "#")
+            assert answer, f"an empty alternative in {body[:60]!r}"
+            alternatives.append({"fraction": fraction, "answer": unescape(answer), "feedback": unescape("#".join(feedback))})
+        kind = TYPES[start.group(2)]
+        if kind == "NUMERICAL":
+            for alt in alternatives:
+                assert re.fullmatch(f"({NUMBER})(:{NUMBER})?", alt["answer"]), f"not a number:tolerance: {alt['answer']!r}"
+        if kind == "MULTICHOICE":
+            assert len(alternatives) >= 2, f"a MULTICHOICE field needs two or more choices: {body[:60]!r}"
+        fields.append({"weight": int(start.group(1) or 1), "type": kind, "raw_type": start.group(2), "alternatives": alternatives})
+        pos = i + 1
+
+
+def numeric_grade(field: dict, response: float) -> float:
+    """The fraction Moodle gives a number: the first alternative whose value and tolerance hold it."""
+    for alt in field["alternatives"]:
+        value, _, tol = alt["answer"].partition(":")
+        if abs(response - float(value.replace(",", "."))) <= float((tol or "0").replace(",", ".")) * (1 + 1e-12):
+            return alt["fraction"]
+    return 0.0
+
+
+# --- the exports -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moodle(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("moodle")
+    files = export("moodle", folder / "out", write_everything(folder))
+    root = lxml_etree.fromstring(files["quiz.xml"].read_bytes())
+    return {"files": files, "root": root, "manifest": manifest_of(files)}
+
+
+def questions(root):
+    return [q for q in root.iter("question") if q.get("type") != "category"]
+
+
+def by_name(root):
+    return {q.find("name/text").text: q for q in questions(root)}
+
+
+def test_structure_categories_names_and_idents(moodle):
+    root, manifest = moodle["root"], moodle["manifest"]
+    assert root.tag == "quiz"
+    category = None
+    seen_idents = set()
+    for q in root.iter("question"):
+        if q.get("type") == "category":
+            category = q.find("category/text").text
+            assert re.fullmatch(r"\$course\$/everything/s\d+\.\d+(#\d)?( written)?", category), category
+            continue
+        assert category is not None, "a question before any category"
+        name = q.find("name/text").text
+        slot, version = re.match(r"(s\d+\.\d+(?:#\d)?) v(\d\d) ", name).groups()
+        assert category.split("/")[-1].split(" ")[0] == slot
+        ident = q.find("idnumber").text
+        assert ident.startswith(f"{slot.replace('.', '_').replace('#', '_')}_v{version}") and ident not in seen_idents
+        seen_idents.add(ident)
+        assert q.find("questiontext").get("format") == "html" and q.find("questiontext/text").text
+        assert q.find("generalfeedback/text").text, f"{name}: the worked solution is the general feedback"
+    # every variant's seed is in its name, as the manifest recorded it
+    for record in manifest["versions"]:
+        for entry in record["questions"]:
+            if entry["item"].get("family"):
+                assert any(n.endswith(f" seed {entry['seed']}") and f" v{record['version']:02d} " in n for n in by_name(root))
+    slots = {q["slot"] for q in manifest["lms"]["questions"]}
+    for slot in slots:  # every slot's category holds its N variants
+        assert sum(q["slot"] == slot and q["in"].endswith(slot) for q in manifest["lms"]["questions"]) == VARIANTS
+
+
+def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):
+    root, manifest = moodle["root"], moodle["manifest"]
+    names = by_name(root)
+    checked = defaultdict(int)
+    for record in manifest["lms"]["questions"]:
+        q = names[record["name"] + (" (written)" if record["in"].endswith("written") else "")]
+        assert q.get("type") == record["type"]
+        if record["type"] == "numerical":
+            (field,) = record["fields"]
+            answer = q.find("answer")
+            assert answer.get("fraction") == "100"
+            value, tol = float(answer.find("text").text), float(answer.find("tolerance").text)
+            truth = verified(manifest, record, field["key"])
+            wrong = perturbed(truth, card_tolerance(manifest, record, field["key"], truth))
+            assert abs(truth - value) <= tol and abs(wrong - value) > tol
+            checked["numerical"] += 1
+        if record["type"] != "cloze":
+            continue
+        fields = parse_fields(q.find("questiontext/text").text)
+        assert len(fields) == len(record["fields"]), record["name"]
+        for field, rec in zip(fields, record["fields"]):
+            where = f"{record['name']}: {rec['key']}"
+            assert any(a["fraction"] == 100 for a in field["alternatives"]), f"{where}: no 100 % answer"
+            truth = verified(manifest, record, rec["key"])
+            if field["type"] == "NUMERICAL":
+                assert rec["kind"] == "number"
+                tol = card_tolerance(manifest, record, rec["key"], truth)
+                assert numeric_grade(field, truth) == 100, f"{where}: the verified {truth} is not accepted"
+                assert numeric_grade(field, perturbed(truth, tol)) == 0, f"{where}: a wrong answer is accepted"
+                if tol > 0:  # and the whole tolerance of the card is given, not less
+                    assert numeric_grade(field, truth + 0.99 * tol) == 100, f"{where}: the tolerance is narrower than the card's"
+                checked["number"] += 1
+            else:
+                assert field["type"] == "MULTICHOICE" and rec["kind"] == "choice"
+                correct = [i for i, a in enumerate(field["alternatives"]) if a["fraction"] == 100]
+                assert correct == [rec["correct"]], where
+                assert rec["options"][rec["correct"]] == truth, f"{where}: the correct option is not the verified value"
+                assert all(a["fraction"] == 0 for i, a in enumerate(field["alternatives"]) if i != rec["correct"])
+                if field["raw_type"] == "MULTICHOICE":  # a drop-down list shows plain text: the options themselves
+                    assert [html.unescape(a["answer"]) for a in field["alternatives"]] == rec["options"]
+                else:
+                    assert field["raw_type"] == "MULTICHOICE_V" and all("\\(" in a["answer"] or a["answer"] in rec["options"]
+                                                                      for a in field["alternatives"])
+                checked["choice"] += 1
+    assert checked["number"] > 300 and checked["choice"] > 50
+
+
+def test_cloze_weights_follow_the_part_points(moodle):
+    root, manifest = moodle["root"], moodle["manifest"]
+    names = by_name(root)
+    for record in manifest["lms"]["questions"]:
+        if record["type"] != "cloze":
+            continue
+        fields = parse_fields(names[record["name"]].find("questiontext/text").text)
+        total_weight = sum(f["weight"] for f in fields)
+        total_points = sum(r["points"] for r in record["fields"])
+        per_part = defaultdict(lambda: [0, 0.0])
+        for field, rec in zip(fields, record["fields"]):
+            per_part[rec["part"]][0] += field["weight"]
+            per_part[rec["part"]][1] += rec["points"]
+        for weight, points in per_part.values():
+            assert weight / total_weight == pytest.approx(points / total_points)
+        assert float(names[record["name"]].find("defaultgrade").text) == total_weight
+
+
+def test_nothing_asked_is_left_ungraded(moodle):
+    """Every leaf of every asked answer is a graded field, or its part is in an essay (by hand)."""
+    from qbank.html.widgets import leaves_of
+    from qbank.registry import get_family
+
+    manifest = moodle["manifest"]
+    records = manifest["lms"]["questions"]
+    for version in manifest["versions"]:
+        for entry in version["questions"]:
+            mine = [r for r in records if r["version"] == version["version"] and r["slot"].split("#")[0] == entry["slot"]
+                    and r["item"] == entry["item"]["id"]]
+            assert mine, f"{entry['slot']} v{version['version']} was not exported"
+            if not entry["item"].get("family"):
+                continue
+            fam = get_family(entry["family"])
+            graded = {f["key"] for r in mine for f in r.get("fields", [])}
+            written = {p for r in mine for p in r.get("written_parts", [])}
+            for part in entry["parts"]:
+                keys = {".".join([name, *index.split(",")]) if index else name
+                        for name in part["answers"] for index, _, _ in leaves_of(fam.answers[name], entry["answers"][name])}
+                assert part["part"] in written or (keys and keys <= graded), f"{entry['slot']} part {part['part']}"
+
+
+def test_relative_tolerance_is_absolute_per_variant(moodle):
+    manifest = moodle["manifest"]
+    norms = [f for r in manifest["lms"]["questions"] for f in r.get("fields", []) if f["key"].startswith("norms.")]
+    assert norms
+    for f in norms:
+        assert f["tolerance"] == pytest.approx(max(1e-6, 1e-3 * abs(f["value"])))
+
+
+def test_every_pluginfile_has_its_file_in_the_same_element(moodle):
+    root = moodle["root"]
+    count = 0
+    for element in root.iter():
+        text = element.find("text")
+        if text is None or text.text is None:
+            continue
+        shown = set(re.findall(r"@@PLUGINFILE@@/([^\"'\s>]+)", text.text))
+        files = {f.get("name"): f for f in element.findall("file")}
+        assert shown == set(files), f"<{element.tag}>: shows {sorted(shown)}, holds {sorted(files)}"
+        for f in files.values():
+            assert f.get("encoding") == "base64" and f.get("path") == "/"
+            assert base64.b64decode(f.text).lstrip().startswith(b"<svg")
+        count += len(shown)
+    assert count > 0, "the blueprint has figures: some text must show one"
+
+
+def test_multichoice_fractions_letters_and_essays(moodle):
+    root, manifest = moodle["root"], moodle["manifest"]
+    for element in root.iter("answer"):
+        assert element.get("fraction") in FRACTIONS
+    names = by_name(root)
+    for record in manifest["lms"]["questions"]:
+        q = names[record["name"] + (" (written)" if record["in"].endswith("written") else "")]
+        if record["type"] == "multichoice":
+            assert q.find("single").text == "true" and q.find("shuffleanswers").text == "false"
+            assert q.find("answernumbering").text == "ABCD"
+            fractions = [a.get("fraction") for a in q.findall("answer")]
+            assert fractions.count("100") == 1 and "ABCDEFGH"[fractions.index("100")] == record["correct"]
+        if record["type"] == "essay":
+            assert q.find("graderinfo/text").text, "the model solution is the grader's information"
+            assert q.find("responseformat").text == "editor"
+
+
+def test_text_that_reads_as_a_field_is_not_one():
+    from qbank.lms.moodle import not_a_field
+
+    assert parse_fields(not_a_field("Type {1:SHORTANSWER:=x} here: \\(\\frac{1}{2}\\)")) == []
+    assert not_a_field("\\(x^{2}\\)") == "\\(x^{2}\\)"
+
+
+def test_cdata_end_marker_is_split():
+    from qbank.lms.moodle import cdata
+
+    text = "a ]]> b ]]]]> c"
+    parsed = lxml_etree.fromstring(f"<text>{cdata(text)}</text>".encode())
+    assert parsed.text == text
+
+
+def test_limits_of_the_format():
+    from qbank.lms.fields import Field, Option
+    from qbank.lms.moodle import MoodleLimitError, cloze_field, fraction_text, number_text, weights
+
+    assert fraction_text(100 / 3, "x") == "33.33333" and fraction_text(-50, "x") == "-50"
+    with pytest.raises(MoodleLimitError, match="33"):
+        fraction_text(33, "q1: choice B")
+    assert [number_text(v, "x") for v in (3, -0.5, 1e-7, 2.0, 1e16)] == ["3", "-0.5", "1e-07", "2", "1e+16"]
+    tricky = Field("t", "t", "t", "", "choice", "a}b", options=(Option("a}b"), Option("c#d~e")), correct=0)
+    (parsed,) = parse_fields(cloze_field(tricky, 2, "x"))
+    assert [a["answer"] for a in parsed["alternatives"]] == ["a}b", "c#d~e"] and parsed["weight"] == 2
+    assert weights([Field(str(i), "a", "a", "", "number", 1, points=p) for i, p in enumerate((2, 2 / 3, 2 / 3, 2 / 3))]) == [3, 1, 1, 1]
+
+
+def test_same_secret_same_bytes_other_secret_other_quiz(tmp_path):
+    blueprint = Path(__file__).resolve().parent.parent / "bank" / "exams" / "quiz-backprop.yaml"
+    a = export("moodle", tmp_path / "a", blueprint, variants=2)
+    b = export("moodle", tmp_path / "b", blueprint, variants=2)
+    assert set(a) == {"quiz.xml", "manifest.json", "key.json"}
+    for name in a:
+        assert a[name].read_bytes() == b[name].read_bytes(), name
+        assert a[name].stat().st_mode & 0o077 == 0, f"{name} holds answers: the owner's only"
+    assert a["quiz.xml"].parent.stat().st_mode & 0o077 == 0
+    c = export("moodle", tmp_path / "c", blueprint, variants=2, secret=SECRET[::-1])
+    assert c["quiz.xml"].read_bytes() != a["quiz.xml"].read_bytes()
+
+
+def test_cli_export_and_its_errors(tmp_path):
+    out = tmp_path / "week" / "quiz.xml"
+    secret = SECRET.hex()
+    proc = run_qbank("export", "moodle", "quiz-backprop", "--variants", "1", "--out", str(out), "--secret", secret)
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file() and (out.parent / "manifest.json").is_file() and (out.parent / "key.json").is_file()
+    assert f"wrote {out}" in proc.stderr
+    again = run_qbank("export", "moodle", "quiz-backprop", "--variants", "1", "--out", str(out), "--secret", secret)
+    assert again.returncode == 0, "a folder qbank made is replaced as a whole"
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    for args, message in (
+        (["--out", str(foreign / "quiz.xml")], "holds files qbank did not write"),
+        (["--out", str(tmp_path / "quiz.zip")], "is a .xml file"),
+        (["--variants", "0"], "positive integer"),
+        (["--secret", secret, "--secret-file", str(tmp_path / "k")], "not both"),
+    ):
+        proc = run_qbank("export", "moodle", "quiz-backprop", *args, *(["--secret", secret] if "--secret" not in args else []))
+        assert proc.returncode != 0 and message in proc.stderr, (args, proc.stderr)
+        last = proc.stderr.strip().splitlines()[-1]
+        assert "Traceback" not in proc.stderr and re.match(r"qbank( export)?: error: ", last), proc.stderr
+    assert (foreign / "notes.txt").read_text() == "mine" and sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+
+def test_one_number_is_a_numerical_question(tmp_path):
+    env, blueprint = one_number_course(tmp_path)
+    out = tmp_path / "out" / "one.xml"
+    proc = run_qbank("export", "moodle", str(blueprint), "--variants", "4", "--out", str(out), "--secret", SECRET.hex(), env=env)
+    assert proc.returncode == 0, proc.stderr
+    root = lxml_etree.fromstring(out.read_bytes())
+    manifest = manifest_of({"manifest.json": out.parent / "manifest.json"})
+    numerical = [q for q in questions(root) if q.get("type") == "numerical"]
+    assert len(numerical) == 4
+    for q in numerical:
+        record = next(r for r in manifest["lms"]["questions"] if r["name"] == q.find("name/text").text)
+        truth = verified(manifest, record, "answer")
+        answer = q.find("answer")
+        assert answer.get("fraction") == "100" and float(answer.find("tolerance").text) == 0.01
+        assert abs(float(answer.find("text").text) - truth) <= 0.01 and float(q.find("defaultgrade").text) == 2
+    assert sum(q.get("type") == "multichoice" for q in questions(root)) == 4
