@@ -239,6 +239,25 @@ def needs_second_pass(tex: str, log: str) -> bool:
     return "Rerun to get" in log and bool(_USES_REFERENCES.search(tex))
 
 
+def cache_store(path: Path, text: str) -> None:
+    """Write one cache entry atomically (a reader sees the whole entry or none); a cache that cannot
+    be written only costs speed, so an error is ignored and leaves no temporary file behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.suffix.lstrip('.') or 'entry'}-", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def _store(pdf: Path, cached: Path) -> None:
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,6 @@ from __future__ import annotations
 import functools
 import html as htmlmod
 import hashlib
-import os
-import tempfile
 import re
 import subprocess
 import unicodedata
@@ -731,15 +729,9 @@ class _HtmlCache:
             return None
 
     def put(self, tex: str, html_text: str) -> None:
-        path = self._path(tex)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".html-", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(html_text)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a cache that cannot be written only costs speed
+        from ..latex import cache_store
+
+        cache_store(self._path(tex), html_text)
 
 
 def latex_to_html(tex: str, *, figure_src: Callable[[str], str] = _identity) -> str:

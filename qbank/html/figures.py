@@ -190,14 +190,9 @@ def _cache_path(cache_dir: Path, figure: Figure, document: str) -> Path:
 
 
 def _store(path: Path, svg: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".svg-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(svg)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written only costs speed
+    from ..latex import cache_store
+
+    cache_store(path, svg)
 
 
 def _pdflatex(name: str, document: str, folder: Path, fmt: str | None, format_dir: Path, limit: float) -> tuple[bool, str]:
