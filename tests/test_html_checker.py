@@ -112,6 +112,24 @@ def test_number_leaves_accept_constant_expressions_but_not_variables():
 def test_effective_tolerance_rule():
     got = js([("effectiveTolerance", [v, t]) for v, t in ((0.1, 0), (10.0, 0), (-10.0, 1e-9), (2.0, 0.005), (1000.0, 0.1), (0.0, 0))])
     assert got == pytest.approx([5e-5, 5e-3, 5e-3, 0.005, 0.5, 5e-5])
+    # a relative tolerance (Answer.rel) widens it with the value's magnitude: a gradient norm of 3e15
+    rel = js([("effectiveTolerance", [v, 0, r]) for v, r in ((3e15, 1e-3), (1e-6, 1e-3), (-2.0, 1e-2))])
+    assert rel == pytest.approx([3e12, 5e-5, 0.02])
+    got = js([("compareLeaf", ["number", 3.2e15, t, 0, 1, 1e-3]) for t in ("3.201e15", "3.21e15")])
+    assert [g["state"] for g in got] == ["correct", "incorrect"]
+
+
+def test_relative_tolerance_reaches_the_key():
+    from qbank import draw, get_family
+    from qbank.html.widgets import answer_key
+    import base64, json as _json
+
+    fam = get_family("rnn-gradient-flow")
+    variant = draw(fam, 3)
+    key = _json.loads(answer_key(fam.answers, variant.answers))["answers"]
+    with_rel = {name for name, spec in fam.answers.items() if spec.rel}
+    assert with_rel and all(key[name].get("rel") == fam.answers[name].rel for name in with_rel if name in key)
+    assert all("rel" not in spec for name, spec in key.items() if name not in with_rel)
 
 
 TOLERANCE_CASES = [

@@ -27,7 +27,8 @@ one leaf per input, in page order. Leaf kinds:
 
 - ``integer``: the answer's kind is integer, or the leaf is an int and the answer's tolerance is 0
   (counts, shapes, integer coefficients): checked exactly (``4``, ``4.0`` and ``8/2`` pass);
-- ``number``: checked within max(tol, 5e-5, 5e-4 * |value|), so that an answer rounded to 4 decimal
+- ``number``: checked within max(tol, rel * |value|, 5e-5, 5e-4 * |value|) (``rel`` in the key only
+  when the answer has a relative tolerance), so that an answer rounded to 4 decimal
   places or to 4 significant digits passes, whatever the answer's own tolerance;
 - ``boolean``; ``expression``: the answer's kind is expression, or the string reads as a formula
   (``u1*w + u2``, ``-0.5*x + 1``, ``-1``, a lone ``x``): equal as text, or equal as functions (the
@@ -357,6 +358,8 @@ def answer_key(answers: Mapping[str, Answer], values: Mapping[str, Any]) -> str:
             "value": _plain(value),
             "leaves": [[index, kind, leaf] for index, kind, leaf in leaves],
         }
+        if answer.rel:  # a relative tolerance (Answer.rel): each number leaf within max(tol, rel |v|, ...)
+            out[name]["rel"] = float(answer.rel)
     return _dumps({"answers": out})
 
 

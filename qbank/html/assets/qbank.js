@@ -15,7 +15,7 @@
      a point, not twice); a constant expression (sqrt(2)/10) as well. Not: 1/0, 1e999, NaN,
      Infinity, 0x10, 1 000.
    - tolerance: an integer leaf must be exact (4, 4.0 and 8/2 pass 4); a number leaf passes within
-     max(tol, 5e-5, 5e-4 * |value|): rounding to 4 decimal places errs by at most 5e-5, rounding to
+     max(tol, rel * |value|, 5e-5, 5e-4 * |value|): rounding to 4 decimal places errs by at most 5e-5, rounding to
      4 significant digits by at most 5e-4 of the value, so either rounding passes whatever the
      answer's own tolerance (tol, recorded by the family, can only widen it).
    - expressions: + - * / ^ (or **), parentheses, unary minus, implicit products (3w, 2(x+1),
@@ -69,9 +69,10 @@
   }
 
   /* The tolerance a number leaf is checked with (see the header). */
-  function effectiveTolerance(value, tol) {
+  function effectiveTolerance(value, tol, rel) {
     var t = typeof tol === "number" && isFinite(tol) && tol > 0 ? tol : 0;
-    return Math.max(t, 5e-5, 5e-4 * Math.abs(value));
+    var r = typeof rel === "number" && isFinite(rel) && rel > 0 ? rel : 0;
+    return Math.max(t, r * Math.abs(value), 5e-5, 5e-4 * Math.abs(value));
   }
 
   /* A number leaf's typed text: a number, else a constant expression. */
@@ -358,7 +359,7 @@
 
   /* Compares one typed leaf with its key: {state: "correct" | "incorrect" | "compare", empty,
      reason, message}. kind: integer, number, boolean, text, expression, choice, fill-table. */
-  function compareLeaf(kind, expected, typed, tol, points) {
+  function compareLeaf(kind, expected, typed, tol, points, rel) {
     if (isEmpty(typed)) return verdict("incorrect", "empty");
     var text = String(typed);
     if (kind === "integer" || kind === "number") {
@@ -371,7 +372,7 @@
       }
       // max(tol, 5e-5, 5e-4 |value|): 4 decimals or 4 significant digits pass; 1e-9 of slack for
       // the binary rounding of a value exactly on the boundary (0.12345 typed as 0.1235)
-      var t = effectiveTolerance(want, tol);
+      var t = effectiveTolerance(want, tol, rel);
       return Math.abs(n.value - want) <= t * (1 + 1e-9) ? verdict("correct") : verdict("incorrect", "incorrect");
     }
     if (kind === "boolean") {
@@ -397,7 +398,7 @@
     var a = parseNumber(text);
     var k = parseNumber(String(expected));
     if (a.ok && k.ok) {
-      return Math.abs(a.value - k.value) <= effectiveTolerance(k.value, tol) * (1 + 1e-9) ? verdict("correct") : verdict("incorrect", "incorrect");
+      return Math.abs(a.value - k.value) <= effectiveTolerance(k.value, tol, rel) * (1 + 1e-9) ? verdict("correct") : verdict("incorrect", "incorrect");
     }
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(String(expected).trim())) {
       var x = compareExpressions(text, String(expected), points);
@@ -542,7 +543,7 @@
     for (var i = 0; i < leaves.length; i++) {
       var leaf = leaves[i];
       var elements = mine[leaf[0]];
-      var v = compareLeaf(leaf[1], leaf[2], typedIn(elements), spec.tol, spec.points);
+      var v = compareLeaf(leaf[1], leaf[2], typedIn(elements), spec.tol, spec.points, spec.rel);
       if (v.empty) counts.empty++;
       else counts[v.state]++;
       markLeaf(elements, v.empty ? "incorrect" : v.state);
