@@ -134,6 +134,13 @@ def _options(doc: Located, options: Any) -> dict[str, Any]:
     return out
 
 
+def _not_replaced(doc: Located, at: tuple, bank: Any, item_id: str) -> None:
+    """An id the bank lacks because a course item `replaces:` it under a new id: say which to name."""
+    by = bank.replaced.get(item_id)
+    if by is not None:
+        raise doc.error(at, f"bank item {item_id!r} is replaced by {by.id!r} ({by.source}); name {by.id!r} here")
+
+
 class _LazyBank:
     """The bank is read only when a slot names an item or a pool: a blueprint of family slots alone
     does not depend on it."""
@@ -210,9 +217,7 @@ def _slot(doc: Located, at: tuple, label: str, data: Any, bank: Bank) -> Slot:
         if not isinstance(item_id, str) or not item_id.strip():
             raise doc.error((*at, "item"), f"expected the id of one bank item (text), got {kind_of(item_id)}; a pool is `from: {{ids: [...]}}`")
         if item_id not in bank.items:
-            if item_id in bank.replaced:
-                by = bank.replaced[item_id]
-                raise doc.error((*at, "item"), f"bank item {item_id!r} is replaced by {by.id!r} ({by.source}); name {by.id!r} here")
+            _not_replaced(doc, (*at, "item"), bank, item_id)
             import difflib
 
             close = difflib.get_close_matches(str(item_id), bank.items, n=1)
@@ -277,9 +282,7 @@ def _pool(doc: Located, at: tuple, spec: Any, bank: Bank) -> list[Item]:
         lists[key] = value
     for item_id in lists["ids"]:
         if item_id not in bank.items:
-            if item_id in bank.replaced:
-                by = bank.replaced[item_id]
-                raise doc.error((*at, "ids"), f"bank item {item_id!r} is replaced by {by.id!r} ({by.source}); name {by.id!r} here")
+            _not_replaced(doc, (*at, "ids"), bank, item_id)
             raise doc.error((*at, "ids"), f"unknown bank item {item_id!r}")
     topics = {item.topic for item in bank.items.values()}
     for topic in lists["topic"]:

@@ -193,7 +193,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_bank(args: argparse.Namespace) -> int:
     from .bank import load_bank
     from .fairness import bank_conflicts
-    from .paths import origin
+    from .paths import origins
     from .workspace import current
 
     bank = load_bank()
@@ -203,8 +203,9 @@ def cmd_bank(args: argparse.Namespace) -> int:
         raise QbankError("--only-course: not inside a course workspace (no qbank.yaml here or above; `qbank init DIR` makes one)")
     hidden = 0
     if workspace is not None:  # a course's own items by default; --include-builtin adds qbank's
+        origin = origins()
         where = {item.id: origin(Path(item.source.rsplit(": line ", 1)[0])) for item in items}
-        if not args.include_builtin or args.only_course:
+        if not args.include_builtin:  # (--only-course and --include-builtin exclude each other)
             hidden = sum(where[i.id] == "built-in" for i in items)
             items = [i for i in items if where[i.id] != "built-in"]
     for item in sorted(items, key=lambda i: (i.topic, i.id)):

@@ -203,9 +203,9 @@ def default_secret_file(blueprint: Path) -> Path:
     built inside a course), else `.qbank-secret` in the current folder for a blueprint installed with
     qbank, else `<course folder>/.qbank-secret` (see `course_root`)."""
     from .paths import PACKAGE
-    from .workspace import _walk_up, current, load
+    from .workspace import current, load, workspace_above
 
-    own = _walk_up(Path(blueprint).parent)
+    own = workspace_above(Path(blueprint).parent)
     if own is not None:
         return load(own).secret_file
     workspace = current()

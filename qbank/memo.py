@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -158,18 +157,13 @@ class Memo:
         path = self._path(kind, request, families)
         if path is None:
             return
+        from .latex import cache_store
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".memo-", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump({"value": value}, handle, allow_nan=False, separators=(",", ":"))
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except (OSError, ValueError, TypeError):
-            pass  # a cache that cannot be written only costs speed
+            text = json.dumps({"value": value}, allow_nan=False, separators=(",", ":"))
+        except (ValueError, TypeError):
+            return  # not JSON data: not kept (a cache only costs speed)
+        cache_store(path, text)
 
     # --- what is kept --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 from .errors import InputError
 
@@ -64,18 +65,20 @@ def generator_files() -> list[Path]:
     return files
 
 
-def origin(path: Path) -> str:
-    """"built-in", "course" or "QBANK_PATH": which content root a file belongs to."""
-    path = Path(path).resolve()
-    roots = content_roots()
-    for root in sorted(roots, key=lambda r: len(r.parts), reverse=True):  # the deepest root holding it
-        if path.is_relative_to(root):
-            if root == ROOT:
-                return "built-in"
-            from .workspace import find_root
+def origins() -> Callable[[Path], str]:
+    """A function telling which content root a file belongs to: "built-in", "course" or "QBANK_PATH"
+    ("other" outside them all). The roots are found once, for a whole listing."""
+    from .workspace import find_root
 
-            return "course" if root == find_root() else "QBANK_PATH"
-    return "other"
+    workspace = find_root()
+    deepest_first = sorted(content_roots(), key=lambda r: len(r.parts), reverse=True)
+    names = {root: "built-in" if root == ROOT else "course" if root == workspace else "QBANK_PATH" for root in deepest_first}
+
+    def origin(path: Path) -> str:
+        path = Path(path).resolve()
+        return next((names[root] for root in deepest_first if path.is_relative_to(root)), "other")
+
+    return origin
 
 
 def find_blueprint(text: str) -> Path:
@@ -90,6 +93,3 @@ def find_blueprint(text: str) -> Path:
             return candidate
     return path
 
-
-def blueprint_names() -> list[str]:
-    return sorted({p.stem for root in content_roots() for p in (root / "bank" / "exams").glob("*.yaml")})

@@ -50,10 +50,11 @@ def find_root(start: Path | None = None) -> Path | None:
         if not (folder / WORKSPACE_FILE).is_file():
             raise InputError(f"${WORKSPACE_ENV}: {named} holds no {WORKSPACE_FILE} (run `qbank init {named}` to make one)")
         return folder.resolve()
-    return _walk_up(Path(start) if start is not None else Path.cwd())
+    return workspace_above(Path(start) if start is not None else Path.cwd())
 
 
-def _walk_up(start: Path) -> Path | None:
+def workspace_above(start: Path) -> Path | None:
+    """The first folder from `start` upwards that holds a qbank.yaml file (no $QBANK_WORKSPACE)."""
     try:
         start = start.resolve()
     except OSError:
