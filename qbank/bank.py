@@ -83,6 +83,8 @@ class Item:
     vary: tuple[str, ...] = ()  # structural features that may differ between versions (parameterized)
     structure: Mapping[str, Any] = field(default_factory=dict)  # structural features pinned (parameterized)
     replaces: str | None = None  # the id of a built-in (or earlier QBANK_PATH) item this one takes the place of
+    # the line of each choice in its bank file, for `qbank bank`'s warnings (not recorded in manifests)
+    choice_lines: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def parameterized(self) -> bool:
@@ -271,6 +273,7 @@ def _item(r: _Reader, path: Path) -> Item:
         if sum(c.correct for c in built_choices) != 1:
             raise r.fail(("choices",), f"expected exactly one correct choice, found {sum(c.correct for c in built_choices)}")
         fields["choices"] = tuple(built_choices)
+        fields["choice_lines"] = tuple(r.doc.line(*r.at, "choices", j) for j in range(len(choices)))
     elif "choices" in d:
         raise r.fail(("choices",), "only multiple-choice items have choices")
     if kind == "fill-table":
@@ -513,6 +516,7 @@ def item_to_dict(item: Item) -> dict[str, Any]:
     data = dataclasses.asdict(item)
     if data["replaces"] is None:  # recorded only where set: manifests of plain items stay as they were
         del data["replaces"]
+    del data["choice_lines"]  # where the bank file had them: for messages only
     return thaw({k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()})
 
 
@@ -527,3 +531,130 @@ def item_from_dict(data: Mapping[str, Any]) -> Item:
         fields[key] = tuple(fields.get(key, ()))
     fields["structure"] = dict(fields.get("structure", {}))
     return Item(**fields)
+
+
+# --- tells of multiple-choice items ----------------------------------------------------------------
+#
+# A multiple-choice item has a tell when a student can find the correct choice without knowing the
+# answer: it is much longer than the others, it alone holds a formula or a hedge, or a choice points
+# at the others ("none of the above", meaningless anyway once the choices are shuffled per version).
+# `qbank bank` warns about each; `qbank exam` does not (the bank is the author's to fix).
+
+LONGEST_RATIO = 1.3  # a correct choice longer than this times the longest distractor is a tell
+# Qualifiers that make a statement hard to refute: test-wise students pick the one choice that hedges.
+HEDGES = (
+    "usually", "often", "typically", "generally", "sometimes", "mostly", "largely", "frequently",
+    "commonly", "normally", "can", "could", "may", "might", "tend", "tends", "likely", "probably",
+    "possibly", "perhaps", "in general", "in most cases",
+)
+_HEDGE = re.compile(r"\b(" + "|".join(h.replace(" ", r"\s+") for h in HEDGES) + r")\b(?!['\u2019]t)", re.I)
+_OTHERS = re.compile(
+    r"\b(all|none|both|neither|any|each)\s+of\s+the\s+(above|below|others|other\s+(choices|options|answers))\b"
+    r"|\b(all|none|both|neither)\s+of\s+these\b|\b(both|neither|either)\s+[A-F]\s+(and|nor|or)\s+[A-F]\b",
+    re.I,
+)
+_MATH = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\begin\{(equation|align|gather|multline|math|displaymath)", re.S)
+_MATH_SPAN = re.compile(r"(?<!\\)\$\$.*?(?<!\\)\$\$|(?<!\\)\$.*?(?<!\\)\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
+# Commands that only format their argument (or nothing) print no letters of their own.
+_MARKUP = frozenset(
+    "mathcal mathbf mathrm mathit mathbb mathsf mathtt boldsymbol operatorname text textrm textit textbf "
+    "texttt textsf emph mbox frac dfrac tfrac sqrt left right middle big Big bigg Bigg bigl bigr Bigl Bigr "
+    "biggl biggr displaystyle textstyle scriptstyle hat tilde bar vec dot ddot widehat widetilde overline "
+    "underline limits nolimits label".split()
+)
+# Operator names print their letters.
+_OPERATORS = frozenset(
+    "log ln exp max min sup inf lim arg det dim ker sin cos tan sinh cosh tanh gcd Pr deg mod bmod".split()
+)
+_TOKEN = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\\\|\\([A-Za-z@]+)\*?|\\(.)|[{}$^_&]|~", re.S)
+
+
+def read_length(latex: str) -> int:
+    """The length of a text as a student reads it: its characters with the LaTeX markup taken out.
+    `$`, braces, `^`, `_` and formatting commands (`\\mathcal`, `\\operatorname`, `\\frac`, `\\emph`,
+    `\\left`...) count nothing, an operator name (`\\log`, `\\tanh`) its letters, any other command
+    one character (it prints a symbol: `\\alpha`, `\\odot`, `\\le`), an escaped character (`\\%`) one,
+    a thin space (`\\,`) nothing, and a run of spaces one."""
+
+    def plain(match: re.Match) -> str:
+        word, char = match.group(1), match.group(2)
+        if word is not None:
+            return "" if word in _MARKUP else word if word in _OPERATORS else "#"
+        if char is not None:
+            return char if char in "{}%$&#_" else " " if char == " " else ""
+        text = match.group(0)
+        return " " if text in ("~", "\\\\") else ""
+
+    return len(" ".join(_TOKEN.sub(plain, latex).split()))
+
+
+def has_formula(latex: str) -> bool:
+    """Whether a text holds mathematics (`$...$`, `\\(...\\)`, `\\[...\\]`, a display environment)."""
+    return bool(_MATH.search(latex.replace("\\\\", " ")))
+
+
+def hedges(latex: str) -> list[str]:
+    """The hedge words (HEDGES) in a text's prose, lower-case, in order; mathematics is not searched."""
+    prose = _MATH_SPAN.sub(" ", latex.replace("\\\\", " "))
+    return [" ".join(m.group(1).lower().split()) for m in _HEDGE.finditer(prose)]
+
+
+def choice_tells(item: Item) -> list[str]:
+    """Warnings, one line each, about what gives the correct choice of a multiple-choice item away:
+    `file: line N: item 'ID': choices[j]: ...`, the line being that of the choice concerned."""
+    if item.kind != "multiple-choice" or not item.choices:
+        return []
+    path, _, item_line = item.source.rpartition(": line ")
+
+    def at(j: int) -> str:
+        line = item.choice_lines[j] if j < len(item.choice_lines) else item_line
+        return f"{path}: line {line}: item {item.id!r}: choices[{j}]: "
+
+    right = next(j for j, c in enumerate(item.choices) if c.correct)
+    others = [c.text for c in item.choices if not c.correct]
+    out = []
+    length, longest = read_length(item.choices[right].text), max(read_length(t) for t in others)
+    if length > LONGEST_RATIO * longest:
+        out.append(
+            at(right) + f"the correct choice is {length / longest:.1f} times as long as the longest distractor "
+            f"({length} vs {longest} characters as read); students pick the longest choice: shorten it or "
+            f"lengthen the distractors (at most {LONGEST_RATIO:g} times)"
+        )
+    if has_formula(item.choices[right].text) and not any(has_formula(t) for t in others):
+        out.append(
+            at(right) + "only the correct choice holds a formula; give a distractor one too (a confused formula "
+            "makes a good one), or state this choice in words"
+        )
+    hedged = hedges(item.choices[right].text)
+    if hedged and not any(hedges(t) for t in others):
+        words = ", ".join(dict.fromkeys(hedged))
+        out.append(
+            at(right) + f"only the correct choice hedges ({words}); students pick the cautious statement: "
+            "word it plainly, or hedge a distractor too"
+        )
+    for j, choice in enumerate(item.choices):
+        found = _OTHERS.search(choice.text)
+        if found:
+            out.append(
+                at(j) + f"{' '.join(found.group(0).split())!r} points at other choices, which are shuffled per "
+                "version (and it is a guess that often pays); write a choice that stands on its own"
+            )
+    return out
+
+
+def longest_correct_note(items: list[Item]) -> str | None:
+    """A note when the correct choice is the (strictly) longest in clearly more multiple-choice items
+    than chance gives (more than twice the expected count, and at least 3), else None."""
+    chosen = [i for i in items if i.kind == "multiple-choice" and len(i.choices) >= 2]
+    longest = 0
+    for item in chosen:
+        lengths = [read_length(c.text) for c in item.choices]
+        right = next(j for j, c in enumerate(item.choices) if c.correct)
+        longest += all(lengths[right] > n for j, n in enumerate(lengths) if j != right)
+    expected = sum(1 / len(i.choices) for i in chosen)
+    if longest >= 3 and longest > 2 * expected:
+        return (
+            f"the correct choice is the longest in {longest} of {len(chosen)} multiple-choice items "
+            f"(chance would give about {expected:.1f}); students learn such a pattern"
+        )
+    return None

@@ -191,7 +191,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bank(args: argparse.Namespace) -> int:
-    from .bank import load_bank
+    from .bank import choice_tells, load_bank, longest_correct_note
     from .fairness import bank_conflicts
     from .paths import origins
     from .workspace import current
@@ -216,6 +216,12 @@ def cmd_bank(args: argparse.Namespace) -> int:
     warnings, notes = bank_conflicts(list(bank.items.values()), focus)
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
+    listed = sorted(items, key=lambda i: (i.topic, i.id))  # multiple-choice tells: of the items listed
+    for line in [tell for item in listed for tell in choice_tells(item)]:
+        print(f"warning: {line}", file=sys.stderr)
+    longest = longest_correct_note(listed)
+    if longest:
+        print(f"note: {longest}", file=sys.stderr)
     if args.conflicts:
         for line in notes:
             print(f"note: {line}", file=sys.stderr)
@@ -444,7 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="list (and validate) the bank items",
         description="List every bank item (id, topic, kind, points, title) after validating the whole bank, "
         "and warn about items whose text or choices give away what another item asks (the exam builder "
-        "never puts such a pair into one version).",
+        "never puts such a pair into one version), and about multiple-choice items whose correct choice "
+        "stands out (much the longest, the only formula or hedge) or with a choice such as 'none of the above'.",
     )
     p.add_argument("--topic", action="append", metavar="T", help="only this topic (repeatable)")
     p.add_argument("--conflicts", action="store_true", help="also list the pairs of items that ask the same thing")
