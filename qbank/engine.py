@@ -62,10 +62,7 @@ def fresh_draw(
     pinned = dict(pinned or {})
     rng = rng_for(fam.id, seed)
     structure = dict(structure or {})
-    params = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
-    plain_data(fam, params, "validate()", "params")  # sample() and the pins were plain; what validate made of them
-    answers = _call(fam, "solve()", fam.solve, params)
-    plain_data(fam, answers, "solve()", "answers")
+    params, answers = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
     verify(fam, seed, params, answers)
     return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
 
@@ -164,10 +161,15 @@ def _usable_params(
     pinned: Mapping[str, Any],
     constraints: Mapping[str, Any],
     structure: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Draw until a sample is valid, of the required structure, not degenerate and within the ranges.
-    Degenerate draws have the family's budget of `max_tries`; draws of another structure are cheap to
-    reject and have a budget of their own, STRUCTURE_TRIES times as large."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Draw until a sample is valid, of the required structure, not degenerate, within the ranges and
+    free of rounding traps (an asked number that rounds to 0 at its precision or lies on a rounding
+    boundary: qbank.grading.rounding_trap); return it with its answers. Degenerate draws have the
+    family's budget of `max_tries`; draws of another structure are cheap to reject and have a budget
+    of their own, STRUCTURE_TRIES times as large. Params pinned in full are taken with a rounding trap
+    (there is no other draw to take), never with a degenerate reason."""
+    from .grading import rounding_trap
+
     reason = "no draw was tried"
     rejected = misses = 0
     while rejected < fam.max_tries and misses < fam.max_tries * STRUCTURE_TRIES:
@@ -186,9 +188,15 @@ def _usable_params(
         reason = _call(fam, "degenerate()", fam.degenerate, params)
         if reason is None and constraints and not within(params, constraints):
             reason = "the drawn params fall outside the item's ranges"
+        fully_pinned = set(pinned) >= set(drawn)
         if reason is None:
-            return params
-        if set(pinned) >= set(drawn):
+            plain_data(fam, params, "validate()", "params")  # sample() and the pins were plain; what validate made of them
+            answers = _call(fam, "solve()", fam.solve, params)
+            plain_data(fam, answers, "solve()", "answers")
+            reason = None if fully_pinned else rounding_trap(fam, params, answers)
+            if reason is None:
+                return params, answers
+        elif fully_pinned:
             raise InputError(f"params: the given values make a degenerate {fam.id} problem: {reason}")
         rejected += 1
     hint = " with the pinned params" if pinned else ""

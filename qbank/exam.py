@@ -354,7 +354,7 @@ def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOpti
     from .plan import MANIFEST_FORMAT
     from .publish import check_output_dir
 
-    readable = (1, MANIFEST_FORMAT)  # format 1 manifests (no part points) still rebuild
+    readable = (1, 2, MANIFEST_FORMAT)  # format 1 (no part points) and 2 (tolerances only) still rebuild
     path = Path(manifest_path)
     check_output_dir(Path(out))
     text = read_text(path, "manifest", max_bytes=200_000_000)
@@ -367,10 +367,23 @@ def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOpti
     if not isinstance(manifest, dict) or manifest.get("format") not in readable:
         raise InputError(f"{path}: not a qbank exam manifest (format {' or '.join(map(str, readable))})")
     check_manifest(manifest, path)
+    _grading_from_cards(manifest)
     try:
         return _publish(manifest, Path(out), build, reverify=True, memo=Memo(enabled=build.cache))
     except (KeyError, TypeError, IndexError, AttributeError) as exc:  # a field check_manifest cannot foresee
         raise InputError(f"{path}: a field of the manifest is missing or malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _grading_from_cards(manifest: Mapping[str, Any]) -> None:
+    """A manifest older than format 3 records no precisions: the rebuilt problems state those of the
+    families' cards, so the rebuilt keys take them from there too."""
+    from .grading import grading_record
+
+    for record in manifest["versions"]:
+        for entry in record["questions"]:
+            if entry["item"].get("family") and "grading" not in entry:
+                entry["grading"] = grading_record(get_family(entry["family"]).answers, entry["answers"])
+                entry.pop("tolerances", None)
 
 
 def _no_constant(name: str) -> Any:
@@ -420,8 +433,9 @@ def check_manifest(manifest: Mapping[str, Any], path: Path) -> None:
             need(entry, "heading", str, where)
             need(entry, "number", int, where)
             if item.get("family"):
-                for key, kind in (("family", str), ("seed", int), ("params", dict), ("answers", dict), ("tolerances", dict)):
+                for key, kind in (("family", str), ("seed", int), ("params", dict), ("answers", dict)):
                     need(entry, key, kind, where)
+                need(entry, "grading" if "grading" in entry or manifest["format"] >= 3 else "tolerances", dict, where)
             elif item.get("kind") == "multiple-choice":
                 need(entry, "choice_order", list, where)
                 need(entry, "correct", str, where)

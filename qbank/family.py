@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 from .errors import FamilyError
+from .precision import Precision, exact, within
 
 if TYPE_CHECKING:
     import numpy as np
@@ -16,21 +17,54 @@ ANSWER_KINDS = ("integer", "number", "vector", "matrix", "sequence", "text", "ex
 
 @dataclass(frozen=True)
 class Answer:
-    """How one asked value is graded: its kind, its absolute tolerance, and what it is, in words.
+    """How one asked value is asked and graded: its kind, what it is in words (`text`, for authors and
+    the keys), and for numbers the `precision` it is asked to (qbank.precision: `exact()`,
+    `decimals(n)`, `sig(n)`), from which its statement in the problem, its printing in the solution
+    and its tolerance in every medium follow.
 
-    `rel` is a relative tolerance, for values whose scale varies (gradient norms from 1e-6 to 1e16):
-    a number v passes within max(tol, rel * |v|) (`tolerance`). `choices` lists every value a text
-    answer can take ('left' or 'right'), so that a quiz can offer them as a choice."""
+    - `symbol`: the answer as the problem writes it, LaTeX maths without $ (``\\partial J/\\partial W_2``),
+      used when a part states different precisions for its answers;
+    - `label`: the same as a student reads it in plain text ("dJ/dW2", "y-hat"), for the inputs of the
+      practice site and the fields of an LMS quiz;
+    - `index`: how positions inside the answer read, one format per level with {} for the position
+      counted from 1 (("after step {}", "rank {}")); vectors read "entry i", matrices "row i, column j"
+      by default;
+    - `form`: the form of the answer in words, for the hint beside an input ("a polynomial in w"),
+      never its value or formula;
+    - `choices` lists every value a text answer can take ('left' or 'right'), so that a quiz can offer
+      them as a choice.
+
+    `tol` and `rel` are the old way to say how a number is graded (within max(tol, rel |v|)): still
+    honoured, with a deprecation warning; give `precision` instead."""
 
     kind: str
     text: str
     tol: float = 0.0
     rel: float = 0.0
     choices: tuple[str, ...] = ()
+    precision: Precision | None = None
+    symbol: str = ""
+    label: str = ""
+    index: tuple[str, ...] = ()
+    form: str = ""
+
+    @property
+    def grading(self) -> Precision:
+        """The precision this answer is graded with: its own, else the old tolerances (`within`), else exact."""
+        if self.precision is not None:
+            return self.precision
+        if self.tol or self.rel:
+            return within(self.tol, self.rel)
+        return exact()
+
+    @property
+    def legacy(self) -> bool:
+        """Whether the card grades this answer the old way, by `tol` / `rel` (deprecated)."""
+        return self.precision is None and bool(self.tol or self.rel)
 
     def tolerance(self, value: float) -> float:
-        """The absolute tolerance of the number `value`: max(tol, rel * |value|)."""
-        return max(float(self.tol), float(self.rel) * abs(float(value)))
+        """The absolute tolerance of the number `value` at this answer's precision."""
+        return self.grading.tolerance(value)
 
 
 @dataclass(frozen=True)
@@ -150,6 +184,13 @@ def _validate_card(cls: type) -> None:
     for name, spec in cls.answers.items():
         if not isinstance(spec, Answer) or spec.kind not in ANSWER_KINDS:
             raise FamilyError(f"{where}: answer {name!r} needs an Answer with kind in {ANSWER_KINDS}")
+        if spec.precision is not None and not isinstance(spec.precision, Precision):
+            raise FamilyError(f"{where}: answer {name!r}: precision must be exact(), decimals(n) or sig(n) "
+                              f"from qbank.precision, got {spec.precision!r}")
+        if spec.precision is not None and (spec.tol or spec.rel):
+            raise FamilyError(f"{where}: answer {name!r} gives both a precision and tol/rel; keep the precision only")
+        if not isinstance(spec.index, tuple) or not all(isinstance(f, str) for f in spec.index):
+            raise FamilyError(f"{where}: answer {name!r}: index must be a tuple of formats such as ('step {{}}',)")
     for method in ("sample", "solve", "check"):
         if getattr(cls, method) is getattr(Family, method):
             raise FamilyError(f"{where}: `{method}` is not implemented")
@@ -205,6 +246,7 @@ def register(cls: type[Family]) -> type[Family]:
         raise FamilyError(f"{_source_file(cls)}{f': line {line}' if line else ''}: {detail}") from None
     if not cls.template:
         cls.template = f"{cls.topic}/{cls.id}.tex.j2"
+    _warn_legacy_tolerances(cls)
     existing = REGISTRY.get(cls.id)
     if existing is not None:
         first, second = type(existing), cls
@@ -216,6 +258,25 @@ def register(cls: type[Family]) -> type[Family]:
             )
     REGISTRY[cls.id] = cls()
     return cls
+
+
+def _warn_legacy_tolerances(cls: type) -> None:
+    """One line per family whose card still grades numbers by `tol`/`rel` (deprecated, still honoured)."""
+    import sys
+
+    legacy = [name for name, spec in cls.answers.items() if spec.legacy]
+    if legacy and cls.id not in _WARNED:
+        _WARNED.add(cls.id)
+        line = _class_line(cls)
+        print(
+            f"qbank: warning: {_source_file(cls)}{f' line {line}' if line else ''}: family {cls.id}: "
+            f"Answer(..., tol=...) is deprecated ({', '.join(legacy)}); give precision=decimals(n), sig(n) or "
+            "exact() from qbank.precision (graded within tol meanwhile, and the problem says so)",
+            file=sys.stderr,
+        )
+
+
+_WARNED: set[str] = set()
 
 
 def registered(predicate: Callable[[Family], bool] | None = None) -> list[Family]:

@@ -25,6 +25,7 @@ from .blueprint import Blueprint, Slot
 from .engine import describe_structure, draw, part_specs
 from .errors import InputError, QbankError
 from .fairness import LETTERS, LetterPlanner, Tags, conceptual_minutes, conflict, item_tags, part_labels, split_points
+from .grading import grading_record
 from .keys import question_seed, secret_fingerprint, version_code
 from .registry import get_family
 from .toolinfo import tool_versions
@@ -32,7 +33,7 @@ from .toolinfo import tool_versions
 if TYPE_CHECKING:
     import numpy as np
 
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3  # 3: per answer its precision and tolerances (`grading`); per slot the working time
 MAX_REDRAWS = 100
 MINUTES_TOLERANCE = 0.10  # versions of a slot that varies on purpose: working times within 10 %
 
@@ -160,6 +161,7 @@ def plan_exam(
             {"slot": label, "item": item_id, "structure": plan.structure, "vary": list(plan.vary), "minutes": plan.minutes}
             for (label, item_id), plan in structures.items()
         ],
+        "working_time": working_time(records),
         "versions": records,
     }
 
@@ -285,8 +287,9 @@ class _VersionPlanner:
                 variant = draw(fam, seed, item.params, constraints=item.ranges, structure=plan.structure)
             except QbankError as exc:
                 raise QbankError(f"{slot.source}: item {item.id!r}, version {v}: {exc}") from None
-            if plan.vary and not _same_effort(fam.minutes(variant.params), plan.minutes):
-                reason = f"no draw needs the slot's {plan.minutes:g} minutes while varying {', '.join(plan.vary)}"
+            if not _same_effort(fam.minutes(variant.params), plan.minutes, MINUTES_TOLERANCE if plan.vary else 0.0):
+                held = f"while varying {', '.join(plan.vary)}" if plan.vary else "with the slot's structure"
+                reason = f"no draw needs the slot's {plan.minutes:g} minutes {held}"
                 continue
             key = json.dumps(variant.to_dict()["params"], sort_keys=True)
             fully_pinned = set(item.params) >= set(variant.params)
@@ -298,7 +301,7 @@ class _VersionPlanner:
                     "seed": seed,
                     "params": data["params"],
                     "answers": data["answers"],
-                    "tolerances": {name: spec.tol for name, spec in fam.answers.items()},
+                    "grading": grading_record(fam.answers, data["answers"]),
                 }
         raise QbankError(
             f"{slot.source}: item {item.id!r}: no new variant after {MAX_REDRAWS} draws in version {v} ({reason}); "
@@ -320,7 +323,19 @@ class _VersionPlanner:
             entry["correct"] = LETTERS[position]
 
 
-def _same_effort(minutes: float | None, reference: float | None) -> bool:
+def _same_effort(minutes: float | None, reference: float | None, tolerance: float) -> bool:
+    """Whether a version's working time matches the slot's reference: within `tolerance` of it (a slot
+    that varies on purpose), else equal. A family that does not estimate it matches when nothing varies."""
     if minutes is None or reference is None:
-        return False
-    return abs(minutes - reference) <= MINUTES_TOLERANCE * reference
+        return minutes is None and reference is None and tolerance == 0.0
+    return abs(minutes - reference) <= tolerance * reference + 1e-9
+
+
+def working_time(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per slot, the spread of working time over the versions: its least and most minutes."""
+    per_slot: dict[str, list[float]] = {}
+    for record in records:
+        for q in record["questions"]:
+            if q.get("minutes") is not None:
+                per_slot.setdefault(q["slot"], []).append(q["minutes"])
+    return [{"slot": slot, "min": min(m), "max": max(m)} for slot, m in per_slot.items()]

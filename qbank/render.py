@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .errors import FamilyError
 from .family import Family
+from .precision import Precision
 from .model import Variant, thaw
 from .paths import template_dirs
 from .registry import get_family
@@ -36,11 +37,14 @@ def latex_escape(text: Any) -> str:
     return str(escape_latex(str(text)))
 
 
-def num(value: Any, digits: int = 4, trim: bool = True) -> str:
+def num(value: Any, digits: int | Precision = 4, trim: bool = True) -> str:
     """A number as LaTeX math: integers plainly, decimals to `digits` places (trailing zeros trimmed
-    unless trim=False, for columns of equal precision), fractions as \\frac."""
+    unless trim=False, for columns of equal precision), fractions as \\frac. With a Precision for
+    `digits` (a template's `prec.NAME`), the number as that answer is asked: `\\VAR{answers.loss|num(prec.loss)}`."""
     if isinstance(value, bool):
         raise TypeError("num: got a boolean")
+    if isinstance(digits, Precision):
+        return digits.latex(value)
     if isinstance(value, Fraction):
         if value.denominator == 1:
             return str(value.numerator)
@@ -163,12 +167,15 @@ def get_env() -> jinja2.Environment:
 
 
 def fragment_context(fam: Family, variant: Variant) -> dict[str, Any]:
+    """What a family template sees: params, answers, `prec` (each answer's Precision, for the
+    number filters: `\\VAR{answers.loss|num(prec.loss)}`) and the family's own `context`."""
     params, answers = thaw(variant.params), thaw(variant.answers)
     return {
         "family": fam,
         "seed": variant.seed,
         "params": params,
         "answers": answers,
+        "prec": {name: spec.grading for name, spec in fam.answers.items()},
         **fam.context(params, answers),
     }
 
@@ -192,7 +199,30 @@ def render_fragments(variant: Variant, part_points: Sequence[float] | None = Non
     parts = part_specs(fam, variant.params)
     if parts:
         problem = mark_parts(problem, len(parts), part_points, f"{fam.id}: template {fam.template}")
-    return problem, solution
+    return state_precision(problem, fam, context["answers"], parts), solution
+
+
+_END_MARK = "\n% qbank-end"
+
+
+def state_precision(problem: str, fam: Family, answers: Mapping[str, Any], parts: Sequence[Any]) -> str:
+    """End each part of a problem fragment (the whole problem, for a family without parts) with the
+    sentence that says how precisely its numbers are asked (qbank.grading.part_statement): written
+    by the engine from the card, never by the template."""
+    from .grading import part_statement
+
+    def insert(text: str, at: int, statement: str) -> str:
+        return f"{text[:at].rstrip()}\n{statement}\n{text[at:]}" if statement else text
+
+    end = problem.rfind(_END_MARK)
+    if not parts:
+        return insert(problem, end, part_statement(fam, answers, list(fam.answers)))
+    starts = [m.start() for m in _PART.finditer(problem)]
+    close = problem.rfind("\\end{parts}")
+    bounds = [*starts[1:], close if close > starts[-1] else end]
+    for part, at in reversed(list(zip(parts, bounds))):
+        problem = insert(problem, at, part_statement(fam, answers, part.answers))
+    return problem
 
 
 # `\part` as a command, not \parts or \partial; points are the engine's to write, never the template's

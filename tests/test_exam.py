@@ -107,7 +107,10 @@ def test_keys_list_every_answer_with_tolerances(blueprint):
     assert [v["version"] for v in key["versions"]] == [1, 2]
     first = key["versions"][0]["questions"]
     conv = next(q for q in first if q["item"] == "conv1d-forward")
-    assert set(conv["answers"]) == {"length", "output"} and conv["tolerances"] == {"length": 0.0, "output": 0.0}
+    assert set(conv["answers"]) == {"length", "output"}
+    # per number, the tolerance every medium grades it with: exact answers, tolerance 0
+    assert conv["tolerances"] == {"length": 0.0, "output": [0.0] * len(conv["answers"]["output"])}
+    assert conv["precision"]["output"]["mode"] == "exact" and conv["relative_tolerances"] == {"length": 0.0, "output": 0.0}
     rows = list(csv.DictReader(key_csv.splitlines()))
     assert {r["answer"] for r in rows if r["item"] == "which-layer"} == {"choice"}
     assert any(r["answer"] == "output" and r["value"] == json.dumps(conv["answers"]["output"]) for r in rows)

@@ -110,11 +110,12 @@ def test_number_leaves_accept_constant_expressions_but_not_variables():
 
 @needs_node
 def test_effective_tolerance_rule():
+    # the leaf's own tolerance, as the keys and the LMS exports record it: no floor
     got = js([("effectiveTolerance", [v, t]) for v, t in ((0.1, 0), (10.0, 0), (-10.0, 1e-9), (2.0, 0.005), (1000.0, 0.1), (0.0, 0))])
-    assert got == pytest.approx([5e-5, 5e-3, 5e-3, 0.005, 0.5, 5e-5])
-    # a relative tolerance (Answer.rel) widens it with the value's magnitude: a gradient norm of 3e15
+    assert got == pytest.approx([0, 0, 1e-9, 0.005, 0.1, 0])
+    # an old relative tolerance (Answer.rel) widens it with the value's magnitude: a gradient norm of 3e15
     rel = js([("effectiveTolerance", [v, 0, r]) for v, r in ((3e15, 1e-3), (1e-6, 1e-3), (-2.0, 1e-2))])
-    assert rel == pytest.approx([3e12, 5e-5, 0.02])
+    assert rel == pytest.approx([3e12, 1e-9, 0.02])
     got = js([("compareLeaf", ["number", 3.2e15, t, 0, 1, 1e-3]) for t in ("3.201e15", "3.21e15")])
     assert [g["state"] for g in got] == ["correct", "incorrect"]
 
@@ -133,31 +134,36 @@ def test_relative_tolerance_reaches_the_key():
 
 
 TOLERANCE_CASES = [
-    # 4 decimal places, at the boundary: a value exactly half-way rounds either way and both pass
-    ("number", 0.12345, "0.1235", 0, "correct"),
-    ("number", 0.12345, "0.1234", 0, "correct"),
-    ("number", 0.123449, "0.1234", 0, "correct"),
-    ("number", 0.12345, "0.1233", 0, "incorrect"),
-    ("number", 0.12345, "0.1236", 0, "incorrect"),
-    ("number", -0.03225806451612903, "-0.0323", 0, "correct"),
-    ("number", -0.03225806451612903, "0.0323", 0, "incorrect"),
-    ("number", 0.03225806451612903, "1/31", 1e-4, "correct"),
-    # 4 significant digits, at the boundary: 5e-4 of the value
-    ("number", 1000.5, "1001", 0, "correct"),
-    ("number", 1000.5, "1000", 0, "correct"),
-    ("number", 1000.5, "999.9", 0, "incorrect"),
-    ("number", 1000.5, "1002", 0, "incorrect"),
-    ("number", 8.852281482970652, "8.852", 1e-3, "correct"),
-    ("number", 12345.678, "1.235e4", 0, "correct"),
-    ("number", 12345.678, "12330", 0, "incorrect"),
-    ("number", 6.1750114954843265e-3, "0.006175", 1e-6, "correct"),
-    ("number", 6.1750114954843265e-3, "0.0062", 1e-6, "correct"),
-    ("number", 6.1750114954843265e-3, "0.0061", 1e-6, "incorrect"),
-    # the family's own tolerance widens, never narrows
-    ("number", -2.09, "-2.094", 0.005, "correct"),
-    ("number", -2.09, "-2.1", 0.005, "incorrect"),
-    ("number", 32, "32.01", 1e-9, "correct"),
-    ("number", 32, "32.02", 1e-9, "incorrect"),
+    # 4 decimal places (tolerance 5e-5), at the boundary: a value exactly half-way rounds either way
+    ("number", 0.12345, "0.1235", 5e-5, "correct"),
+    ("number", 0.12345, "0.1234", 5e-5, "correct"),
+    ("number", 0.123449, "0.1234", 5e-5, "correct"),
+    ("number", 0.12345, "0.1233", 5e-5, "incorrect"),
+    ("number", 0.12345, "0.1236", 5e-5, "incorrect"),
+    ("number", -0.03225806451612903, "-0.0323", 5e-5, "correct"),
+    ("number", -0.03225806451612903, "0.0323", 5e-5, "incorrect"),
+    ("number", 0.03225806451612903, "1/31", 5e-5, "correct"),
+    # 4 significant digits of 1000.5: tolerance 0.5
+    ("number", 1000.5, "1001", 0.5, "correct"),
+    ("number", 1000.5, "1000", 0.5, "correct"),
+    ("number", 1000.5, "999.9", 0.5, "incorrect"),
+    ("number", 1000.5, "1002", 0.5, "incorrect"),
+    ("number", 12345.678, "1.235e4", 5, "correct"),
+    ("number", 12345.678, "12330", 5, "incorrect"),
+    ("number", 6.1750114954843265e-3, "0.006175", 5e-7, "correct"),
+    ("number", 6.1750114954843265e-3, "0.0062", 5e-7, "incorrect"),
+    # no floor: a tiny value asked to 4 significant digits is not passed by 0
+    ("number", 3.4e-6, "0", 5e-10, "incorrect"),
+    ("number", 3.4e-6, "3.4e-6", 5e-10, "correct"),
+    # exact values: a short decimal or a fraction, exactly
+    ("number", 2.5, "2.5", 0, "correct"),
+    ("number", 2.5, "5/2", 0, "correct"),
+    ("number", 2.5, "2.6", 0, "incorrect"),
+    ("number", 1 / 12, "1/12", 0, "correct"),
+    ("number", 1 / 12, "2/24", 0, "correct"),
+    ("number", 1 / 12, "2/12", 0, "incorrect"),
+    ("number", 1 / 12, "0.0833", 0, "incorrect"),
+    ("number", 32, "32.01", 1e-9, "incorrect"),
     ("number", 0.5, "\u22121/2", 0, "incorrect"),
     ("number", -0.5, "\u22121/2", 0, "correct"),
     ("number", 0.5, "0,5", 0, "correct"),
@@ -166,8 +172,8 @@ TOLERANCE_CASES = [
     ("number", 0.5, "NaN", 0, "incorrect"),
     ("number", 0.5, "1/0", 0, "incorrect"),
     ("number", 1e308, "1e999", 0, "incorrect"),
-    ("number", 0.0, "1e-5", 0, "correct"),
-    ("number", 0.0, "1e-4", 0, "incorrect"),
+    ("number", 0.0, "1e-5", 0, "incorrect"),
+    ("number", 0.0, "0", 0, "correct"),
     # integers are exact; 4.0 and 8/2 are 4
     ("integer", 4, "4", 0, "correct"),
     ("integer", 4, "4.0", 0, "correct"),
@@ -187,6 +193,27 @@ def test_tolerance_and_integer_edge_cases():
     got = states([c[:4] for c in TOLERANCE_CASES])
     wrong = [(c, g) for c, g in zip(TOLERANCE_CASES, got) if g != c[4]]
     assert not wrong, wrong
+
+
+@needs_node
+def test_a_correct_rounding_to_fewer_places_is_close():
+    four = {"mode": "decimals", "digits": 4, "text": "4 decimal places"}
+    sig = {"mode": "sig", "digits": 3, "text": "3 significant digits"}
+    exact = {"mode": "exact", "text": "exact"}
+    got = js([
+        ("compareLeaf", ["number", 0.123456, "0.123", 5e-5, 1, 0, four]),  # right at 3 places: close
+        ("compareLeaf", ["number", 0.123456, "0.124", 5e-5, 1, 0, four]),  # wrong at 3 places
+        ("compareLeaf", ["number", 3.4125e-6, "3.4e-6", 5e-9, 1, 0, sig]),  # right at 2 significant digits
+        ("compareLeaf", ["number", 1 / 12, "0.0833", 0, 1, 0, exact]),  # a decimal for a fraction
+        ("compareLeaf", ["number", 0.3, "0", 5e-5, 1, 0, four]),  # 0 is never close
+    ])
+    assert [g["state"] for g in got] == ["incorrect"] * 5
+    assert got[0]["message"] == "close: give 4 decimal places"
+    assert got[1]["message"] == "not correct"
+    assert got[2]["message"] == "close: give 3 significant digits"
+    assert got[3]["message"].startswith("close: give the exact value")
+    assert got[4]["message"] == "not correct"
+    assert js([("typedDecimals", [t]) for t in ("0.125", "3", "3.4e-6", "1/2", "1,25", "-2.50")]) == [3, 0, 7, None, 2, 2]
 
 
 @needs_node
@@ -343,14 +370,15 @@ def _variants(seeds=range(3)):
 
 @functools.lru_cache(maxsize=None)
 def _family_leaves():
-    """(family, seed, answer, index, leaf kind, value, tol) of every asked leaf of every family."""
+    """(family, seed, answer, index, leaf kind, value, tol, precision) of every asked leaf of every family."""
     out = []
     for fam, v in _variants():
         values = thaw(v.answers)
         key = json.loads(widgets.answer_key(dict(fam.answers), values))
         for name, spec in key["answers"].items():
-            for index, kind, value in spec["leaves"]:
-                out.append((fam.id, v.seed, name, index, kind, value, spec["tol"]))
+            for leaf in spec["leaves"]:
+                index, kind, value = leaf[:3]
+                out.append((fam.id, v.seed, name, index, kind, value, leaf[3] if len(leaf) > 3 else 0, spec["precision"]))
     return out
 
 
@@ -358,24 +386,20 @@ def _family_leaves():
 def test_every_family_verified_answers_check_correct():
     leaves = _family_leaves()
     assert {leaf[4] for leaf in leaves} == {"integer", "number", "boolean", "text", "expression"}
-    cases = [(kind, value, _typed(value), tol) for _, _, _, _, kind, value, tol in leaves]
+    cases = [(kind, value, _typed(value), tol) for _, _, _, _, kind, value, tol, _ in leaves]
     got = states(cases)
     wrong = [(leaf, g) for leaf, g in zip(leaves, got) if g != "correct"]
     assert not wrong, wrong[:5]
 
 
 @needs_node
-def test_every_family_rounded_answers_pass_and_wrong_ones_fail():
+def test_every_family_wrong_answers_fail():
+    """(The stated precision's roundings are tested for every family in tests/test_precision.py.)"""
     leaves = [leaf for leaf in _family_leaves() if leaf[4] == "number"]
-    rounded = [("number", v, f"{v:.4f}", t) for *_, v, t in leaves] + [("number", v, f"{v:.4g}", t) for *_, v, t in leaves]
-    got = states(rounded)
-    wrong = [(c, g) for c, g in zip(rounded, got) if g != "correct"]
-    assert not wrong, wrong[:5]
-    off = [("number", v, repr(v + 1.5 * max(t, 5e-5, 5e-4 * abs(v))), t) for *_, v, t in leaves]
+    off = [("number", v, repr(v + 1.5 * t + 1e-6 * max(1, abs(v))), t) for *_, v, t, _p in leaves]
     assert set(states(off)) == {"incorrect"}
     ints = [leaf for leaf in _family_leaves() if leaf[4] == "integer"]
-    assert set(states([("integer", v, str(v + 1), 0) for *_, v, _t in ints])) == {"incorrect"}
-
+    assert set(states([("integer", v, str(v + 1), 0) for *_, v, _t, _p in ints])) == {"incorrect"}
 
 @needs_node
 def test_key_round_trips_through_base64_with_non_ascii_text():
@@ -476,8 +500,8 @@ def test_family_inputs_follow_the_contract():
         mine = [a for _, a in controls if a["id"].startswith(prefix) and a["data-qbank-answer"] == name]
         assert len([r for r in results if r["id"] == f"{vid}-{name}-result"]) == 1
         key = json.loads(widgets.answer_key({name: answer}, {name: value}))["answers"][name]
-        assert sorted({a.get("data-qbank-index", "") for a in mine}) == sorted(i for i, _, _ in key["leaves"]), (vid, name)
-        for index, kind, _ in key["leaves"]:
+        assert sorted({a.get("data-qbank-index", "") for a in mine}) == sorted(leaf[0] for leaf in key["leaves"]), (vid, name)
+        for index, kind, *_ in key["leaves"]:
             cells = [a for a in mine if a.get("data-qbank-index", "") == index]
             assert {a["data-qbank-kind"] for a in cells} == {kind}
             assert len(cells) == (2 if kind == "boolean" else 1)
@@ -517,7 +541,7 @@ def test_shapes_and_leaf_kinds():
     assert [c["data-qbank-index"] for c in cells] == [str(i) for i in range(len(values["output"]))]
     assert cells[2]["aria-label"] == "output, entry 3" and page.all("div", **{"class": "qbank-vector"})
     assert key["length"]["leaves"] == [["", "integer", values["length"]]]
-    assert {k for _, k, _ in key["output"]["leaves"]} == {"integer"}  # integer values, tolerance 0
+    assert {k for _, k, *_ in key["output"]["leaves"]} == {"integer"}  # integer values, tolerance 0
 
     fam, values, key = _key("transpose-conv2d", 1)
     page = Page(widgets.answer_inputs("t-1", "output", fam.answers["output"], values["output"]))
@@ -528,7 +552,7 @@ def test_shapes_and_leaf_kinds():
     page = Page(widgets.answer_inputs("b-1", "beams", fam.answers["beams"], values["beams"]))
     assert page.all("input", data_qbank_index="0,1,logp")[0]["aria-label"] == "beams, entry 1, row 2, logp"
     assert page.all("table", **{"class": "qbank-records"})
-    leaf = dict((i, k) for i, k, _ in key["beams"]["leaves"])
+    leaf = dict((i, k) for i, k, *_ in key["beams"]["leaves"])
     assert leaf["0,0,sequence"] == "text" and leaf["0,0,logp"] == "number"
     assert key["beam_finds_optimum"]["leaves"][0][1] == "boolean" and key["runtime"]["leaves"][0][1] == "text"
     page = Page(widgets.answer_inputs("b-1", "beam_finds_optimum", fam.answers["beam_finds_optimum"], True))
@@ -537,14 +561,14 @@ def test_shapes_and_leaf_kinds():
     assert [a["data-qbank-index"] for a in greedy.all("input")] == ["sequence", "logp"]
 
     fam, values, key = _key("relu-net-derivatives", 1)
-    kinds = {i: k for i, k, _ in key["dw2"]["leaves"]}
+    kinds = {i: k for i, k, *_ in key["dw2"]["leaves"]}
     assert kinds["pieces,1"] == "expression" and kinds["slopes,0"] == "number"
     text = widgets.answer_inputs("r-1", "dw2", fam.answers["dw2"], values["dw2"])
     assert widgets.EXPRESSION_HINT in text and "<legend>pieces</legend>" in text
 
     fam, values, key = _key("ridge-map", 1)
     assert key["XtX"]["leaves"][0][1] == "integer" and key["det"]["leaves"][0][1] == "number"
-    assert {k for _, k, _ in key["inverse_exact"]["leaves"]} == {"expression"}
+    assert {k for _, k, *_ in key["inverse_exact"]["leaves"]} == {"expression"}
     assert widgets.EXPRESSION_HINT in widgets.answer_inputs("r-1", "det_exact", fam.answers["det_exact"], values["det_exact"])
 
 

@@ -132,6 +132,26 @@ def replace_command(tex: str, name: str, make: Callable[[str], str]) -> str:
     return "".join(out)
 
 
+def precision_statements(tex: str, lms: bool = False) -> str:
+    """`\\qbankprecision{PAPER}{LMS}` (how precisely a part's numbers are asked, qbank.grading) as a
+    paragraph of its own: the paper's words on the site, the LMS's (an exact fraction asked as a
+    decimal) with `lms`."""
+    pattern = re.compile(r"\\qbankprecision(?![A-Za-z@])\s*")
+    out, pos = [], 0
+    for match in pattern.finditer(tex):
+        first = match.end()
+        first_end = group_end(tex, first) if tex[first : first + 1] == "{" else -1
+        second = _skip_space(tex, first_end) if first_end > 0 else -1
+        second_end = group_end(tex, second) if second >= 0 and tex[second : second + 1] == "{" else -1
+        if second_end < 0:
+            continue
+        chosen = tex[second + 1 : second_end - 1] if lms else tex[first + 1 : first_end - 1]
+        out += [tex[pos : match.start()], f"\n\n\\emph{{{chosen}}}\n\n"]
+        pos = second_end
+    out.append(tex[pos:])
+    return "".join(out)
+
+
 _MARKER_LINE = re.compile(r"^[ \t]*% ?qbank-[a-z]+:?.*(?:\n|$)", re.M)
 _MESSAGE = re.compile(r"\\message(?![A-Za-z@])\s*")
 _ARRAYSTRETCH = re.compile(r"\\def\s*\\arraystretch\s*\{[^{}]*\}|\\renewcommand\s*\{?\\arraystretch\}?\s*\{[^{}]*\}")
@@ -209,6 +229,7 @@ def _lists(tex: str) -> str:
 def prepare(tex: str) -> str:
     """The fragment as LaTeX that pandoc and filter.lua read without loss (see the module's docstring)."""
     tex = _MARKER_LINE.sub("", tex)
+    tex = precision_statements(tex)
     tex = _drop_messages(tex)
     tex, _ = extract_figures(tex)
     tex = _boxes(tex)

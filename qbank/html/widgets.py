@@ -65,6 +65,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from ..family import Answer
+from ..labels import EXPRESSION_FORM, answer_label, form_hint, is_formula, leaf_label, position_words
 
 __all__ = [
     "answer_inputs",
@@ -78,14 +79,7 @@ __all__ = [
     "leaves_of",
 ]
 
-EXPRESSION_HINT = "an expression such as sqrt(2)/10 or 3*w^2 - 1"
-# A formula: the characters of sympy's output, at least one digit or operator, and no two words side
-# by side (a token sequence such as "data deep" or "O(T k M log M)" is text, not a product).
-_FORMULA_CHARS = re.compile(r"^[A-Za-z0-9_.+\-*/^() ]+$")
-_FORMULA_MARK = re.compile(r"[0-9+\-*/^()]")
-_JUXTAPOSED = re.compile(r"[A-Za-z0-9_.)]\s+[A-Za-z0-9_.(]")
-_HAS_LETTER = re.compile(r"[A-Za-z]")
-_VARIABLE = re.compile(r"^[A-Za-z][0-9]*$")
+EXPRESSION_HINT = EXPRESSION_FORM
 _BLOCK_TAG = re.compile(r"<(p|div|ul|ol|table|pre|figure|blockquote|h[1-6]|dl|section)\b", re.I)
 _ONE_PARAGRAPH = re.compile(r"^\s*<p>(.*)</p>\s*$", re.S)
 _TAG = re.compile(r"<[^>]*>")
@@ -97,15 +91,6 @@ def _esc(text: str) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(text)) or "_"
-
-
-def is_formula(text: str) -> bool:
-    """Whether a string answer reads as an arithmetic formula rather than words: sympy's characters
-    with a digit or an operator and no two words side by side, or a lone variable (x, w, u1)."""
-    s = text.strip()
-    if _VARIABLE.match(s):
-        return True
-    return bool(s) and bool(_FORMULA_CHARS.match(s)) and bool(_FORMULA_MARK.search(s)) and not _JUXTAPOSED.search(s)
 
 
 # ---------------------------------------------------------------- the walk over a value
@@ -131,7 +116,7 @@ def _leaf_kind(answer: Answer, value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        return "integer" if answer.kind == "integer" or not answer.tol else "number"
+        return "integer" if answer.kind == "integer" or answer.grading.mode == "exact" else "number"
     if isinstance(value, float):
         return "integer" if answer.kind == "integer" else "number"
     if isinstance(value, str):
@@ -175,10 +160,11 @@ def _dumps(data: Any) -> str:
 # ---------------------------------------------------------------- inputs
 
 class _Builder:
-    """The inputs of one answer: numbers its ids and writes each kind of leaf and container."""
+    """The inputs of one answer: numbers its ids and writes each kind of leaf and container, each named
+    as a student reads the problem ("(b) dJ/dW2, entry 1": qbank.labels)."""
 
-    def __init__(self, variant_id: str, name: str, answer: Answer) -> None:
-        self.vid, self.name, self.answer = variant_id, name, answer
+    def __init__(self, variant_id: str, name: str, answer: Answer, root: Any, part: str) -> None:
+        self.vid, self.name, self.answer, self.root, self.part = variant_id, name, answer, root, part
         self.base = f"{_slug(variant_id)}-{_slug(name)}"
         self.count = 0
         self.hint_id = f"{self.base}-hint"
@@ -186,6 +172,13 @@ class _Builder:
     def next_id(self) -> str:
         self.count += 1
         return f"{self.base}-{self.count}"
+
+    def label(self, path: tuple[str, ...]) -> str:
+        return leaf_label(self.part, self.name, self.answer, path, self.root)
+
+    def shown(self, path: tuple[str, ...]) -> str:
+        """The last step of a path in words ("rank 2", "logp")."""
+        return position_words(self.answer, path, self.root)[-1]
 
     def attrs(self, path: tuple[str, ...], kind: str) -> str:
         index = f' data-qbank-index="{_esc(",".join(path))}"' if path else ""
@@ -214,94 +207,83 @@ class _Builder:
             )
         return f'<span class="qbank-yesno" role="radiogroup" aria-label="{_esc(label)}">{"".join(radios)}</span>'
 
-    def leaf(self, path: tuple[str, ...], value: Any, label: str) -> str:
+    def leaf(self, path: tuple[str, ...], value: Any) -> str:
         """A leaf with no visible label of its own (a cell): named by aria-label."""
         if isinstance(value, bool):
-            return self.yes_no(path, label)
-        return self.text_input(path, value, label=label)
+            return self.yes_no(path, self.label(path))
+        return self.text_input(path, value, label=self.label(path))
 
-    def labelled_leaf(self, path: tuple[str, ...], value: Any, context: str, shown: str) -> str:
-        """A leaf with a visible label `shown`; `context` (the path above it) is read out before it."""
-        full = f"{context}, {shown}" if context else shown
+    def labelled_leaf(self, path: tuple[str, ...], value: Any) -> str:
+        """A leaf with a visible label (its last step in words); the path above it is read out before it."""
+        shown, full = self.shown(path), self.label(path)
         if isinstance(value, bool):
             return f'<div class="qbank-field"><span class="qbank-field-label">{_esc(shown)}</span> {self.yes_no(path, full)}</div>'
         id_ = self.next_id()
+        context = full[: -len(shown)].rstrip(", ") if full.endswith(shown) else ""
         prefix = f'<span class="qbank-sr">{_esc(context)}, </span>' if context else ""
         return (
             f'<div class="qbank-field"><label class="qbank-field-label" for="{id_}">{prefix}{_esc(shown)}</label> '
             f"{self.text_input(path, value, id_=id_)}</div>"
         )
 
-    def vector(self, path: tuple[str, ...], values: Sequence[Any], label: str) -> str:
+    def vector(self, path: tuple[str, ...], values: Sequence[Any]) -> str:
         cells = "".join(
-            f'<span class="qbank-cell">{self.leaf((*path, str(i)), v, f"{label}, entry {i + 1}")}</span>'
-            for i, v in enumerate(values)
+            f'<span class="qbank-cell">{self.leaf((*path, str(i)), v)}</span>' for i, v in enumerate(values)
         )
         return (
-            f'<div class="qbank-scroll"><div class="qbank-vector" role="group" aria-label="{_esc(label)}, '
+            f'<div class="qbank-scroll"><div class="qbank-vector" role="group" aria-label="{_esc(self.label(path))}, '
             f'{len(values)} entries">{cells}</div></div>'
         )
 
-    def matrix(self, path: tuple[str, ...], rows: Sequence[Sequence[Any]], label: str) -> str:
+    def matrix(self, path: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> str:
         body = "".join(
-            "<tr>"
-            + "".join(
-                f'<td>{self.leaf((*path, str(i), str(j)), v, f"{label}, row {i + 1}, column {j + 1}")}</td>'
-                for j, v in enumerate(row)
-            )
-            + "</tr>"
+            "<tr>" + "".join(f"<td>{self.leaf((*path, str(i), str(j)), v)}</td>" for j, v in enumerate(row)) + "</tr>"
             for i, row in enumerate(rows)
         )
         size = f"{len(rows)} by {len(rows[0])}"
         return (
-            f'<div class="qbank-scroll"><table class="qbank-matrix" role="group" aria-label="{_esc(label)}, {size}">'
+            f'<div class="qbank-scroll"><table class="qbank-matrix" role="group" aria-label="{_esc(self.label(path))}, {size}">'
             f"<tbody>{body}</tbody></table></div>"
         )
 
-    def records(self, path: tuple[str, ...], rows: Sequence[Mapping[str, Any]], label: str) -> str:
+    def records(self, path: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> str:
         keys = [str(k) for k in rows[0]]
         head = '<tr><th scope="col"><span class="qbank-sr">row</span></th>' + "".join(
             f'<th scope="col">{_esc(k)}</th>' for k in keys
         ) + "</tr>"
         body = "".join(
-            f'<tr><th scope="row">{i + 1}</th>'
-            + "".join(
-                f'<td>{self.leaf((*path, str(i), k), row[k], f"{label}, row {i + 1}, {k}")}</td>'
-                for k in keys
-            )
+            f'<tr><th scope="row">{_esc(self.shown((*path, str(i))))}</th>'
+            + "".join(f"<td>{self.leaf((*path, str(i), k), row[k])}</td>" for k in keys)
             + "</tr>"
             for i, row in enumerate(rows)
         )
         return (
-            f'<div class="qbank-scroll"><table class="qbank-records" aria-label="{_esc(label)}">'
+            f'<div class="qbank-scroll"><table class="qbank-records" aria-label="{_esc(self.label(path))}">'
             f"<thead>{head}</thead><tbody>{body}</tbody></table></div>"
         )
 
-    def structure(self, path: tuple[str, ...], value: Any, label: str) -> str:
+    def structure(self, path: tuple[str, ...], value: Any) -> str:
         """A list or dict below the answer's root (whose legend names it already)."""
         if isinstance(value, (list, tuple)):
             shape = _shape(value)
             if shape == "vector":
-                return self.vector(path, value, label)
+                return self.vector(path, value)
             if shape == "matrix":
-                return self.matrix(path, value, label)
+                return self.matrix(path, value)
             if shape == "records":
-                return self.records(path, value, label)
+                return self.records(path, value)
         parts = []
         for key, child in _children(value):
-            shown = key if isinstance(value, Mapping) else f"entry {int(key) + 1}"
             sub = (*path, key)
             if child is None:
                 continue
             if _is_scalar(child):
-                parts.append(self.labelled_leaf(sub, child, label, shown))
+                parts.append(self.labelled_leaf(sub, child))
             elif not child:
                 continue
             else:
-                inner = self.structure(sub, child, f"{label}, {shown}")
-                parts.append(
-                    f'<fieldset class="qbank-group"><legend>{_esc(shown)}</legend>{inner}</fieldset>'
-                )
+                inner = self.structure(sub, child)
+                parts.append(f'<fieldset class="qbank-group"><legend>{_esc(self.shown(sub))}</legend>{inner}</fieldset>')
         return "".join(parts)
 
 
@@ -312,20 +294,18 @@ def _result(base: str, name: str) -> str:
     )
 
 
-def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any) -> str:
-    """The inputs of one answer, shaped by its verified value; "" for a None (not asked) value."""
+def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any, part: str = "") -> str:
+    """The inputs of one answer, shaped by its verified value; "" for a None (not asked) value. `part`:
+    the letter of the part asking it, for the inputs' names ("(b) dJ/dW2, entry 1"). The hint says
+    the form and precision expected (qbank.labels.form_hint), never the value or its formula."""
     if value is None or not leaves_of(answer, value):
         return ""
-    b = _Builder(variant_id, name, answer)
-    hint_words = [answer.text] if answer.text else []
-    leaf_kinds = {(kind, isinstance(v, str) and bool(_HAS_LETTER.search(v))) for _, kind, v in leaves_of(answer, value)}
-    if answer.kind == "expression" or ("expression", True) in leaf_kinds:
-        hint_words.append(EXPRESSION_HINT)
-    hint = f'<span class="qbank-hint" id="{b.hint_id}">{_esc("; ".join(hint_words))}</span>'
-    name_html = f'<span class="qbank-name">{_esc(name)}</span>'
+    b = _Builder(variant_id, name, answer, value, part)
+    hint = f'<span class="qbank-hint" id="{b.hint_id}">{_esc(form_hint(answer, value))}</span>'
+    name_html = f'<span class="qbank-name">{_esc(answer_label(name, answer))}</span>'
     block = f'data-qbank-answer-block="{_esc(name)}"'
     if isinstance(value, bool):
-        control = b.yes_no((), name)
+        control = b.yes_no((), b.label(()))
         return (
             f'<div class="qbank-answer qbank-answer-boolean" {block}><span class="qbank-label">{name_html}</span> '
             f"{control} {_result(b.base, name)}{hint}</div>"
@@ -337,7 +317,7 @@ def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any) -> str
             f'<div class="qbank-answer" {block}><label class="qbank-label" for="{id_}">{name_html}</label> '
             f"{control} {_result(b.base, name)}{hint}</div>"
         )
-    body = b.structure((), value, name)
+    body = b.structure((), value)
     return (
         f'<fieldset class="qbank-answer qbank-answer-structured" {block} aria-describedby="{b.hint_id}">'
         f"<legend>{name_html}</legend>{hint}{body}{_result(b.base, name)}</fieldset>"
@@ -345,21 +325,27 @@ def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any) -> str
 
 
 def answer_key(answers: Mapping[str, Answer], values: Mapping[str, Any]) -> str:
-    """The checker's key for one variant: every asked answer (value not None) with its leaves."""
+    """The checker's key for one variant: every asked answer (value not None) with its leaves, each
+    number with the tolerance every medium grades it with (qbank.grading), and the answer's precision
+    (for the checker's "close: give 4 decimal places")."""
     out = {}
     for name, answer in answers.items():
         value = values.get(name)
         leaves = leaves_of(answer, value)
         if not leaves:
             continue
+        grading = answer.grading
         out[name] = {
             "kind": answer.kind,
-            "tol": float(answer.tol),
             "value": _plain(value),
-            "leaves": [[index, kind, leaf] for index, kind, leaf in leaves],
+            "precision": grading.record(),
+            "leaves": [
+                [index, kind, leaf, grading.tolerance(leaf)] if kind == "number" else [index, kind, leaf]
+                for index, kind, leaf in leaves
+            ],
         }
-        if answer.rel:  # a relative tolerance (Answer.rel): each number leaf within max(tol, rel |v|, ...)
-            out[name]["rel"] = float(answer.rel)
+        if grading.mode == "within" and grading.rel:  # the old relative tolerance: within max(tol, rel |v|)
+            out[name]["rel"] = float(grading.rel)
     return _dumps({"answers": out})
 
 

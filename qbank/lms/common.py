@@ -200,7 +200,7 @@ def quiz_from_manifest(manifest: Mapping[str, Any], *, name: str, jobs: int = 2,
     """Every question of the manifest, slot by slot in the blueprint's order, as the LMS writers read
     them; every TikZ figure compiled once, every fragment converted in as few pandoc runs as possible."""
     from ..exam import question_fragments
-    from ..html.convert import latex_to_html_many
+    from ..html.convert import latex_to_html_many, precision_statements
     from ..html.figures import compile_figures, extract_figures
 
     pending: list[_Pending] = []
@@ -216,7 +216,7 @@ def quiz_from_manifest(manifest: Mapping[str, Any], *, name: str, jobs: int = 2,
     for p in pending:
         for tex in (p.problem, p.solution):
             text, found = extract_figures(tex)
-            texts.append(text)
+            texts.append(precision_statements(text, lms=True))  # an exact fraction is asked as a decimal
             figures += found
     reporter.info(f"converting {len(pending)} question(s) to HTML")
     svgs = compile_figures(figures, jobs=jobs, reporter=reporter)

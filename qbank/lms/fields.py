@@ -3,8 +3,9 @@
 Each answer of a variant is walked leaf by leaf, in the order the web page shows its inputs
 (qbank.html.widgets.leaves_of), and every leaf becomes a `Field` or nothing:
 
-- a number (not a boolean) is a NUMBER field: the verified value with its absolute tolerance for this
-  variant, `Answer.tolerance(value)` (a relative tolerance is made absolute here, per variant);
+- a number (not a boolean) is a NUMBER field: the verified value with the absolute tolerance every
+  medium grades it with (qbank.grading: half a unit of the last place its precision asks; an exact
+  fraction, which Moodle and Canvas cannot read, is asked as a decimal to `lms_decimals` places);
 - a boolean is a CHOICE of yes and no; text with the card's `choices` is a CHOICE of them;
 - any other text, or an expression, is a CHOICE between the verified value and distractors: the other
   values of the same field in this variant (the other sequences a beam search keeps...) and, for a
@@ -26,7 +27,9 @@ from html import escape
 from typing import Any, Mapping, Sequence
 
 from ..family import Answer
-from ..html.widgets import is_formula, leaves_of
+from ..grading import precision_for
+from ..html.widgets import leaves_of
+from ..labels import form_hint, is_formula, leaf_label
 
 MAX_OPTIONS = 5  # a choice shows the verified value and at most four distractors
 _EVAL_POINTS = ((0.731, -1.37, 2.113), (1.913, 0.457, -0.829), (-0.613, 2.71, 1.291))
@@ -52,7 +55,7 @@ class Field:
     key: str  # the answer's name and index, stable over the variants of a slot: "output.3", "W.1.0"
     answer: str  # the answer's name on the card
     label: str  # in words: "output, entry 4", "W, row 2, column 1"
-    hint: str  # what the answer is, from the card: "the output signal"
+    hint: str  # the form and precision asked (qbank.labels.form_hint): "3 numbers, 4 decimal places each"
     kind: str  # "number" or "choice"
     value: Any  # the verified value (a number, or the verified text)
     tol: float = 0.0  # number: absolute tolerance for this variant
@@ -76,42 +79,28 @@ class _Ungradable:
 UNGRADABLE = _Ungradable()
 
 
-def label_of(name: str, index: str, value_root: Any) -> str:
-    """`output, entry 4`, `W, row 2, column 1`, `beams, entry 2, entry 1, sequence`: a leaf in words
-    (positions count from 1), a matrix's two indices as row and column."""
-    if not index:
-        return name
-    parts = index.split(",")
-    matrix = (
-        isinstance(value_root, list) and len(parts) == 2 and value_root
-        and all(isinstance(r, list) and r and not any(isinstance(v, (list, dict)) for v in r) for r in value_root)
-    )
-    if matrix and parts[0].isdigit() and parts[1].isdigit():
-        return f"{name}, row {int(parts[0]) + 1}, column {int(parts[1]) + 1}"
-    words = [f"entry {int(p) + 1}" if p.isdigit() else p for p in parts]
-    return ", ".join([name, *words])
-
-
 def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequence[str]]) -> list[Field] | _Ungradable:
     """The fields of one asked answer (none for a None value), or UNGRADABLE when one of its leaves is
     text the LMS cannot grade. `pool`: the variant's text values by leaf name (`text_pool`), from
     which distractors are taken."""
     out: list[Field] = []
+    hint = form_hint(answer, value, lms=True)
     for index, leaf_kind, leaf in leaves_of(answer, value):
-        key = ".".join([name, *index.split(",")]) if index else name
-        label = label_of(name, index, value)
+        path = index.split(",") if index else []
+        key = ".".join([name, *path])
+        label = leaf_label("", name, answer, path, value)
         if isinstance(leaf, bool):
             options = (Option("yes"), Option("no"))
-            out.append(Field(key, name, label, answer.text, "choice", "yes" if leaf else "no", options=options,
+            out.append(Field(key, name, label, hint, "choice", "yes" if leaf else "no", options=options,
                              correct=0 if leaf else 1))
         elif isinstance(leaf, (int, float)):
-            out.append(Field(key, name, label, answer.text, "number", leaf, tol=answer.tolerance(leaf)))
+            out.append(Field(key, name, label, hint, "number", leaf, tol=precision_for(answer, leaf, lms=True).tolerance(leaf)))
         else:
             options = text_options(answer, leaf, pool.get(leaf_name(name, index), ()))
             if options is None:
                 return UNGRADABLE
             correct = next(i for i, o in enumerate(options) if o.text == leaf)
-            out.append(Field(key, name, label, answer.text, "choice", leaf, options=options, correct=correct))
+            out.append(Field(key, name, label, hint, "choice", leaf, options=options, correct=correct))
     return out
 
 

@@ -14,10 +14,13 @@
      slash; a decimal comma (0,5) only where it cannot be a thousands separator (not 1,500, not with
      a point, not twice); a constant expression (sqrt(2)/10) as well. Not: 1/0, 1e999, NaN,
      Infinity, 0x10, 1 000.
-   - tolerance: an integer leaf must be exact (4, 4.0 and 8/2 pass 4); a number leaf passes within
-     max(tol, rel * |value|, 5e-5, 5e-4 * |value|): rounding to 4 decimal places errs by at most 5e-5, rounding to
-     4 significant digits by at most 5e-4 of the value, so either rounding passes whatever the
-     answer's own tolerance (tol, recorded by the family, can only widen it).
+   - tolerance: an integer leaf must be exact (4, 4.0 and 8/2 pass 4); a number leaf [index,
+     "number", value, tol] passes within max(tol, rel * |value|): tol is the tolerance the keys and
+     the LMS exports use for it, half a unit of the last place the question asks for (its
+     "precision": decimal places, significant digits, or exact: tol 0); rel only for the old
+     relative tolerances. No floor: a value is graded exactly as the question states it. An answer
+     that is the true value correctly rounded to fewer places than asked is "close": the message
+     says which precision to give.
    - expressions: + - * / ^ (or **), parentheses, unary minus, implicit products (3w, 2(x+1),
      w(3w-2)), sqrt exp log (natural; ln too) abs sin cos tan tanh sigmoid, constants pi and e,
      any other name a variable (case and underscores ignored: U_1 is u1); equal to the key when both agree
@@ -72,7 +75,35 @@
   function effectiveTolerance(value, tol, rel) {
     var t = typeof tol === "number" && isFinite(tol) && tol > 0 ? tol : 0;
     var r = typeof rel === "number" && isFinite(rel) && rel > 0 ? rel : 0;
-    return Math.max(t, r * Math.abs(value), 5e-5, 5e-4 * Math.abs(value));
+    return Math.max(t, r * Math.abs(value));
+  }
+
+  /* Whether `given` passes for `want` within `tol`: the rule of qbank.precision.Precision.accepts,
+     with a relative slack of 1e-9 for binary floating point. */
+  function withinTolerance(given, want, tol) {
+    return Math.abs(given - want) <= tol * (1 + 1e-9) + 1e-12 * Math.max(1, Math.abs(want));
+  }
+
+  /* The decimal places a typed plain number shows (3 for "0.125", 7 for "3.4e-6"), null for a
+     fraction or an expression. */
+  function typedDecimals(text) {
+    var m = /^[+-]?\s*(\d*)(?:[.,](\d*))?(?:[eE]([+-]?\d+))?$/.exec(normalizeSigns(text).trim());
+    if (!m || (m[1] === "" && (m[2] === undefined || m[2] === ""))) return null;
+    return (m[2] || "").length - (m[3] ? Number(m[3]) : 0);
+  }
+
+  /* "close": the typed number is the true value rounded correctly to fewer places than asked. */
+  function isClose(text, given, want) {
+    var d = typedDecimals(text);
+    if (d === null || given === 0) return false;
+    return withinTolerance(given, want, 0.5 * Math.pow(10, -d));
+  }
+
+  /* What to give instead of a close answer, from the answer's precision record. */
+  function precisionAdvice(precision) {
+    if (!precision || typeof precision !== "object") return "give more digits";
+    if (precision.mode === "exact") return "give the exact value (a fraction such as 3/8 where it is not whole)";
+    return "give " + (precision.text || "more digits");
   }
 
   /* A number leaf's typed text: a number, else a constant expression. */
@@ -359,7 +390,7 @@
 
   /* Compares one typed leaf with its key: {state: "correct" | "incorrect" | "compare", empty,
      reason, message}. kind: integer, number, boolean, text, expression, choice, fill-table. */
-  function compareLeaf(kind, expected, typed, tol, points, rel) {
+  function compareLeaf(kind, expected, typed, tol, points, rel, precision) {
     if (isEmpty(typed)) return verdict("incorrect", "empty");
     var text = String(typed);
     if (kind === "integer" || kind === "number") {
@@ -370,10 +401,9 @@
         // exact, apart from the rounding of a typed fraction or product (8/2, 0.1*30)
         return Math.abs(n.value - want) <= 1e-9 * Math.max(1, Math.abs(want)) ? verdict("correct") : verdict("incorrect", "incorrect");
       }
-      // max(tol, 5e-5, 5e-4 |value|): 4 decimals or 4 significant digits pass; 1e-9 of slack for
-      // the binary rounding of a value exactly on the boundary (0.12345 typed as 0.1235)
-      var t = effectiveTolerance(want, tol, rel);
-      return Math.abs(n.value - want) <= t * (1 + 1e-9) ? verdict("correct") : verdict("incorrect", "incorrect");
+      if (withinTolerance(n.value, want, effectiveTolerance(want, tol, rel))) return verdict("correct");
+      if (isClose(text, n.value, want)) return verdict("incorrect", "close: " + precisionAdvice(precision));
+      return verdict("incorrect", "incorrect");
     }
     if (kind === "boolean") {
       var b = normalizeText(text);
@@ -398,7 +428,7 @@
     var a = parseNumber(text);
     var k = parseNumber(String(expected));
     if (a.ok && k.ok) {
-      return Math.abs(a.value - k.value) <= effectiveTolerance(k.value, tol, rel) * (1 + 1e-9) ? verdict("correct") : verdict("incorrect", "incorrect");
+      return withinTolerance(a.value, k.value, effectiveTolerance(k.value, tol, rel)) ? verdict("correct") : verdict("incorrect", "incorrect");
     }
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(String(expected).trim())) {
       var x = compareExpressions(text, String(expected), points);
@@ -539,13 +569,15 @@
     var leaves = leavesOf(spec);
     var counts = { correct: 0, incorrect: 0, compare: 0, empty: 0 };
     var first = null;
+    var close = "";
     var mine = inputs[name] || {};
     for (var i = 0; i < leaves.length; i++) {
       var leaf = leaves[i];
       var elements = mine[leaf[0]];
-      var v = compareLeaf(leaf[1], leaf[2], typedIn(elements), spec.tol, spec.points, spec.rel);
+      var v = compareLeaf(leaf[1], leaf[2], typedIn(elements), leaf[3], spec.points, spec.rel, spec.precision);
       if (v.empty) counts.empty++;
       else counts[v.state]++;
+      if (v.reason.indexOf("close") === 0) close = v.message;
       markLeaf(elements, v.empty ? "incorrect" : v.state);
       if (first === null) first = v;
     }
@@ -568,7 +600,8 @@
       if (total === 1) text = "\u2717 " + first.message.charAt(0).toUpperCase() + first.message.slice(1);
       else {
         var wrong = counts.incorrect + counts.empty;
-        text = "\u2717 " + wrong + " of " + total + " " + words + " not correct" + (counts.empty ? " (" + counts.empty + " empty)" : "");
+        text = "\u2717 " + wrong + " of " + total + " " + words + " not correct" + (counts.empty ? " (" + counts.empty + " empty)" : "") +
+          (close ? "; " + close : "");
       }
     } else {
       state = "compare";
@@ -755,6 +788,7 @@
     parseNumber: parseNumber,
     readNumber: readNumber,
     effectiveTolerance: effectiveTolerance,
+    typedDecimals: typedDecimals,
     parseExpression: parseExpression,
     evaluate: evaluate,
     variablesOf: variablesOf,

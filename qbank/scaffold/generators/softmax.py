@@ -18,6 +18,7 @@ import numpy as np
 from qbank import Answer, Family, Part, register
 from qbank.draws import integer, int_vector
 from qbank.params import as_int, as_int_list, require_keys
+from qbank.precision import decimals
 
 
 @register
@@ -27,10 +28,13 @@ class SoftmaxCrossEntropy(Family):
     topic = "softmax"
     difficulty = 2
     answers = {
-        # the text labels the answer's inputs on the web and its rows in the key
-        "probs": Answer("vector", "the probabilities, one per class", 1e-4),
-        "loss": Answer("number", "the loss", 1e-4),
-        "grad": Answer("vector", "the gradient, one entry per logit", 1e-4),
+        # the text says what the answer is (for the keys); the precision is how precisely it is asked:
+        # each part states it, the solution prints it, and the key, the site and the LMS grade within
+        # half a unit of its last place. symbol (LaTeX) and label (plain text) name it for the student.
+        "probs": Answer("vector", "the probabilities, one per class", precision=decimals(4), symbol="p", label="p"),
+        "loss": Answer("number", "the loss", precision=decimals(4), symbol="L", label="L"),
+        "grad": Answer("vector", "the gradient, one entry per logit", precision=decimals(4),
+                       symbol=r"\partial L / \partial z", label="dL/dz"),
     }
     structure = ("logits",)  # every version of an exam slot has the same number of classes
     asks = ("softmax-cross-entropy-gradient",)

@@ -1,0 +1,183 @@
+"""What every medium grades, from the card's precisions: per number its tolerance, per part its statement.
+
+One source for the paper, the keys, the practice site and the LMS exports:
+
+- `tolerance_tree(answer, value)`: the absolute tolerance of each number of an answer (the shape of
+  the value; None for what is not a number), from `Answer.grading` (qbank.precision);
+- `grading_record(answers, values)`: what the manifest and keys record per answer: its precision and
+  the tolerances used (and what an LMS uses, where it asks an exact fraction as a decimal);
+- `rounding_trap(fam, params, answers)`: why a draw asks for a number that rounds to 0 or lies on a
+  rounding boundary (the engine then draws again);
+- `part_statement(...)`: the sentence a part ends with, saying how precisely its numbers are asked,
+  as `\\qbankprecision{PAPER}{LMS}` (the LMS writer takes the second: Moodle and Canvas cannot read
+  a fraction, so there an exact fraction is asked as a decimal).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+from .precision import Precision, is_fraction_value, lms_precision
+
+if TYPE_CHECKING:
+    from .family import Answer, Family
+
+STATEMENT = "\\qbankprecision"
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def number_leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], float]]:
+    """Every number inside an answer's value (lists, dicts), with its path of indices and keys."""
+    if is_number(value):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, child in value.items():
+            yield from number_leaves(child, (*path, str(key)))
+    elif isinstance(value, (list, tuple)):
+        for i, child in enumerate(value):
+            yield from number_leaves(child, (*path, str(i)))
+
+
+def _map_numbers(value: Any, function) -> Any:
+    if is_number(value):
+        return function(value)
+    if isinstance(value, Mapping):
+        return {str(k): _map_numbers(v, function) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_map_numbers(v, function) for v in value]
+    return None
+
+
+def tolerance_tree(answer: Answer, value: Any, lms: bool = False) -> Any:
+    """The absolute tolerance of every number of `value` (same shape; None elsewhere). With `lms`, an
+    exact fraction gets the tolerance of the decimal an LMS asks for instead."""
+    grading = answer.grading
+    if lms:
+        return _map_numbers(value, lambda v: lms_precision(grading, v).tolerance(v))
+    return _map_numbers(value, grading.tolerance)
+
+
+def has_numbers(value: Any) -> bool:
+    return next(number_leaves(value), None) is not None
+
+
+def grading_record(answers: Mapping[str, Answer], values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per asked answer holding numbers: {"precision": {...}, "tol": tolerances (shape of the value),
+    "rel": relative tolerance}; an answer with exact fractions also has "lms": the precision and
+    tolerances Moodle and Canvas grade with (a decimal)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, answer in answers.items():
+        value = values.get(name)
+        if value is None or not has_numbers(value):
+            continue
+        grading = answer.grading
+        record: dict[str, Any] = {
+            "precision": grading.record(),
+            "tol": tolerance_tree(answer, value),
+            "rel": grading.rel if grading.mode == "within" else 0.0,
+        }
+        if any(is_fraction_value(v) for _, v in number_leaves(value)) and grading.mode == "exact":
+            record["lms"] = {"precision": lms_precision(grading, 1 / 3).record(), "tol": tolerance_tree(answer, value, lms=True)}
+        out[name] = record
+    return out
+
+
+def tolerance_of(record: Mapping[str, Any] | None, path: Sequence[str], lms: bool = False) -> float:
+    """The tolerance a grading record gives the number at `path` (0 where it records none)."""
+    if not record:
+        return 0.0
+    tree = record["lms"]["tol"] if lms and "lms" in record else record["tol"]
+    for key in path:
+        tree = tree[key] if isinstance(tree, Mapping) else tree[int(key)]
+    return float(tree or 0.0)
+
+
+def asked_answers(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+    """The answers a variant asks for: those of its parts (every answer of a family without parts),
+    less the ones that do not apply (None)."""
+    from .engine import part_specs
+
+    parts = part_specs(fam, params)
+    names = [n for p in parts for n in p.answers] if parts else list(fam.answers)
+    return [n for n in names if answers.get(n) is not None]
+
+
+def rounding_trap(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a draw has a rounding trap in an asked number, else None (see Precision.trap)."""
+    for name in asked_answers(fam, params, answers):
+        grading = fam.answers[name].grading
+        for path, value in number_leaves(answers[name]):
+            why = grading.trap(value)
+            if why:
+                where = f"{name}[{']['.join(path)}]" if path else name
+                return f"rounding trap in {where}: {why}"
+    return None
+
+
+# ------------------------------------------------------------ what a part says
+
+def _phrase(answer: Answer, value: Any, lms: bool) -> tuple[str, str] | None:
+    """How precisely this answer is asked: (the end of "Give X ...", the sentence when it is the part's
+    only precision), or None when it goes without saying (whole numbers asked exactly)."""
+    grading = answer.grading
+    numbers = [v for _, v in number_leaves(value)]
+    if not numbers:
+        return None
+    if grading.mode == "exact":
+        if any(is_fraction_value(v) for v in numbers):
+            if lms:
+                places = f"{grading.lms_decimals} decimal places"
+                return f"to {places}", f"Round to {places}."
+            return "exactly, as fractions", "Give exact values, as fractions where they are not whole."
+        if all(float(v).is_integer() for v in numbers):
+            return None
+        return "exactly", "Give exact values."
+    if grading.mode == "within":
+        return f"to {grading.describe()}", f"Answers {grading.describe()} of the exact value are accepted."
+    return f"to {grading.describe()}", f"Round to {grading.describe()}."
+
+
+def _symbol(name: str, answer: Answer) -> str:
+    if answer.symbol:
+        return f"${answer.symbol}$"
+    from .render import latex_escape
+
+    return latex_escape(answer.label or name)
+
+
+def _join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def statement_text(fam: Family, answers: Mapping[str, Any], names: Sequence[str], lms: bool) -> str:
+    """The sentence stating the precision of the numbers `names` ask ("" when none needs saying)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        value = answers.get(name)
+        if value is None:
+            continue
+        phrase = _phrase(fam.answers[name], value, lms)
+        if phrase:
+            groups.setdefault(phrase, []).append(name)
+    if not groups:
+        return ""
+    if len(groups) == 1:
+        return next(iter(groups))[1]
+    clauses = [f"{_join([_symbol(n, fam.answers[n]) for n in members])} {phrase}" for (phrase, _), members in groups.items()]
+    return f"Give {_join(clauses)}."
+
+
+def part_statement(fam: Family, answers: Mapping[str, Any], names: Sequence[str]) -> str:
+    """`\\qbankprecision{PAPER}{LMS}` for the answers `names`, or "" when no number needs a statement."""
+    paper = statement_text(fam, answers, names, lms=False)
+    if not paper:
+        return ""
+    return f"{STATEMENT}{{{paper}}}{{{statement_text(fam, answers, names, lms=True)}}}"
+
+
+def precision_for(answer: Answer, value: float, lms: bool = False) -> Precision:
+    """The precision a number is graded with in a medium (an LMS asks an exact fraction as a decimal)."""
+    return lms_precision(answer.grading, value) if lms else answer.grading
