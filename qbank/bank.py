@@ -550,7 +550,7 @@ HEDGES = (
 _HEDGE = re.compile(r"\b(" + "|".join(h.replace(" ", r"\s+") for h in HEDGES) + r")\b(?!['\u2019]t)", re.I)
 _OTHERS = re.compile(
     r"\b(all|none|both|neither|any|each)\s+of\s+the\s+(above|below|others|other\s+(choices|options|answers))\b"
-    r"|\b(all|none|both|neither)\s+of\s+these\b|\b(both|neither|either)\s+[A-F]\s+(and|nor|or)\s+[A-F]\b",
+    r"|\b(all|none|both|neither)\s+of\s+these(?=\s*(?:[.,;:!)]|$))|\b(both|neither)\s+[A-F]\s+(and|nor)\s+[A-F]\b",
     re.I,
 )
 _MATH = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\begin\{(equation|align|gather|multline|math|displaymath)", re.S)

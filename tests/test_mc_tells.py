@@ -114,7 +114,7 @@ def test_only_the_correct_choice_hedges(tmp_path):
     assert tells_of(tmp_path, both)[1] == []
 
 
-@pytest.mark.parametrize("choice", ["None of the above", "all of the above.", "Both of the above", "Neither A nor B"])
+@pytest.mark.parametrize("choice", ["None of the above", "all of the above.", "Both of the above", "Neither A nor B", "All of these"])
 def test_a_choice_that_points_at_the_others(tmp_path, choice):
     text = ITEM.replace("A softmax layer normalises weights over the classes.", choice)
     path, tells = tells_of(tmp_path, text)
@@ -122,6 +122,11 @@ def test_a_choice_that_points_at_the_others(tmp_path, choice):
         f"{path}: line 14: item 'which-layer': choices[2]: {choice.rstrip('.')!r} points at other choices, which are "
         "shuffled per version (and it is a guess that often pays); write a choice that stands on its own"
     ]
+
+
+@pytest.mark.parametrize("choice", ["All of these layers share weights.", "Either $A$ or $B$ is singular.", "None of the filters is shared."])
+def test_a_choice_that_only_sounds_like_it(tmp_path, choice):
+    assert tells_of(tmp_path, ITEM.replace("A softmax layer normalises weights over the classes.", choice))[1] == []
 
 
 def test_several_tells_of_one_item_are_one_line_each(tmp_path):
