@@ -613,7 +613,7 @@ def choice_tells(item: Item) -> list[str]:
     right = next(j for j, c in enumerate(item.choices) if c.correct)
     others = [c.text for c in item.choices if not c.correct]
     out = []
-    length, longest = read_length(item.choices[right].text), max(read_length(t) for t in others)
+    length, longest = read_length(item.choices[right].text), max(1, *(read_length(t) for t in others))
     if length > LONGEST_RATIO * longest:
         out.append(
             at(right) + f"the correct choice is {length / longest:.1f} times as long as the longest distractor "
@@ -642,15 +642,18 @@ def choice_tells(item: Item) -> list[str]:
     return out
 
 
+def correct_is_longest(item: Item) -> bool:
+    """Whether the correct choice of a multiple-choice item is longer, as read, than every distractor."""
+    lengths = [read_length(c.text) for c in item.choices]
+    right = next(j for j, c in enumerate(item.choices) if c.correct)
+    return all(lengths[right] > n for j, n in enumerate(lengths) if j != right)
+
+
 def longest_correct_note(items: list[Item]) -> str | None:
     """A note when the correct choice is the (strictly) longest in clearly more multiple-choice items
     than chance gives (more than twice the expected count, and at least 3), else None."""
     chosen = [i for i in items if i.kind == "multiple-choice" and len(i.choices) >= 2]
-    longest = 0
-    for item in chosen:
-        lengths = [read_length(c.text) for c in item.choices]
-        right = next(j for j, c in enumerate(item.choices) if c.correct)
-        longest += all(lengths[right] > n for j, n in enumerate(lengths) if j != right)
+    longest = sum(correct_is_longest(item) for item in chosen)
     expected = sum(1 / len(i.choices) for i in chosen)
     if longest >= 3 and longest > 2 * expected:
         return (

@@ -11,7 +11,16 @@ import textwrap
 import pytest
 from conftest import run_qbank
 
-from qbank.bank import choice_tells, hedges, has_formula, load_bank, load_items, longest_correct_note, read_length
+from qbank.bank import (
+    choice_tells,
+    correct_is_longest,
+    has_formula,
+    hedges,
+    load_bank,
+    load_items,
+    longest_correct_note,
+    read_length,
+)
 
 ITEM = """\
 - id: which-layer
@@ -75,6 +84,15 @@ def test_the_length_is_the_text_as_read_not_its_latex(tmp_path):
 )
 def test_read_length_counts_what_a_student_reads(latex, read):
     assert read_length(latex) == len(read)
+
+
+@pytest.mark.parametrize(
+    "latex, formula",
+    [("a $y = Wx$ layer", True), (r"a \(y = Wx\) layer", True), (r"\[ y = Wx \]", True), (r"costs \$5", False),
+     (r"two lines\\[2pt] of words", False), ("plain words", False)],
+)
+def test_has_formula(latex, formula):
+    assert has_formula(latex) is formula
 
 
 def test_only_the_correct_choice_holds_a_formula(tmp_path):
@@ -168,14 +186,15 @@ def test_the_shipped_bank_has_no_tells():
 def test_in_the_shipped_bank_the_correct_choice_is_rarely_the_longest():
     """No more often than chance would make it (about 1 in the number of choices)."""
     chosen = [item for item in load_bank().items.values() if item.kind == "multiple-choice"]
-    longest = 0
-    for item in chosen:
-        lengths = [read_length(c.text) for c in item.choices]
-        right = next(j for j, c in enumerate(item.choices) if c.correct)
-        longest += all(lengths[right] > n for j, n in enumerate(lengths) if j != right)
-        # and each formula or hedge of the correct choice has a counterpart among the distractors
-        assert not has_formula(item.choices[right].text) or any(has_formula(c.text) for c in item.choices if not c.correct)
+    longest = sum(correct_is_longest(item) for item in chosen)
     assert longest <= math.ceil(sum(1 / len(item.choices) for item in chosen))
+
+
+def test_a_distractor_that_reads_as_nothing(tmp_path):
+    # "{}" is text to the loader but nothing to a student: the ratio is then taken against 1 character
+    _, tells = tells_of(tmp_path, ITEM.replace("A softmax layer normalises weights over the classes.", '"{}"').replace(
+        "A fully connected layer ties weights across rows.", '"{}"'))
+    assert len(tells) == 1 and "55.0 times as long as the longest distractor (55 vs 1 characters as read)" in tells[0]
 
 
 def test_the_note_on_a_bank_where_the_longest_choice_is_right(tmp_path):
