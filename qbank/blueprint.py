@@ -8,6 +8,7 @@ A slot is a fixed bank item (`item: ID`), a family drawn directly (`family: ID`,
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,6 +35,11 @@ from .yamlfile import Located, load_located, no_gc
 HEADER = ("course", "title", "date", "duration", "instructions")
 HEADER_LIMITS = {"course": 80, "title": MAX_TITLE, "date": 40, "duration": 40, "instructions": 2_000}  # characters
 MAX_CHOOSE = 100  # questions drawn from one pool
+# instructions that state how precisely to give numbers: the parts state it (qbank.grading), never the cover's text
+PRECISION_WORDS = re.compile(
+    r"\b(?:round\w*|decimal\s+places?|significant\s+(?:digits?|figures?)|(?:one|two|three|four|five|six|\d+)\s+places)\b",
+    re.IGNORECASE,
+)
 OPTIONS = {"shuffle": bool, "layout": str, "cover": bool, "answer_box": bool}
 SLOT_FIELDS = ("item", "family", "params", "ranges", "from", "choose", "points", "pages", "vary", "structure")
 
@@ -100,6 +106,10 @@ def load_blueprint(path: Path, bank: Bank | None = None) -> Blueprint:
         header[key] = text
     if not header["title"]:
         raise doc.error((), "missing field `title`")
+    stated = PRECISION_WORDS.search(header["instructions"])
+    if stated:
+        raise doc.error(("instructions",), f"states a precision ({stated.group(0)!r}); each part of a question states its "
+                        "own, from the card, and the cover says so: remove it, so that the two cannot disagree")
     options = _options(doc, data.get("options", {}) or {})
     sections_data = data.get("sections")
     if not isinstance(sections_data, list) or not sections_data:

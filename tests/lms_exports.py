@@ -96,8 +96,9 @@ def verified(manifest: dict[str, Any], record: dict[str, Any], key: str) -> Any:
 
 
 def card_tolerance(manifest: dict[str, Any], record: dict[str, Any], key: str, value: float) -> float:
-    """The tolerance the family's card gives `value` (absolute, or relative to the value): what the LMS
-    must grade with, computed here from the card, not from the export."""
+    """The tolerance the family's card gives `value` at the precision it is asked in an LMS (an exact
+    fraction as a decimal): what the LMS must grade with, computed here from the card, not from the export."""
+    from qbank.grading import precision_for
     from qbank.registry import get_family
 
     version = manifest["versions"][record["version"] - 1]
@@ -105,7 +106,7 @@ def card_tolerance(manifest: dict[str, Any], record: dict[str, Any], key: str, v
     if not entry["item"].get("family"):
         return 0.0
     answer = get_family(entry["family"]).answers[key.split(".")[0]]
-    return max(answer.tol, answer.rel * abs(value))
+    return precision_for(answer, value, lms=True).tolerance(value)
 
 
 def perturbed(value: float, tol: float) -> float:
