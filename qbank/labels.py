@@ -20,7 +20,7 @@ from .precision import is_fraction_value
 if TYPE_CHECKING:
     from .family import Answer
 
-EXPRESSION_FORM = "an expression such as sqrt(2)/10 or 3*w^2 - 1"
+EXPRESSION_FORM = "an expression, written with + - * / ^ ( ) and sqrt, exp, log"  # no example: it could be an answer
 # A formula: the characters of sympy's output, at least one digit or operator, and no two words side
 # by side (a token sequence such as "data deep" or "O(T k M log M)" is text, not a product).
 _FORMULA_CHARS = re.compile(r"^[A-Za-z0-9_.+\-*/^() ]+$")
@@ -118,7 +118,7 @@ def precision_words(answer: Answer, value: Any, lms: bool = False) -> str:
     if grading.mode == "exact":
         fraction = next((v for v in numbers if is_fraction_value(v)), None)
         if fraction is not None:  # an LMS asks it as a decimal
-            return precision_for(answer, fraction, lms=True).describe() if lms else "exact: a fraction such as 3/8 where not whole"
+            return precision_for(answer, fraction, lms=True).describe() if lms else "exact: a fraction a/b where not whole"
         if all(float(v).is_integer() for v in numbers):
             return "a whole number" if len(numbers) == 1 else "whole numbers"
         return "exact"

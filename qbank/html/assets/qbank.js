@@ -102,7 +102,7 @@
   /* What to give instead of a close answer, from the answer's precision record. */
   function precisionAdvice(precision) {
     if (!precision || typeof precision !== "object") return "give more digits";
-    if (precision.mode === "exact") return "give the exact value (a fraction such as 3/8 where it is not whole)";
+    if (precision.mode === "exact") return "give the exact value (a fraction a/b where it is not whole)";
     return "give " + (precision.text || "more digits");
   }
 
