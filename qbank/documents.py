@@ -14,6 +14,22 @@ LAYOUTS = ("page-per-question", "compact")
 
 
 @dataclass(frozen=True)
+class Paper:
+    """The page qbank sets (exam.cls: US letter): geometry's margin on every side, and the band along
+    each edge that must hold nothing at all, since scanners crop or shade it. The points in the right
+    margin end `points_from_edge_in` from the edge, and the foot's line of text sits `footskip_pt`
+    below the text, both clear of that band."""
+
+    margin_cm: float = 2.2
+    blank_band_in: float = 0.4
+    points_from_edge_in: float = 0.45
+    footskip_pt: int = 15
+
+
+PAPER = Paper()
+
+
+@dataclass(frozen=True)
 class Question:
     """A question as it stands in a document: its rendered problem and solution fragments."""
 
@@ -91,6 +107,7 @@ def problem_and_solution(
             "points_rows": _points_table(questions) if h.cover else [],
             # known in advance when every question has its pages: "Page 3 of 12" needs no second pass
             "page_count": (int(h.cover) + sum(q.pages for q in questions)) if h.layout == "page-per-question" else None,
+            "paper": PAPER,
         }
         docs.append(Document(name, render_document(DOCUMENT_TEMPLATE, context)))
     return docs

@@ -218,7 +218,8 @@ HANDOUT_NOTE = """\
 This folder was written by qbank.
 
 students/    one folder per version (or per student): exam.pdf is what you hand out or upload.
-instructor/  solutions, answer keys (key.json, key.csv) and the manifest: keep them private.
+instructor/  solutions, answer keys (key.json, key.csv), the pages of every question in every
+             version (pages.csv) and the manifest: keep them private.
              They are written readable by you alone.
 """
 
@@ -250,15 +251,26 @@ def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify:
     key_json, key_csv = answer_keys(manifest)
     jobs = build.jobs or os.cpu_count() or 1
     build.reporter.info(f"compiling {len(docs)} PDFs ({len(manifest['versions'])} version(s)) with {jobs} job(s)")
+
+    def keys(compiled: Path) -> dict[str, str]:
+        """The files beside the PDFs, once compiled: the keys learn from the exams where every question sits."""
+        from .pages import answer_space_warnings, key_with_pages, pages_csv, place_exam
+
+        placed = place_exam(manifest, compiled, jobs, memo)
+        for line in answer_space_warnings(manifest, placed):
+            build.reporter.info(line)
+        return {
+            "instructor/manifest.json": recorded,
+            "instructor/key.json": key_with_pages(key_json, placed),
+            "instructor/key.csv": key_csv,
+            "instructor/pages.csv": pages_csv(manifest, placed),
+            "README.txt": HANDOUT_NOTE,
+        }
+
     return build_pdfs(
         docs,
         out,
-        extra_files={
-            "instructor/manifest.json": recorded,
-            "instructor/key.json": key_json,
-            "instructor/key.csv": key_csv,
-            "README.txt": HANDOUT_NOTE,
-        },
+        extra_files=keys,
         kind="exam",
         jobs=jobs,
         cache=build.cache,

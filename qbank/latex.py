@@ -273,14 +273,15 @@ def build_pdfs(
     docs: list[Document],
     out_dir: Path,
     *,
-    extra_files: dict[str, str] | None = None,
+    extra_files: dict[str, str] | Callable[[Path], dict[str, str]] | None = None,
     jobs: int = 2,
     cache: bool = True,
     reporter: Reporter = QUIET,
     kind: str = "documents",
 ) -> list[Path]:
     """Compile every document in a work folder beside out_dir; only if all succeed, publish the PDFs
-    (and `extra_files`, name -> text) as the whole new content of out_dir (qbank.publish). On failure
+    (and `extra_files`, name -> text, or a function of the folder holding the compiled PDFs that returns
+    them) as the whole new content of out_dir (qbank.publish). On failure
     out_dir is untouched and the work folder is kept as `<out_dir>.failed/` with the sources and logs."""
     ensure_latex()
     compiler = Compiler(use_cache=cache, reporter=reporter)
@@ -315,7 +316,8 @@ def build_pdfs(
                 reporter.info(f"{compiler.compiled} PDF(s) compiled, {compiler.cached} unchanged ones taken from the cache")
             for doc in fresh:
                 stage.place(work / doc.name / f"{doc.stem}.pdf", f"{doc.name}.pdf")
-            for name, text in (extra_files or {}).items():
+            files = extra_files(stage.path) if callable(extra_files) else extra_files
+            for name, text in (files or {}).items():
                 stage.write(name, text)
             return stage.commit()
         finally:
