@@ -122,7 +122,7 @@ def cmd_exam(args: argparse.Namespace) -> int:
 def _wrote(written: list[Path], out: str) -> None:
     _info(f"wrote {len(written)} files into {out}/")
     _info(f"  hand out: {out}/students/*/exam.pdf")
-    _info(f"  keep private: {out}/instructor/ (solutions, key.json, key.csv, manifest.json)")
+    _info(f"  keep private: {out}/instructor/ (solutions, key.json, key.csv, pages.csv, manifest.json)")
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
