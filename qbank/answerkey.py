@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 CSV_COLUMNS = [
     "version", "code", "student_id", "question", "part", "item", "points", "answer", "value",
@@ -54,10 +54,11 @@ def _parts(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     return parts
 
 
-def answer_keys(manifest: Mapping[str, Any]) -> tuple[str, str]:
+def answer_keys(manifest: Mapping[str, Any], pages: Mapping[int, Sequence[list[int]]] | None = None) -> tuple[str, str]:
     """key.json and key.csv: per version and question, the item, family, params, answers, and how each
     number is graded (its precision, absolute and relative tolerance: qbank.grading), and per part its
-    points and answers."""
+    points and answers; with `pages` (version -> per question its pages, qbank.pages), in key.json the
+    pages the question sits on."""
     versions = []
     rows = [CSV_COLUMNS]
     for record in manifest["versions"]:
@@ -101,6 +102,8 @@ def answer_keys(manifest: Mapping[str, Any]) -> tuple[str, str]:
                     rows.append(row(None, "written", "graded by hand (see the solutions)"))
             if parts:
                 q["parts"] = parts
+            if pages is not None:
+                q["pages"] = pages[record["version"]][entry["number"] - 1]
             questions.append(q)
         versions.append(
             {

@@ -248,20 +248,20 @@ def _publish(manifest: dict[str, Any], out: Path, build: BuildOptions, reverify:
     recorded = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
     # rendered from the manifest as written (lists, never tuples), as a rebuild renders it
     docs = exam_documents(json.loads(recorded), reverify, memo)
-    key_json, key_csv = answer_keys(manifest)
     jobs = build.jobs or os.cpu_count() or 1
     build.reporter.info(f"compiling {len(docs)} PDFs ({len(manifest['versions'])} version(s)) with {jobs} job(s)")
 
     def keys(compiled: Path) -> dict[str, str]:
         """The files beside the PDFs, once compiled: the keys learn from the exams where every question sits."""
-        from .pages import answer_space_warnings, key_with_pages, pages_csv, place_exam
+        from .pages import answer_space_warnings, pages_csv, place_exam
 
         placed = place_exam(manifest, compiled, jobs, memo)
         for line in answer_space_warnings(manifest, placed):
             build.reporter.info(line)
+        key_json, key_csv = answer_keys(manifest, {version: [p.pages for p in ps] for version, ps in placed.items()})
         return {
             "instructor/manifest.json": recorded,
-            "instructor/key.json": key_with_pages(key_json, placed),
+            "instructor/key.json": key_json,
             "instructor/key.csv": key_csv,
             "instructor/pages.csv": pages_csv(manifest, placed),
             "README.txt": HANDOUT_NOTE,

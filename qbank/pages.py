@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import re
 import shutil
@@ -181,11 +180,3 @@ def pages_csv(manifest: Mapping[str, Any], placed: Mapping[int, list[Placement]]
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
-
-def key_with_pages(key_json: str, placed: Mapping[int, list[Placement]]) -> str:
-    """key.json with the pages of every question of every version (`pages`: a list of page numbers)."""
-    key = json.loads(key_json)
-    for version in key["versions"]:
-        for question, where in zip(version["questions"], placed[version["version"]]):
-            question["pages"] = where.pages
-    return json.dumps(key, indent=2, allow_nan=False) + "\n"
