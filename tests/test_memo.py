@@ -74,7 +74,7 @@ def test_a_warm_rebuild_computes_nothing_and_writes_the_same_bytes(tmp_path, mon
         monkeypatch.setattr(module, name, refuse)
     build_exam(blueprint, tmp_path / "warm", versions=3, secret=SECRET.encode(), build=build)
     cold, warm = files_of(tmp_path / "cold"), files_of(tmp_path / "warm")
-    assert len(cold) == 3 * 2 + 5  # exam and solutions per version, key.json, key.csv, manifest, README, marker
+    assert len(cold) == 3 * 2 + 6  # exam and solutions per version, key.json, key.csv, pages.csv, manifest, README, marker
     assert warm == cold
 
 
