@@ -266,7 +266,7 @@ def test_the_free_space_measured_is_the_white_space_on_paper(builds, tmp_path):
         assert abs(free_pt / PT_PER_CM - where.free_cm) < 0.4, (entry["number"], free_pt / PT_PER_CM, where.free_cm)
 
 
-def test_a_question_without_room_to_answer_is_named(tmp_path):
+def test_a_question_without_room_to_answer_is_named_and_more_pages_give_it(tmp_path):
     blueprint = tmp_path / "tight.yaml"
     blueprint.write_text(
         "title: Tight\noptions: {layout: page-per-question, cover: false}\nsections:\n"
@@ -282,9 +282,15 @@ def test_a_question_without_room_to_answer_is_named(tmp_path):
         r"in 1 of 1 version\(s\); reserve `pages: 2` on the slot$",
         warnings[0],
     ), warnings[0]
-    blueprint.write_text(blueprint.read_text() + "        pages: 2\n")
+    blueprint.write_text(blueprint.read_text().replace("cover: false", "cover: false, answer_box: true") + "        pages: 2\n")
     proc = run_qbank("exam", str(blueprint), "--out", str(tmp_path / "out"), "--secret", SECRET)
     assert proc.returncode == 0 and "too little room" not in proc.stderr, proc.stderr
+    exam = tmp_path / "out" / "students" / "v01" / "exam.pdf"
+    assert [continued(text) for text in page_texts(exam)] == [None, None, 2]
+    blank = gray_pages(exam, tmp_path, dpi=72)[2]  # the reserved page the question leaves empty: its answer box
+    margin = round(PAPER.margin_cm * PT_PER_CM)
+    rows = np.nonzero((blank[margin:-margin, margin:-margin] < 128).sum(axis=1) > 300)[0]  # the box's top and bottom
+    assert len(rows) >= 2 and rows[-1] - rows[0] > 0.9 * (blank.shape[0] - 2 * margin)
 
 
 # --- reading the marks ------------------------------------------------------------------------------------
