@@ -68,8 +68,8 @@ def read_marks(pdf: Path, memo: Memo = NO_MEMO) -> dict[str, Any]:
     """The height of `pdf`'s pages (pt) and its marks: `q<n>` and `q<n>.end` -> [page, y in pt from
     the bottom of the page]. Kept in the memo under the PDF's SHA-256, so that a build whose PDFs
     all come from the cache runs no pdfinfo."""
-    request = {"pdf_sha256": hashlib.sha256(Path(pdf).read_bytes()).hexdigest()}
-    kept = memo.get("pdf-marks", request, (), _marks_shape)
+    request = {"pdf_sha256": hashlib.sha256(Path(pdf).read_bytes()).hexdigest()} if memo.enabled else None
+    kept = memo.get("pdf-marks", request, (), _marks_shape) if request else None
     if kept is not None:
         return kept
     size = _PAGE_SIZE.search(_pdfinfo("-f", "1", "-l", "1", str(pdf)))
@@ -77,7 +77,8 @@ def read_marks(pdf: Path, memo: Memo = NO_MEMO) -> dict[str, Any]:
         raise LatexError(f"pdfinfo gave no page size for {pdf}")
     marks = {f"q{n}{end}": [int(page), float(y)] for page, y, n, end in _DEST.findall(_pdfinfo("-dests", str(pdf)))}
     kept = {"height": float(size.group(2)), "marks": marks}
-    memo.put("pdf-marks", request, kept)
+    if request:
+        memo.put("pdf-marks", request, kept)
     return kept
 
 
