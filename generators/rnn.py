@@ -17,6 +17,7 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, int_vector
 from qbank.family import Answer, Family, Part, register
+from qbank.precision import decimals, exact, is_short_decimal, sig
 from qbank.params import (
     ParamError,
     as_decimal,
@@ -35,6 +36,44 @@ def _plain(value: Fraction) -> int | float:
     """An exact rational as JSON data: an int when whole, else the correctly rounded float."""
     num, den = int(value.numerator), int(value.denominator)
     return num if den == 1 else num / den
+
+
+# ---------------------------------------------------------------- mistakes a draw must separate from the answer
+
+
+def _leaf_pairs(wrong: Any, right: Any, path: str = "") -> list[tuple[str, float, float]]:
+    """(where, wrong, right) for every number of a mistaken answer (None where the mistake changes nothing)."""
+    if wrong is None:
+        return []
+    if isinstance(wrong, Mapping):
+        return [pair for key, value in wrong.items() for pair in _leaf_pairs(value, right[key], f"{path}.{key}")]
+    if isinstance(wrong, (list, tuple)):
+        return [pair for k, value in enumerate(wrong) for pair in _leaf_pairs(value, right[k], f"{path}[{k}]")]
+    return [(path, float(wrong), float(right))]
+
+
+def _usable(fam: Family, params: Mapping[str, Any]) -> bool:
+    """Whether the engine takes a drawn sample as it is: not degenerate and free of rounding traps. A sampler
+    that draws its structure first and then its numbers until they are usable keeps the structure's planned
+    frequency, however often one structure is refused."""
+    from qbank.grading import rounding_trap
+
+    return fam.degenerate(params) is None and rounding_trap(fam, params, fam.solve(params)) is None
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a draw lets one of the family's listed `mistakes` score: the wrong value a mistake gives for an
+    asked number is accepted at that number's precision. None when every mistake misses everywhere."""
+    for name, mistake in fam.mistakes.items():
+        for answer, wrong in mistake(params).items():
+            grading = fam.answers[answer].grading
+            for where, given, true in _leaf_pairs(wrong, answers[answer]):
+                if grading.accepts(true, given):
+                    return (
+                        f"the mistake '{name}' gives {answer}{where} = {given:.6g}, which the key accepts for "
+                        f"{true:.6g} at {grading.describe()}"
+                    )
+    return None
 
 
 # ---------------------------------------------------------------- exact polynomials (the scalar RNN's solve)
@@ -203,32 +242,122 @@ def _polynomials(u: list[int]) -> dict[str, Any]:
     }
 
 
+def _scalar_forward(params: Mapping[str, Any]) -> tuple[Fraction, list[Fraction], list[Fraction]]:
+    """w and the exact sum nodes a_t and product nodes h_t of the scalar RNN."""
+    w = Fraction(str(params["w"]))
+    sums, states = _unroll(w, [Fraction(u_t) for u_t in params["u"]], Fraction(0))
+    return w, sums, states
+
+
+def _recurrent_edges_forgotten(params: Mapping[str, Any]) -> dict[str, Any]:
+    """h_{T-1} treated as a constant: dy/dw = dh_T/dw along the last edge only, a_T."""
+    _, sums, _ = _scalar_forward(params)
+    return {"dydw": _plain(sums[-1])}
+
+
+def _local_slopes_only(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Each edge's local slope a_t summed, without the factor dy/dh_t that carries it to y."""
+    _, sums, _ = _scalar_forward(params)
+    return {"dydw": _plain(sum(sums))}
+
+
+def _power_factor_dropped(params: Mapping[str, Any]) -> dict[str, Any]:
+    """d(w^k)/dw written w^(k-1), without the factor k: dy/dw = y / w."""
+    w, _, states = _scalar_forward(params)
+    return {"dydw": _plain(states[-1] / w)}
+
+
+def _inputs_reversed(params: Mapping[str, Any]) -> dict[str, Any]:
+    """u_t multiplied by w^t instead of w^(T+1-t) (the inputs read in the wrong order): y and dy/dw of
+    sum_t u_t w^t."""
+    w, u = Fraction(str(params["w"])), params["u"]
+    return {
+        "y_value": _plain(sum(u_t * w**t for t, u_t in enumerate(u, 1))),
+        "dydw": _plain(sum(t * u_t * w ** (t - 1) for t, u_t in enumerate(u, 1))),
+    }
+
+
+def _partials_off_by_one(params: Mapping[str, Any]) -> dict[str, Any]:
+    """One power of w off in the backward pass: dy/dh_t = w^(T+1-t) and dy/da_t = w^(T-t)."""
+    w, steps = Fraction(str(params["w"])), len(params["u"])
+    return {
+        "node_partials": {
+            "a": [_plain(w ** (steps - 1 - t)) for t in range(steps)],
+            "h": [_plain(w ** (steps - t)) for t in range(steps)],
+        }
+    }
+
+
+def _edge_through_sum_node(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The edge into h_t scaled by dy/da_t instead of dy/dh_t: c_t = a_t w^(T+1-t)."""
+    w, sums, _ = _scalar_forward(params)
+    steps = len(sums)
+    return {"edge_contributions": [_plain(a * w ** (steps - t)) for t, a in enumerate(sums)]}
+
+
 @register
 class ScalarRnnBackprop(Family):
+    """Mistakes its draws separate from the right answer (`mistakes`; `degenerate` refuses a draw where one
+    of them gives a value the key accepts): forgetting the recurrent edges (dy/dw = a_T, the mistake part (e)
+    is about), summing the edges' local slopes a_t without dy/dh_t, dropping the factor k of d(w^k)/dw,
+    reading the inputs in reverse order (u_t with w^t), one power of w off in the node partials, and scaling
+    an edge by dy/da_t instead of dy/dh_t. A zero sum node (a_t = 0, so h_t = c_t = 0 whatever the slip)
+    and dy/dw = 0 are refused as well."""
+
     id = "scalar-rnn-backprop"
     title = "Backpropagation through a scalar linear RNN"
     topic = "rnn"
     difficulty = 2
+    # Every value is exact: w is a short decimal, the inputs are integers, and validate() keeps w^T to
+    # at most 6 decimals, so each answer is a short decimal a student writes out in full.
     answers = {
         "forward": Answer(
             "table",
             "sum nodes a_t and product nodes h_t: values at the given w (a, h) and as polynomials in w, u_1..u_T "
             "(a_expr, h_expr)",
-            1e-9,
+            precision=exact(),
+            symbol="a_t, h_t",
+            label="a_t and h_t",
+            index=("t = {}",),
+            form="for each step t, the values of a_t and h_t and their polynomials in w and the inputs u1, u2, ...",
         ),
-        "y_poly": Answer("expression", "the output y = h_T as a polynomial in w, inputs substituted"),
-        "y_coeffs": Answer("vector", "coefficients of w^1, ..., w^T in y", 0),
-        "y_value": Answer("number", "y at the given w", 1e-9),
-        "dydw_poly": Answer("expression", "dy/dw as a polynomial in w"),
-        "dydw": Answer("number", "dy/dw at the given w", 1e-9),
+        "y_poly": Answer(
+            "expression", "the output y = h_T as a polynomial in w, inputs substituted",
+            symbol="y", label="y as a polynomial in w", form="a polynomial in w alone",
+        ),
+        "y_coeffs": Answer(
+            "vector", "coefficients of w^1, ..., w^T in y", precision=exact(),
+            symbol="y", label="coefficients of y", index=("of w^{}",), form="whole numbers, lowest power first",
+        ),
+        "y_value": Answer("number", "y at the given w", precision=exact(), symbol="y", label="y at the given w"),
+        "dydw_poly": Answer(
+            "expression", "dy/dw as a polynomial in w",
+            symbol=r"\frac{dy}{dw}", label="dy/dw as a polynomial in w", form="a polynomial in w",
+        ),
+        "dydw": Answer(
+            "number", "dy/dw at the given w", precision=exact(), symbol=r"\frac{dy}{dw}", label="dy/dw at the given w"
+        ),
         "node_partials": Answer(
             "table",
             "dy/da_t and dy/dh_t at the given w (a, h) and as powers of w (a_expr, h_expr)",
-            1e-9,
+            precision=exact(),
+            symbol=r"\partial y/\partial a_t, \partial y/\partial h_t",
+            label="dy/da_t and dy/dh_t",
+            index=("t = {}",),
+            form="for each step t, the values of both partials and each as a power of w",
         ),
         "edge_contributions": Answer(
-            "vector", "contribution a_t dy/dh_t of the edge from w into each product node h_t", 1e-9
+            "vector", "contribution a_t dy/dh_t of the edge from w into each product node h_t",
+            precision=exact(), symbol="c_t", label="c_t", index=("t = {}",),
         ),
+    }
+    mistakes = {
+        "recurrent edges forgotten (dy/dw = a_T, the last edge only)": _recurrent_edges_forgotten,
+        "local slopes a_t summed without dy/dh_t": _local_slopes_only,
+        "factor k of d(w^k)/dw dropped (dy/dw = y/w)": _power_factor_dropped,
+        "inputs in reverse order (u_t w^t)": _inputs_reversed,
+        "one power of w off in the node partials": _partials_off_by_one,
+        "edge scaled by dy/da_t instead of dy/dh_t": _edge_through_sum_node,
     }
 
     # T (the length of u) sets the number of nodes, polynomial terms and edges in every part
@@ -256,12 +385,18 @@ class ScalarRnnBackprop(Family):
 
     def sample(self, rng):
         steps = choice(rng, (2, 3, 3, 4))
-        return {
-            "w": choice(rng, SAMPLED_WEIGHTS),
-            # u_1 is the coefficient of w^T in y: nonzero keeps y of full degree; the later inputs are nonzero
-            # too, so that no term of y, dy/dw or the edge contributions drops out (equal work per T)
-            "u": int_vector(rng, steps, -3, 3, nonzero=True),
-        }
+        # T first, then the numbers until degenerate() takes them: a T that is refused more often (more
+        # values, more chances for a mistake to score) is still drawn as often as planned
+        for _ in range(100):
+            params = {
+                "w": choice(rng, SAMPLED_WEIGHTS),
+                # u_1 is the coefficient of w^T in y: nonzero keeps y of full degree; the later inputs are
+                # nonzero too, so that no term of y, dy/dw or the edge contributions drops out (equal work per T)
+                "u": int_vector(rng, steps, -3, 3, nonzero=True),
+            }
+            if self.degenerate(params) is None:
+                break
+        return params
 
     def validate(self, params):
         require_keys(params, ("w", "u"))
@@ -272,7 +407,23 @@ class ScalarRnnBackprop(Family):
         u = as_int_list(params["u"], "u", (2, 5), -9, 9)
         if u[0] == 0:
             raise ParamError("u[0]", "a nonzero first input u_1 (the coefficient of w^T in y)", u[0])
+        if not is_short_decimal(float(Fraction(str(w)) ** len(u))):
+            # every answer is asked exactly, and w^T has the most decimals of any value
+            raise ParamError(
+                "w", f"a weight whose power w^{len(u)} has at most 6 decimals (T = {len(u)} inputs; "
+                "every value is asked exactly), such as 0.5, 1.5 or -2", w,
+            )
         return {"w": w, "u": u}
+
+    def degenerate(self, params):
+        _, sums, _ = _scalar_forward(params)
+        if any(a == 0 for a in sums):
+            t = next(t for t, a in enumerate(sums, 1) if a == 0)
+            return f"the sum node a_{t} is 0, so h_{t} and the edge contribution c_{t} are 0 whatever slip is made"
+        answers = self.solve(params)
+        if answers["dydw"] == 0:
+            return "dy/dw is 0 at the given w, so a student who forgets edges (or the whole graph) still gets it"
+        return scoring_mistake(self, params, answers)
 
     def solve(self, params):
         u = params["u"]
@@ -437,8 +588,13 @@ LSTM_FIELDS = ("Wx", "Wh", "b", "x", "h_prev", "c_prev", "dh", "dc_next")
 # (hidden size H, input size D): mostly scalars, which are worked by hand
 LSTM_SHAPES = ((1, 1),) * 5 + ((1, 2), (2, 1), (2, 2))
 LSTM_MAX_PREACT = 2.5  # drawn gates stay away from saturation, where every local slope is nearly 0
-LSTM_MIN_DELTA = 2e-3  # ... and every pre-activation gradient shows at least two significant digits at 4 decimals
-SHOWN, CARRIED = 1e-4, 1e-3  # tolerances: a value shown to 4 decimals; a delta computed from rounded values
+LSTM_MIN_DELTA = 2e-3  # ... and no pre-activation gradient is so small that its gate hardly matters
+# A gradient that is a sum (dc_t, dh_{t-1}) must keep at least this share of its largest term: a sum that
+# cancels further loses its leading digits, and its significant digits would ask for far more of every term.
+LSTM_MIN_SUM_SHARE = 0.02
+# Forward values are of order 1 (gates in (0, 1), states in (-3, 3)): 4 decimal places. Gradients range from
+# about 1e-4 to 3: 3 significant digits, as a calculator gives them from unrounded intermediate values.
+LSTM_FORWARD, LSTM_GRADIENT = decimals(4), sig(3)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -512,31 +668,235 @@ def _lstm_part_minutes(hidden: int, inputs: int) -> list[float]:
     ]
 
 
+def _lstm_solve(params: Mapping[str, Any]) -> dict[str, Any]:
+    """One LSTM step forward and backward with numpy, for the upstream gradients dh and dc_next."""
+    hidden = len(params["h_prev"])
+    x, h_prev, c_prev = (np.array(params[k], dtype=float) for k in ("x", "h_prev", "c_prev"))
+    dh, dc_next = np.array(params["dh"], dtype=float), np.array(params["dc_next"], dtype=float)
+    wh = np.array(params["Wh"], dtype=float)
+    a = np.array(_lstm_preactivation(params))
+    a_f, a_i, a_g, a_o = a.reshape(4, hidden)
+    f, i, g, o = _sigmoid(a_f), _sigmoid(a_i), np.tanh(a_g), _sigmoid(a_o)
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+
+    dc = dc_next + dh * o * (1 - tanh_c**2)  # c_t reaches L directly (dc_next) and through h_t
+    df, di, dg, do = dc * c_prev, dc * g, dc * i, dh * tanh_c
+    da = np.concatenate([df * f * (1 - f), di * i * (1 - i), dg * (1 - g**2), do * o * (1 - o)])
+    return {
+        "a": a.tolist(),
+        "f": f.tolist(),
+        "i": i.tolist(),
+        "g": g.tolist(),
+        "o": o.tolist(),
+        "c": c.tolist(),
+        "h": h.tolist(),
+        "dc": dc.tolist(),
+        "df": df.tolist(),
+        "di": di.tolist(),
+        "dg": dg.tolist(),
+        "do": do.tolist(),
+        "da": da.tolist(),
+        "db": da.tolist(),
+        "dWh": np.outer(da, h_prev).tolist(),
+        "dWx": np.outer(da, x).tolist(),
+        "dh_prev": (wh.T @ da).tolist(),
+        "dc_prev": (dc * f).tolist(),
+    }
+
+
+def _lstm_mistaken(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The values the LSTM mistakes start from (solve's, as arrays), and tanh(c_t)."""
+    values = {k: np.array(v, dtype=float) for k, v in _lstm_solve(params).items()}
+    values["tanh_c"] = np.tanh(values["c"])
+    return values
+
+
+def _lstm_h_without_tanh(params):
+    """h_t = o c_t: the tanh of the cell state forgotten."""
+    v = _lstm_mistaken(params)
+    return {"h": (v["o"] * v["c"]).tolist()}
+
+
+def _lstm_dc_without_h_path(params):
+    """dc_t = dc_next: the path from c_t through h_t = o tanh(c_t) forgotten."""
+    return {"dc": [float(d) for d in params["dc_next"]]}
+
+
+def _lstm_dc_without_cell_path(params):
+    """dc_t = dh o (1 - tanh^2(c_t)): the gradient coming back through the next cell state forgotten."""
+    v = _lstm_mistaken(params)
+    return {"dc": (np.array(params["dh"], dtype=float) * v["o"] * (1 - v["tanh_c"] ** 2)).tolist()}
+
+
+def _lstm_do_with_tanh_squared(params):
+    """do = dh tanh^2(c_t) (a misprint of the course handout) instead of dh tanh(c_t)."""
+    v = _lstm_mistaken(params)
+    return {"do": (np.array(params["dh"], dtype=float) * v["tanh_c"] ** 2).tolist()}
+
+
+def _lstm_input_and_candidate_swapped(params):
+    """di = dc_t i and dg = dc_t g: each gate multiplied by itself instead of the other factor of i g."""
+    v = _lstm_mistaken(params)
+    return {"di": (v["dc"] * v["i"]).tolist(), "dg": (v["dc"] * v["g"]).tolist()}
+
+
+def _lstm_tanh_slope_for_sigmoids(params):
+    """The slope 1 - s^2 of tanh used for the sigmoid gates f, i and o (the candidate's block unchanged)."""
+    v = _lstm_mistaken(params)
+    hidden = len(params["h_prev"])
+    blocks = [v["df"] * (1 - v["f"] ** 2), v["di"] * (1 - v["i"] ** 2), None, v["do"] * (1 - v["o"] ** 2)]
+    wrong = [None if b is None else float(b[j]) for b in blocks for j in range(hidden)]
+    return {"da": wrong, "db": wrong}
+
+
+def _lstm_sigmoid_slope_for_candidate(params):
+    """The slope g (1 - g) of a sigmoid used for the candidate g = tanh(a_g)."""
+    v = _lstm_mistaken(params)
+    hidden = len(params["h_prev"])
+    wrong = [None] * (4 * hidden)
+    wrong[2 * hidden : 3 * hidden] = (v["dg"] * v["g"] * (1 - v["g"])).tolist()
+    return {"da": wrong, "db": wrong}
+
+
+def _lstm_dc_prev_without_forget_gate(params):
+    """dc_{t-1} = dc_t: the forget gate's factor on the cell path forgotten."""
+    return {"dc_prev": _lstm_mistaken(params)["dc"].tolist()}
+
+
+def _lstm_dh_prev_skipping_slopes(params):
+    """dh_{t-1} = W_h^T [df; di; dg; do]: the gates' gradients sent back without their activation slopes."""
+    v = _lstm_mistaken(params)
+    gates = np.concatenate([v["df"], v["di"], v["dg"], v["do"]])
+    return {"dh_prev": (np.array(params["Wh"], dtype=float).T @ gates).tolist()}
+
+
+def _lstm_dwh_with_new_state(params):
+    """dW_h = da h_t^T: the new hidden state where the previous one multiplies W_h."""
+    v = _lstm_mistaken(params)
+    return {"dWh": np.outer(v["da"], v["h"]).tolist()}
+
+
+def _lstm_cancellation(params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a gradient that is a sum (dc_t = dc_next + dh o (1 - tanh^2 c_t), dh_{t-1} = W_h^T da) cancels
+    below LSTM_MIN_SUM_SHARE of its largest term, else None."""
+    o, tanh_c = np.array(answers["o"]), np.tanh(np.array(answers["c"]))
+    sums = {
+        "dc_t": np.array([np.array(params["dc_next"], dtype=float), np.array(params["dh"]) * o * (1 - tanh_c**2)]),
+        "dh_{t-1}": np.array(params["Wh"], dtype=float) * np.array(answers["da"])[:, None],
+    }
+    for name, terms in sums.items():
+        total, largest = np.abs(terms.sum(axis=0)), np.abs(terms).max(axis=0)
+        for unit in range(len(total)):
+            if total[unit] < LSTM_MIN_SUM_SHARE * largest[unit]:
+                return (
+                    f"the terms of {name} (unit {unit + 1}) cancel to {total[unit]:.2g}, under "
+                    f"{LSTM_MIN_SUM_SHARE:.0%} of the largest ({largest[unit]:.2g}): its significant digits are lost"
+                )
+    return None
+
+
+LSTM_GRADIENTS = ("dc", "df", "di", "dg", "do", "da", "dWh", "dWx", "dh_prev", "dc_prev")
+
+
+def _working(value: Any) -> Any:
+    """A gradient as the LSTM solution's working shows it, one digit beyond its answer: 4 decimal places, and
+    below 0.1 4 significant digits in plain decimals (0.002346), so that the shown products agree with the
+    shown factors to about 1e-4 (lists and matrices entry by entry)."""
+    if isinstance(value, list):
+        return [_working(v) for v in value]
+    if value == 0:
+        return "0"
+    places = 4 if abs(value) >= 0.1 else 3 - math.floor(math.log10(abs(value)))
+    text = f"{value:.{places}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
 @register
 class LstmCellBackward(Family):
+    """Mistakes its draws separate from the right answer (`mistakes`; `degenerate` refuses a draw where one
+    of them gives a value the key accepts): h_t without the tanh of c_t; dc_t without the path through h_t,
+    or without the next cell state's gradient; do with tanh^2 (the handout's misprint); di and dg swapped;
+    the tanh slope for a sigmoid gate or the sigmoid slope for the candidate; dc_{t-1} without the forget
+    gate; dh_{t-1} skipping the activation slopes; dW_h with h_t for h_{t-1}. A sum (dc_t, dh_{t-1}) whose
+    terms cancel below LSTM_MIN_SUM_SHARE of the largest is refused too.
+
+    Every answer is asked: the forward values, each intermediate gradient of the chain (dc_t, the gate and
+    pre-activation gradients), the parameter gradients and what the cell sends back; db equals da, and
+    seeing that the bias passes the gradient on unchanged is what part (d) asks."""
+
     id = "lstm-cell-backward"
     title = "Backpropagation through one LSTM cell step"
     topic = "rnn"
     difficulty = 3
     answers = {
-        "a": Answer("vector", "pre-activations a = W_h h_{t-1} + W_x x_t + b, blocks f, i, g, o", 1e-9),
-        "f": Answer("vector", "forget gate f = sigma(a_f)", SHOWN),
-        "i": Answer("vector", "input gate i = sigma(a_i)", SHOWN),
-        "g": Answer("vector", "candidate g = tanh(a_g)", SHOWN),
-        "o": Answer("vector", "output gate o = sigma(a_o)", SHOWN),
-        "c": Answer("vector", "new cell state c_t = f*c_{t-1} + i*g", SHOWN),
-        "h": Answer("vector", "new hidden state h_t = o*tanh(c_t)", SHOWN),
-        "dc": Answer("vector", "total gradient at the cell state, dc_t = dc_next + dh*o*(1 - tanh^2(c_t))", CARRIED),
-        "df": Answer("vector", "gradient at the forget gate, dc_t*c_{t-1}", CARRIED),
-        "di": Answer("vector", "gradient at the input gate, dc_t*g", CARRIED),
-        "dg": Answer("vector", "gradient at the candidate, dc_t*i", CARRIED),
-        "do": Answer("vector", "gradient at the output gate, dh*tanh(c_t)", CARRIED),
-        "da": Answer("vector", "gradient at the pre-activations, blocks f, i, g, o", CARRIED),
-        "db": Answer("vector", "gradient of the bias (equal to da)", CARRIED),
-        "dWh": Answer("matrix", "gradient of W_h, da h_{t-1}^T", CARRIED),
-        "dWx": Answer("matrix", "gradient of W_x, da x_t^T", CARRIED),
-        "dh_prev": Answer("vector", "gradient passed to the previous hidden state, W_h^T da", CARRIED),
-        "dc_prev": Answer("vector", "gradient passed to the previous cell state, dc_t*f", CARRIED),
+        "a": Answer(
+            "vector", "pre-activations a = W_h h_{t-1} + W_x x_t + b, blocks f, i, g, o",
+            precision=exact(), symbol="a", label="a", form="numbers in the order of the blocks f, i, g, o",
+        ),
+        "f": Answer("vector", "forget gate f = sigma(a_f)", precision=LSTM_FORWARD, symbol="f", label="f", index=("unit {}",)),
+        "i": Answer("vector", "input gate i = sigma(a_i)", precision=LSTM_FORWARD, symbol="i", label="i", index=("unit {}",)),
+        "g": Answer("vector", "candidate g = tanh(a_g)", precision=LSTM_FORWARD, symbol="g", label="g", index=("unit {}",)),
+        "o": Answer("vector", "output gate o = sigma(a_o)", precision=LSTM_FORWARD, symbol="o", label="o", index=("unit {}",)),
+        "c": Answer(
+            "vector", "new cell state c_t = f*c_{t-1} + i*g",
+            precision=LSTM_FORWARD, symbol="c_t", label="c_t", index=("unit {}",),
+        ),
+        "h": Answer(
+            "vector", "new hidden state h_t = o*tanh(c_t)",
+            precision=LSTM_FORWARD, symbol="h_t", label="h_t", index=("unit {}",),
+        ),
+        "dc": Answer(
+            "vector", "total gradient at the cell state, dc_t = dc_next + dh*o*(1 - tanh^2(c_t))",
+            precision=LSTM_GRADIENT, symbol=r"\delta c_t", label="dL/dc_t", index=("unit {}",),
+        ),
+        "df": Answer(
+            "vector", "gradient at the forget gate, dc_t*c_{t-1}",
+            precision=LSTM_GRADIENT, symbol=r"\delta f", label="dL/df", index=("unit {}",),
+        ),
+        "di": Answer(
+            "vector", "gradient at the input gate, dc_t*g",
+            precision=LSTM_GRADIENT, symbol=r"\delta i", label="dL/di", index=("unit {}",),
+        ),
+        "dg": Answer(
+            "vector", "gradient at the candidate, dc_t*i",
+            precision=LSTM_GRADIENT, symbol=r"\delta g", label="dL/dg", index=("unit {}",),
+        ),
+        "do": Answer(
+            "vector", "gradient at the output gate, dh*tanh(c_t)",
+            precision=LSTM_GRADIENT, symbol=r"\delta o", label="dL/do", index=("unit {}",),
+        ),
+        "da": Answer(
+            "vector", "gradient at the pre-activations, blocks f, i, g, o",
+            precision=LSTM_GRADIENT, symbol=r"\delta a", label="dL/da", form="numbers in the order of the blocks f, i, g, o",
+        ),
+        "db": Answer(
+            "vector", "gradient of the bias (equal to da)",
+            precision=LSTM_GRADIENT, symbol=r"\delta b", label="dL/db", form="numbers in the order of the blocks f, i, g, o",
+        ),
+        "dWh": Answer("matrix", "gradient of W_h, da h_{t-1}^T", precision=LSTM_GRADIENT, symbol=r"\delta W_h", label="dL/dW_h"),
+        "dWx": Answer("matrix", "gradient of W_x, da x_t^T", precision=LSTM_GRADIENT, symbol=r"\delta W_x", label="dL/dW_x"),
+        "dh_prev": Answer(
+            "vector", "gradient passed to the previous hidden state, W_h^T da",
+            precision=LSTM_GRADIENT, symbol=r"\delta h_{t-1}", label="dL/dh_{t-1}", index=("unit {}",),
+        ),
+        "dc_prev": Answer(
+            "vector", "gradient passed to the previous cell state, dc_t*f",
+            precision=LSTM_GRADIENT, symbol=r"\delta c_{t-1}", label="dL/dc_{t-1}", index=("unit {}",),
+        ),
+    }
+    mistakes = {
+        "h_t without the tanh (h_t = o c_t)": _lstm_h_without_tanh,
+        "dc_t without the path through h_t": _lstm_dc_without_h_path,
+        "dc_t without the next cell state's gradient": _lstm_dc_without_cell_path,
+        "do with tanh^2(c_t)": _lstm_do_with_tanh_squared,
+        "di and dg swapped": _lstm_input_and_candidate_swapped,
+        "tanh slope for a sigmoid gate": _lstm_tanh_slope_for_sigmoids,
+        "sigmoid slope for the candidate": _lstm_sigmoid_slope_for_candidate,
+        "dc_{t-1} without the forget gate": _lstm_dc_prev_without_forget_gate,
+        "dh_{t-1} without the activation slopes": _lstm_dh_prev_skipping_slopes,
+        "dW_h with h_t for h_{t-1}": _lstm_dwh_with_new_state,
     }
     structure = ("h_prev", "x")  # the hidden size H and the input size D set every part's amount of work
     asks = ("lstm-forward-step", "lstm-backward-step", "lstm-cell-state-gradient-paths", "lstm-cell-state-jacobian")
@@ -579,7 +939,9 @@ class LstmCellBackward(Family):
             }
             if max(abs(z) for z in _lstm_preactivation(params)) > LSTM_MAX_PREACT:
                 continue
-            if min(abs(d) for d in self.solve(params)["da"]) >= LSTM_MIN_DELTA:
+            # the engine's whole test here too, so that the shape drawn first is kept: H = 2 has more values
+            # for a mistake to score on or to fall on a rounding boundary, and would be drawn less often
+            if min(abs(d) for d in self.solve(params)["da"]) >= LSTM_MIN_DELTA and _usable(self, params):
                 break
         return params
 
@@ -613,43 +975,14 @@ class LstmCellBackward(Family):
             return "x is zero, so the gradient of W_x is zero"
         if not any(params["h_prev"]):
             return "h_prev is zero, so the gradient of W_h is zero"
-        return None
+        answers = self.solve(params)
+        cancelled = _lstm_cancellation(params, answers)
+        if cancelled:
+            return cancelled
+        return scoring_mistake(self, params, answers)
 
     def solve(self, params):
-        hidden = len(params["h_prev"])
-        x, h_prev, c_prev = (np.array(params[k], dtype=float) for k in ("x", "h_prev", "c_prev"))
-        dh, dc_next = np.array(params["dh"], dtype=float), np.array(params["dc_next"], dtype=float)
-        wh = np.array(params["Wh"], dtype=float)
-        a = np.array(_lstm_preactivation(params))
-        a_f, a_i, a_g, a_o = a.reshape(4, hidden)
-        f, i, g, o = _sigmoid(a_f), _sigmoid(a_i), np.tanh(a_g), _sigmoid(a_o)
-        c = f * c_prev + i * g
-        tanh_c = np.tanh(c)
-        h = o * tanh_c
-
-        dc = dc_next + dh * o * (1 - tanh_c**2)  # c_t reaches L directly (dc_next) and through h_t
-        df, di, dg, do = dc * c_prev, dc * g, dc * i, dh * tanh_c
-        da = np.concatenate([df * f * (1 - f), di * i * (1 - i), dg * (1 - g**2), do * o * (1 - o)])
-        return {
-            "a": a.tolist(),
-            "f": f.tolist(),
-            "i": i.tolist(),
-            "g": g.tolist(),
-            "o": o.tolist(),
-            "c": c.tolist(),
-            "h": h.tolist(),
-            "dc": dc.tolist(),
-            "df": df.tolist(),
-            "di": di.tolist(),
-            "dg": dg.tolist(),
-            "do": do.tolist(),
-            "da": da.tolist(),
-            "db": da.tolist(),
-            "dWh": np.outer(da, h_prev).tolist(),
-            "dWx": np.outer(da, x).tolist(),
-            "dh_prev": (wh.T @ da).tolist(),
-            "dc_prev": (dc * f).tolist(),
-        }
+        return _lstm_solve(params)
 
     def check(self, params, answers):
         """A separate scalar forward pass, and central differences of L = dh . h_t + dc_next . c_t, whose
@@ -706,6 +1039,8 @@ class LstmCellBackward(Family):
             "H": hidden,
             "D": len(params["x"]),
             "rows": rows,
+            # the gradients as the working shows them (see _working)
+            "work": {name: _working(answers[name]) for name in LSTM_GRADIENTS},
             "tanh_c": [math.tanh(c) for c in answers["c"]],
             "WhT": [list(col) for col in zip(*params["Wh"])],
         }
@@ -817,28 +1152,174 @@ def _flow_shape_problem(params: Mapping[str, Any], lam: tuple[float, float]) -> 
     return None
 
 
+def _flow_rows(params: Mapping[str, Any], scale: float, power: Any) -> list[list[float] | None]:
+    """scale W_f M^k for each asked step, with (M, k) = power(W_h, T - t) (None: a row the mistake leaves)."""
+    wh, wf = np.array(params["Wh"], dtype=float), np.array(params["Wf"][0], dtype=float)
+    rows = []
+    for t in flow_steps(params["T"]):
+        matrix, k = power(wh, params["T"] - t)
+        rows.append(None if k is None else (scale * wf @ np.linalg.matrix_power(matrix, k)).tolist())
+    return rows
+
+
+def _flow_transposed(params):
+    """W_h^T where the chain rule puts W_h: 2 (yhat - y) W_f (W_h^T)^(T-t) (the row t = T is the same)."""
+    return {"gradients": _flow_rows(params, 2 * params["residual"], lambda wh, k: (wh.T, k if k else None))}
+
+
+def _flow_power_too_high(params):
+    """One factor of W_h too many: 2 (yhat - y) W_f W_h^(T-t+1)."""
+    return {"gradients": _flow_rows(params, 2 * params["residual"], lambda wh, k: (wh, k + 1))}
+
+
+def _flow_power_too_low(params):
+    """One factor of W_h too few: 2 (yhat - y) W_f W_h^(T-t-1) (from t = T - 1 on)."""
+    return {"gradients": _flow_rows(params, 2 * params["residual"], lambda wh, k: (wh, k - 1 if k else None))}
+
+
+def _flow_without_loss_slope(params):
+    """The loss's slope 2 (yhat - y) left out: W_f W_h^(T-t)."""
+    return {"gradients": _flow_rows(params, 1.0, lambda wh, k: (wh, k))}
+
+
+def _flow_without_factor_two(params):
+    """The 2 of d(yhat - y)^2 left out: (yhat - y) W_f W_h^(T-t)."""
+    return {"gradients": _flow_rows(params, params["residual"], lambda wh, k: (wh, k))}
+
+
+def _flow_norms(params) -> list[np.ndarray]:
+    return [np.array(row) for row in _flow_rows(params, 2 * params["residual"], lambda wh, k: (wh, k))]
+
+
+def _flow_squared_norm(params):
+    """The norm without its square root, g_1^2 + g_2^2."""
+    return {"norms": [float(g @ g) for g in _flow_norms(params)]}
+
+
+def _flow_l1_norm(params):
+    """|g_1| + |g_2| for the Euclidean norm."""
+    return {"norms": [float(np.abs(g).sum()) for g in _flow_norms(params)]}
+
+
+def _flow_natural_log(params):
+    """ln for log10."""
+    return {"log10_norms": [math.log(float(np.linalg.norm(g))) for g in _flow_norms(params)]}
+
+
+def _flow_growth(params, exponent: Any) -> float:
+    curve = _norm_curve(params)
+    return (curve[-1][1] / curve[0][1]) ** exponent(params["T"])
+
+
+def _flow_root_of_t(params):
+    """The root 1/T for the T - 1 steps from t = T back to t = 1."""
+    return {"growth_factor": _flow_growth(params, lambda length: 1 / length)}
+
+
+def _flow_no_root(params):
+    """The whole ratio |dL/dh_1| / |dL/dh_T| for the factor per step."""
+    return {"growth_factor": _flow_growth(params, lambda length: 1)}
+
+
+def _flow_ratio_inverted(params):
+    """The ratio upside down, (|dL/dh_T| / |dL/dh_1|)^(1/(T-1))."""
+    return {"growth_factor": _flow_growth(params, lambda length: -1 / (length - 1))}
+
+
+def _flow_eigenvalue_problem(wh: list[list[Any]]) -> str | None:
+    """Why W_h's eigenvalues cannot be asked exactly (not real, or no short decimals), else None."""
+    trace = _exact(wh[0][0]) + _exact(wh[1][1])
+    det = _exact(wh[0][0]) * _exact(wh[1][1]) - _exact(wh[0][1]) * _exact(wh[1][0])
+    disc = trace * trace - 4 * det
+    if disc < 0:
+        return "W_h has complex eigenvalues; this problem needs two real ones"
+    num, den = math.isqrt(disc.numerator), math.isqrt(disc.denominator)
+    if num * num != disc.numerator or den * den != disc.denominator:
+        return (
+            f"the eigenvalues of W_h are irrational (the discriminant {float(disc):g} is no square of a decimal); "
+            "this problem asks them exactly"
+        )
+    root = Fraction(num, den)
+    if not all(is_short_decimal(float(v)) for v in ((trace + root) / 2, (trace - root) / 2)):
+        return "the eigenvalues of W_h are no short decimals; this problem asks them exactly"
+    return None
+
+
 @register
 class RnnGradientFlow(Family):
+    """Mistakes its draws separate from the right answer (`mistakes`; `degenerate` refuses a draw where one
+    of them gives a value the key accepts): W_h^T for W_h (a transposition), one power of W_h too many or too
+    few, the loss's slope 2 (yhat - y) or its factor 2 left out, the norm without its square root or as
+    |g_1| + |g_2|, ln for log10, and for the average factor the root 1/T, no root, or the ratio upside down.
+
+    The asked steps T, T - 1, T - 5 and 1 depend on T, which `index` formats cannot name: the inputs read
+    "asked step 1" to "asked step 4", and the problem numbers the steps so."""
+
     id = "rnn-gradient-flow"
     title = "Vanishing and exploding gradients in a linear RNN"
     topic = "rnn"
     difficulty = 3
+    # Eigenvalues are short decimals (degenerate() refuses others): exact. Gradients and norms range from
+    # about 1e-6 to 1e3: 4 significant digits. Their log10 to 3 decimal places (a norm to 4 significant
+    # digits fixes it to 2e-4). The average factor is worked from the norms of part (c): rounded there to
+    # 4 significant digits, their ratio may be off by 1e-3 of itself, and its (T-1)-th root (T >= 8) by
+    # 1.5e-4, up to 1.4 units of the factor's 4th digit: an allowance of 1 unit.
     answers = {
-        "eigenvalues": Answer("vector", "eigenvalues of W_h, largest magnitude first", 1e-4),
-        "spectral_radius": Answer("number", "rho(W_h), the largest eigenvalue magnitude", 1e-4),
-        "steps": Answer("sequence", "the steps t asked about, in the order of the other answers: T, T-1, T-5, 1"),
-        "gradients": Answer(
-            "matrix", "dL/dh_t = 2 (yhat - y) W_f W_h^(T-t) as a row per asked t (grade relatively, to 1e-3)", 1e-6,
-            rel=1e-3,
+        "eigenvalues": Answer(
+            "vector", "eigenvalues of W_h, largest magnitude first", precision=exact(),
+            symbol=r"\lambda_1, \lambda_2", label="eigenvalues of W_h", index=("lambda_{}",),
+            form="2 numbers, the larger magnitude first",
         ),
-        "norms": Answer("vector", "Euclidean norm of dL/dh_t per asked t (grade relatively, to 1e-3)", 1e-6, rel=1e-3),
-        "log10_norms": Answer("vector", "log10 of those norms", 1e-3),
+        "spectral_radius": Answer(
+            "number", "rho(W_h), the largest eigenvalue magnitude", precision=exact(),
+            symbol=r"\rho(W_h)", label="rho(W_h)",
+        ),
+        "steps": Answer(
+            "sequence", "the steps t asked about, in the order of the other answers: T, T-1, T-5, 1",
+            precision=exact(), symbol="t", label="asked steps t", index=("asked step {}",),
+            form="the steps t that part (c) lists, in its order",
+        ),
+        "gradients": Answer(
+            "matrix", "dL/dh_t = 2 (yhat - y) W_f W_h^(T-t) as a row per asked t",
+            precision=sig(4), symbol=r"\partial L / \partial h_t", label="dL/dh_t",
+            index=("asked step {}", "entry {}"), form="a row of 2 numbers per asked step",
+        ),
+        "norms": Answer(
+            "vector", "Euclidean norm of dL/dh_t per asked t",
+            precision=sig(4), symbol=r"\|\partial L / \partial h_t\|", label="|dL/dh_t|",
+            index=("asked step {}",), form="a number per asked step",
+        ),
+        "log10_norms": Answer(
+            "vector", "log10 of those norms",
+            precision=decimals(3), symbol=r"\log_{10} \|\partial L / \partial h_t\|", label="log10 |dL/dh_t|",
+            index=("asked step {}",), form="a number per asked step",
+        ),
         "growth_factor": Answer(
-            "number", "average factor per step back, (|dL/dh_1| / |dL/dh_T|)^(1/(T-1))", 1e-3
+            "number", "average factor per step back, (|dL/dh_1| / |dL/dh_T|)^(1/(T-1))",
+            precision=sig(4, allowance=1, why=(
+                "the factor is worked from the norms of part (c), which the problem asks to 4 significant digits: "
+                "their rounding moves the (T-1)-th root of their ratio by up to 1.4 units of its 4th digit"
+            )),
+            symbol=r"\text{the average factor}", label="average factor per step",
         ),
         "regime": Answer(
-            "text", "'vanishing', 'exploding' or 'neither' (spectral radius 1)", choices=("vanishing", "exploding", "neither")
+            "text", "the verdict, one of the choices: rho below 1, above 1, or 1 (neither)",
+            choices=("vanishing", "exploding", "neither"),
+            label="vanishing, exploding or neither",
         ),
+    }
+    mistakes = {
+        "W_h^T for W_h": _flow_transposed,
+        "one factor of W_h too many": _flow_power_too_high,
+        "one factor of W_h too few": _flow_power_too_low,
+        "the loss's slope 2 (yhat - y) left out": _flow_without_loss_slope,
+        "the factor 2 left out": _flow_without_factor_two,
+        "the norm without its square root": _flow_squared_norm,
+        "|g_1| + |g_2| for the norm": _flow_l1_norm,
+        "ln for log10": _flow_natural_log,
+        "root 1/T for 1/(T-1)": _flow_root_of_t,
+        "no root": _flow_no_root,
+        "ratio upside down": _flow_ratio_inverted,
     }
     # T, the hidden size (W_h is 2x2) and the regime; a zero beta (pinned only) shortens part (c)
     structure = ("T", "Wh")
@@ -904,7 +1385,9 @@ class RnnGradientFlow(Family):
                 norms = [n for _, n in _norm_curve(params)]
                 if not all((later > earlier) == explodes for earlier, later in zip(norms, norms[1:])):
                     continue  # a transient bump would need explaining
-            if _flow_shape_problem(params, (top, other)) is None:
+            # the engine's whole test here, so that a regime that is often refused (with rho = 1 a listed
+            # mistake scores more often) is drawn as often as the others
+            if _flow_shape_problem(params, (top, other)) is None and _usable(self, params):
                 break
         return params
 
@@ -930,6 +1413,9 @@ class RnnGradientFlow(Family):
         lam = _eigenvalues(params["Wh"])
         if lam is None:
             return "W_h has complex eigenvalues; this problem needs two real ones"
+        irrational = _flow_eigenvalue_problem(params["Wh"])
+        if irrational:
+            return irrational
         if abs(abs(lam[0]) - abs(lam[1])) < 1e-9:
             return "the eigenvalues of W_h have the same magnitude; this problem needs one dominant eigenvalue"
         rho = abs(lam[0])
@@ -941,7 +1427,10 @@ class RnnGradientFlow(Family):
         alpha, beta = _flow_terms(params, lam)
         if np.abs(alpha).max() < 1e-9:
             return "W_f has no component along the dominant eigenvector, so the spectral radius does not set the rate"
-        return _flow_shape_problem(params, lam)
+        shape = _flow_shape_problem(params, lam)
+        if shape:
+            return shape
+        return scoring_mistake(self, params, self.solve(params))
 
     def solve(self, params):
         """The closed form 2 (yhat - y) W_f W_h^(T - t), with matrix powers."""
@@ -1034,8 +1523,8 @@ class RnnGradientFlow(Family):
                 {
                     "t": t,
                     "k": length - t,
-                    "grad": [_significant(v) for v in g],
-                    "norm": _significant(n),
+                    "grad": [self.answers["gradients"].grading.latex(v) for v in g],
+                    "norm": self.answers["norms"].grading.latex(n),
                     "log": lg,
                 }
                 for t, g, n, lg in zip(answers["steps"], answers["gradients"], answers["norms"], answers["log10_norms"])
@@ -1047,7 +1536,6 @@ class RnnGradientFlow(Family):
             "yticks": list(range(ymin, ymax + 1, ystep)),
             "sig": {
                 "ratio": _significant(answers["norms"][-1] / answers["norms"][0]),
-                "growth": _significant(answers["growth_factor"]),
                 "rho_power": _significant(rho ** (length - 1)),
                 "eig_ratio": _short(abs(lam[1] / lam[0])),
                 "norm_alpha": _significant(norm_alpha),

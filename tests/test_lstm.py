@@ -290,4 +290,6 @@ def test_displayed_arithmetic_matches_the_displayed_numbers(seed):
 
 def test_the_solution_says_it_rounds():
     solution = render_fragment(draw(FAMILY, 0, WORKED), "solution")
-    assert "rounded to 4 decimals" in solution and "unrounded" in solution
+    assert "shown to 4 decimal places (gradients below $0.1$ to 4 significant digits)" in solution
+    assert "unrounded" in solution
+    assert "boxed answers are rounded as the problem asks" in solution

@@ -50,10 +50,13 @@ def answer_snippets(variant: dict) -> list[str]:
         ]
     if fam == "mlp-skip-bce-backprop":
         return [f"{a['y_hat']:.4f}", f"J = {a['loss']:.4f}", f"{a['db2']:.4f}"]
-    if fam == "lstm-cell-backward":
-        return ["[" + ", ".join(fixed4(v) for v in a["da"]) + "]", fixed4(a["dc_prev"][0])]
-    if fam == "rnn-gradient-flow":
-        return [fixed4(a["log10_norms"][-1]), a["regime"].capitalize() + ":"]
+    if fam in ("lstm-cell-backward", "rnn-gradient-flow"):  # answers at their card's precision (issue 16)
+        from qbank import get_family
+
+        asked = lambda name, v: get_family(fam).answers[name].grading.text(v)  # noqa: E731
+        if fam == "lstm-cell-backward":
+            return ["[" + ", ".join(asked("da", v) for v in a["da"]) + "]", asked("dc_prev", a["dc_prev"][0])]
+        return [asked("log10_norms", a["log10_norms"][-1]), a["regime"].capitalize() + ":"]
     if fam == "init-variance":
         sigma = a["sigma"]
         d = round(sigma**-2)

@@ -34,7 +34,7 @@ EXTREMES = {
         }
     ],
     "rnn-gradient-flow": [
-        {"Wh": [[1.7, -0.4], [0.2, 1.1]], "Wf": [[1, 0]], "T": 28, "residual": 0.5, "explodes": True},
+        {"Wh": [[1.7, -0.4], [0.2, 1.1]], "Wf": [[2, 1]], "T": 28, "residual": 0.4, "explodes": True},
         {"Wh": [[1, -0.6], [0.3, 0.1]], "Wf": [[-2, -2]], "T": 15, "residual": 0.2, "explodes": False},
         {"Wh": [[1, -0.6], [0.3, 0.1]], "Wf": [[1, -1]], "T": 15, "residual": 0.2, "explodes": False},  # beta = 0
     ],

@@ -20,8 +20,8 @@ FAMILY = "rnn-gradient-flow"
 
 # Eigenvalues 0.7 and 0.4 (trace 1.1, determinant 0.28); W_h = 0.7 E_1 + 0.4 E_2 with E_1 = [[2, -2], [1, -1]].
 VANISHING = {"Wh": [[1, -0.6], [0.3, 0.1]], "Wf": [[-2, -2]], "T": 15, "residual": 0.2, "explodes": False}
-# W_h = P diag(1.5, 0.5) P^-1 with P = [[2, 1], [1, 1]].
-EXPLODING = {"Wh": [[2.5, -2], [1, -0.5]], "Wf": [[1, 0]], "T": 10, "residual": 0.5, "explodes": True}
+# W_h = P diag(1.5, 0.5) P^-1 with P = [[2, 1], [1, 1]], P^-1 = [[1, -1], [-1, 2]].
+EXPLODING = {"Wh": [[2.5, -2], [1, -0.5]], "Wf": [[1, 1]], "T": 10, "residual": 0.4, "explodes": True}
 
 
 def answers_for(params):
@@ -49,9 +49,10 @@ def test_worked_example_exploding():
     ans = answers_for(EXPLODING)
     assert ans["steps"] == [10, 9, 5, 1]
     assert ans["eigenvalues"] == [1.5, 0.5] and ans["spectral_radius"] == 1.5
-    closed = 2 * 0.5 * np.array([[1, 0]]) @ np.linalg.matrix_power(np.array(EXPLODING["Wh"]), 9)
+    closed = 2 * 0.4 * np.array([[1, 1]]) @ np.linalg.matrix_power(np.array(EXPLODING["Wh"]), 9)
     assert ans["gradients"][-1] == pytest.approx(closed[0].tolist())
-    assert ans["gradients"][-1] == pytest.approx([1.5**9 * 2 - 0.5**9, -(1.5**9) * 2 + 2 * 0.5**9])
+    # W_f P = [3, 2], so W_f W_h^k = [3 (1.5^k) - 2 (0.5^k), -3 (1.5^k) + 4 (0.5^k)], times 2 (yhat - y) = 0.8
+    assert ans["gradients"][-1] == pytest.approx([0.8 * (3 * 1.5**9 - 2 * 0.5**9), 0.8 * (-3 * 1.5**9 + 4 * 0.5**9)])
     assert ans["regime"] == "exploding" and ans["growth_factor"] > 1
 
 
@@ -167,7 +168,7 @@ def test_pinning_wh_alone_draws_a_matching_verdict():
 
 # lambda_1 = 1.5 and lambda_2 = 1.3 (W_h = 1.5 E_1 + 1.3 E_2 with P = [[2, 1], [1, 1]]): both terms grow, and
 # T = 28 makes the first dominate at t = 1.
-BOTH_GROW = {"Wh": [[1.7, -0.4], [0.2, 1.1]], "Wf": [[1, 0]], "T": 28, "residual": 0.5, "explodes": True}
+BOTH_GROW = {"Wh": [[1.7, -0.4], [0.2, 1.1]], "Wf": [[2, 1]], "T": 28, "residual": 0.4, "explodes": True}
 
 
 def solution_for(params, seed=0):

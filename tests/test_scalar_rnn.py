@@ -51,16 +51,23 @@ def test_worked_example_symbolic_forms():
 
 
 def test_worked_example_half_weight():
-    # w = 0.5, u = [2, -1, 3]: a = [2, 0, 3], h = [1, 0, 1.5]; y = 3w - w^2 + 2w^3, dy/dw = 3 - 2w + 6w^2.
-    ans = answers_for(0.5, [2, -1, 3])
-    assert ans["forward"]["a"] == [2, 0, 3]
-    assert ans["forward"]["h"] == [1, 0, 1.5]
-    assert ans["y_value"] == 1.5
-    assert ans["y_coeffs"] == [3, -1, 2]
-    assert ans["dydw"] == 3 - 1 + 1.5 == 3.5
+    # w = 0.5, u = [2, -3, 3]: a = [2, -2, 2], h = [1, -1, 1]; y = 3w - 3w^2 + 2w^3, dy/dw = 3 - 6w + 6w^2.
+    ans = answers_for(0.5, [2, -3, 3])
+    assert ans["forward"]["a"] == [2, -2, 2]
+    assert ans["forward"]["h"] == [1, -1, 1]
+    assert ans["y_value"] == 1.5 - 0.75 + 0.25 == 1
+    assert ans["y_coeffs"] == [3, -3, 2]
+    assert ans["dydw"] == 3 - 3 + 1.5 == 1.5
     assert ans["node_partials"]["a"] == [0.125, 0.25, 0.5]
     assert ans["node_partials"]["h"] == [0.25, 0.5, 1]
-    assert ans["edge_contributions"] == [0.5, 0, 3]
+    # c_t = a_t dy/dh_t = [2 * 0.25, -2 * 0.5, 2 * 1]
+    assert ans["edge_contributions"] == [0.5, -1, 2]
+
+
+def test_a_zero_sum_node_is_refused():
+    # w = 0.5, u = [2, -1, 3] (the old worked example): a_2 = -1 + h_1 = -1 + 1 = 0, so h_2 = c_2 = 0 for any slip
+    with pytest.raises(InputError, match="sum node a_2 is 0"):
+        answers_for(0.5, [2, -1, 3])
 
 
 def test_five_steps_and_two_decimal_weight():
