@@ -77,6 +77,27 @@ def _points_table(questions: Sequence[Question], per_row: int = 12) -> list[list
     return [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
 
 
+PRECISION_RULE = (
+    "Each part says how precisely to give its numbers (exactly, to a number of decimal places, or to a number "
+    "of significant digits), and is graded at that precision."
+)
+CHOICE_RULE = "In a multiple-choice question exactly one answer is correct: circle its letter."
+
+
+def added_instructions(questions: Sequence[Question]) -> list[str]:
+    """The sentences qbank adds to the instructions, from what the exam holds: how precisions are
+    stated (when a part states one: qbank.grading), and how to answer multiple choice (when there is
+    any). The blueprint's own text may not state a precision, so the two never disagree."""
+    from .grading import STATEMENT
+
+    added = []
+    if any(STATEMENT in q.problem for q in questions):
+        added.append(PRECISION_RULE)
+    if any("\\begin{choices}" in q.problem for q in questions):
+        added.append(CHOICE_RULE)
+    return added
+
+
 def problem_and_solution(
     questions: Sequence[Question], header: Header, names: tuple[str, str] = ("problem", "solution")
 ) -> list[Document]:
@@ -101,6 +122,7 @@ def problem_and_solution(
             subtitle = f"{subtitle} \u2014 Solutions" if subtitle else "Solutions"  # an em dash, not escaped hyphens
         context = {
             "h": h,
+            "added_instructions": added_instructions(questions) if mode == "problems" else [],
             "subtitle": subtitle,
             "mode": mode,
             "items": items,

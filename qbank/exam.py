@@ -337,15 +337,17 @@ def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
         shown = describe_structure(record["structure"])
         varies = f"; varies {', '.join(record['vary'])} at {record['minutes']:g} min" if record["vary"] else ""
         lines.append(f"slot {record['slot']} {record['item']}: every version has {shown}{varies}")
-    per_slot: dict[str, list[float]] = {}
-    for record in manifest["versions"]:
-        for q in record["questions"]:
-            if q.get("minutes") is not None:
-                per_slot.setdefault(q["slot"], []).append(q["minutes"])
-    for slot, minutes in per_slot.items():
-        if max(minutes) > 1.2 * min(minutes) and max(minutes) - min(minutes) >= 1:
+    from .plan import working_time
+
+    spread = manifest.get("working_time") or working_time(manifest["versions"])
+    if spread:
+        shown = ", ".join(f"{w['slot']} {w['min']:g}" if w["min"] == w["max"] else f"{w['slot']} {w['min']:g} to {w['max']:g}"
+                          for w in spread)
+        lines.append(f"working time per slot over the versions (min): {shown}")
+    for w in spread:
+        if w["max"] > 1.2 * w["min"] and w["max"] - w["min"] >= 1:
             lines.append(
-                f"note: slot {slot} gives some versions {min(minutes):g} and others {max(minutes):g} min of work "
+                f"note: slot {w['slot']} gives some versions {w['min']:g} and others {w['max']:g} min of work "
                 "(its pool mixes items of unequal length)"
             )
     times = [r["minutes"] for r in manifest["versions"] if r["minutes"] is not None]
