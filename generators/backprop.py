@@ -8,6 +8,11 @@ Fair exams (issue 8): relu-net-derivatives holds fixed the number of hidden unit
 of the kink where the unit is active and whether dy/dw1_i jumps (the cases its solution distinguishes);
 mlp-skip-bce-backprop holds fixed the width, the activation and, for ReLU, how many hidden units are active
 (an inactive unit zeroes a row of dJ/dW1 and its share of dJ/dx).
+
+Precision (issue 16): relu-net-derivatives asks exact values (its numbers are short decimals and fractions);
+mlp-skip-bce-backprop asks the forward values to 4 decimal places and the gradients, whose size varies from
+about 1e-4 to 3, to 3 significant digits. Each family lists the common mistakes its draws must tell from the
+right answer (`mistakes`); `degenerate` refuses a draw on which one of them scores (`scoring_mistake`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
 from qbank.family import Answer, Family, Part, register
+from qbank.grading import number_leaves
 from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
+from qbank.precision import decimals, exact, exact_fraction, is_short_decimal, sig
 
 DECIMALS = 2  # a pinned number may have at most this many decimals: every value stays short and exact
 
@@ -94,6 +101,40 @@ def _linear_tex(slope: Fraction, intercept: Fraction) -> str:
     return out
 
 
+# --- mistakes that a draw must tell from the right answer -----------------------------------------
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """The first of the family's `mistakes` that scores on an asked answer, in words, else None.
+
+    A mistake maps params to the wrong answers it gives: {answer: value}, None inside a value where the
+    mistake leaves the number alone by its nature (a value None where it changes nothing at all). It
+    scores when a number it changes is accepted at the answer's precision, or when it leaves an answer it
+    names entirely unchanged (then the draw cannot tell it from the right working)."""
+    asked = {name for part in fam.parts(params) for name in part.answers}
+    for mistake, wrong_answers in fam.mistakes.items():
+        for name, wrong in wrong_answers(params).items():
+            right = answers.get(name)
+            if name not in asked or right is None:
+                continue
+            if isinstance(wrong, str):  # a text answer (a side, a choice): scores when it is the same text
+                if wrong == right:
+                    return f"the mistake '{mistake}' gives {name} = {wrong!r}, the right answer"
+                continue
+            leaves = list(number_leaves(wrong))
+            if not leaves:
+                return f"the mistake '{mistake}' leaves {name} unchanged"
+            grading = fam.answers[name].grading
+            for path, value in leaves:
+                true = right
+                for key in path:
+                    true = true[key] if isinstance(true, Mapping) else true[int(key)]
+                if grading.accepts(true, value):
+                    where = f"{name}[{']['.join(path)}]" if path else name
+                    return f"the mistake '{mistake}' gives {where} = {value:.6g}, accepted for {true:.6g}"
+    return None
+
+
 # --- a small, safe evaluator for the answers' linear expressions ----------------------------------
 
 def _evaluate(text: str, x: Fraction) -> Fraction:
@@ -127,27 +168,138 @@ def _relu_derivative_lines(unit: Mapping[str, Fraction]) -> dict[str, tuple[tupl
     }
 
 
+def _relu_wrong(params: Mapping[str, Any], changes: Mapping[tuple, Fraction | str]) -> dict[str, Any]:
+    """The answers a mistake gives, from {(answer, key, index): wrong value}: None wherever the mistake
+    leaves a number alone. Keys: ("kink",), ("active_side",), ("dw1", "slopes", 0), ("db1", "jump"),
+    ("values", "w1", k)."""
+    n = len(params["x_values"])
+    wrong: dict[str, Any] = {}
+    for path, value in changes.items():
+        value = value if isinstance(value, str) else _plain(Fraction(value))
+        name = path[0]
+        if len(path) == 1:
+            wrong[name] = value
+        elif name == "values":
+            wrong.setdefault(name, {d: [None] * n for d in DERIVATIVES})[path[1]][path[2]] = value
+        else:
+            table = wrong.setdefault(name, {"slopes": [None, None], "jump": None})
+            if path[1] == "jump":
+                table["jump"] = value
+            else:
+                table[path[1]][path[2]] = value
+    return wrong
+
+
+def _relu_sides(params: Mapping[str, Any]) -> tuple[dict[str, Fraction], int, list[tuple[int, Fraction, bool]]]:
+    """The unit, the index (0 left, 1 right) of its active side, and (k, x, active there) per x value."""
+    unit = _relu_fields(params)
+    xs = [_exact(x) for x in params["x_values"]]
+    return unit, int(unit["w1"] > 0), [(k, x, unit["w1"] * x + unit["b1"] > 0) for k, x in enumerate(xs)]
+
+
+def _relu_side_flipped(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The unit taken as active on the other side of x*: slopes, jumps and values on the wrong sides."""
+    unit, on, points = _relu_sides(params)
+    w1, b1, w2, kink = unit["w1"], unit["b1"], unit["w2"], unit["kink"]
+    sign = 1 if on else -1  # right minus left: + active limit when active on the right
+    changes: dict[tuple, Any] = {("active_side",): "left" if on else "right"}
+    for side in (0, 1):
+        changes[("dw2", "slopes", side)] = w1 if side != on else 0
+        changes[("dw1", "slopes", side)] = w2 if side != on else 0
+    changes[("db1", "jump")] = sign * w2 * -1
+    changes[("dw1", "jump")] = sign * w2 * kink * -1
+    for k, x, active in points:
+        changes[("values", "b1", k)] = 0 if active else w2
+        changes[("values", "w2", k)] = 0 if active else w1 * x + b1
+        changes[("values", "w1", k)] = 0 if active else w2 * x
+    return _relu_wrong(params, changes)
+
+
+def _relu_w2_left_out(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The chain rule stopped at a_i: dy/db1_i = 1[a_i > 0] and dy/dw1_i = x 1[a_i > 0], without w2_i."""
+    unit, on, points = _relu_sides(params)
+    sign = 1 if on else -1
+    changes: dict[tuple, Any] = {("db1", "jump"): sign, ("dw1", "slopes", on): 1, ("dw1", "jump"): sign * unit["kink"]}
+    for k, x, active in points:
+        if active:
+            changes[("values", "b1", k)] = 1
+            changes[("values", "w1", k)] = x
+    return _relu_wrong(params, changes)
+
+
+def _relu_x_left_out(params: Mapping[str, Any]) -> dict[str, Any]:
+    """da_i/dw1_i taken as 1 instead of x: dy/dw1_i comes out as dy/db1_i."""
+    unit, on, points = _relu_sides(params)
+    changes: dict[tuple, Any] = {("dw1", "slopes", on): 0, ("dw1", "jump"): (1 if on else -1) * unit["w2"]}
+    for k, x, active in points:
+        if active:
+            changes[("values", "w1", k)] = unit["w2"]
+    return _relu_wrong(params, changes)
+
+
+def _relu_not_clamped(params: Mapping[str, Any]) -> dict[str, Any]:
+    """dy/dw2_i taken as the unit's input a_i instead of its output max(0, a_i)."""
+    unit, on, points = _relu_sides(params)
+    changes: dict[tuple, Any] = {("dw2", "slopes", 1 - on): unit["w1"]}
+    for k, x, active in points:
+        if not active:
+            changes[("values", "w2", k)] = unit["w1"] * x + unit["b1"]
+    return _relu_wrong(params, changes)
+
+
+def _relu_jump_reversed(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Each jump as the left-hand minus the right-hand limit."""
+    unit, on, _ = _relu_sides(params)
+    sign = 1 if on else -1
+    jumps = {("db1", "jump"): -sign * unit["w2"], ("dw1", "jump"): -sign * unit["w2"] * unit["kink"]}
+    return _relu_wrong(params, jumps)
+
+
 @register
 class ReluNetDerivatives(Family):
     id = "relu-net-derivatives"
     title = "Derivatives of a one-hidden-layer ReLU network as functions of its input"
     topic = "backprop"
     difficulty = 2
+    # Every number is exact: the params are short decimals, so the kink is a short decimal or a fraction, and
+    # slopes, jumps and values are short decimals (validate and degenerate see to pinned ones).
     answers = {
-        "kink": Answer("number", "the input x = -b1_i / w1_i where unit i switches on or off", 1e-4),
+        "kink": Answer("number", "the input x = -b1_i / w1_i where unit i switches on or off",
+                       precision=exact(), symbol="x^*", label="x*"),
         "active_side": Answer(
-            "text", "'right' if unit i is on for x above the kink, 'left' if for x below it", choices=("left", "right")
+            "text", "'right' if unit i is on for x above the kink, 'left' if for x below it", choices=("left", "right"),
+            label="side of x* where unit i is active",
         ),
         **{
             f"d{name}": Answer(
                 "table",
                 f"dy/d{label} as a function of x: 'pieces', its expressions in x [left of the kink, right of it]; "
                 "'slopes', their slopes [left, right]; 'jump', its right-hand minus left-hand limit at the kink",
-                1e-4,
+                precision=exact(), symbol=symbol, label=f"dy/d{label}", index=("piece {} from the left",),
             )
-            for name, label in (("b2", "b2"), ("w2", "w2_i"), ("b1", "b1_i"), ("w1", "w1_i"))
+            for name, label, symbol in (
+                ("b2", "b2", r"\partial y/\partial b^{(2)}"),
+                ("w2", "w2_i", r"\partial y/\partial w^{(2)}_i"),
+                ("b1", "b1_i", r"\partial y/\partial b^{(1)}_i"),
+                ("w1", "w1_i", r"\partial y/\partial w^{(1)}_i"),
+            )
         },
-        "values": Answer("table", "for each derivative (b2, w2, b1, w1) its values at the given x_values", 1e-4),
+        "values": Answer("table", "for each derivative (b2, w2, b1, w1) its values at the given x_values",
+                         precision=exact(), label="derivative values", index=("at x value {}",),
+                         form="values of the four derivatives at each given x"),
+    }
+    # The mistakes a draw must tell from the right answer (see scoring_mistake), each giving the answers it
+    # leads to (None where it changes nothing by its nature). They refuse a kink at 0 (its sign), w2_i = 1
+    # (w2 left out), a kink at 1 (dy/dw1's jump without x equals its jump with x), and x values 0 and 1
+    # where a mistake gives the right value.
+    mistakes = {
+        "x* = b1_i / w1_i (the sign of -b1/w1 lost)": lambda p: {
+            "kink": _plain(_relu_fields(p)["b1"] / _relu_fields(p)["w1"])},
+        "the active side flipped": _relu_side_flipped,
+        "the chain rule stopped at a_i (w2_i left out)": _relu_w2_left_out,
+        "da_i/dw1_i taken as 1 (x left out of dy/dw1_i)": _relu_x_left_out,
+        "dy/dw2_i taken as a_i (the ReLU left out)": _relu_not_clamped,
+        "jumps as left minus right": _relu_jump_reversed,
     }
     # The sizes (hidden units, x values to evaluate at) and the two case distinctions of the solution:
     # which side of the kink is active (every piece, slope and jump changes sides) and whether dy/dw1_i
@@ -191,18 +343,24 @@ class ReluNetDerivatives(Family):
         w1 = [decimal(rng, -3, 3, 0.5, nonzero=True) for _ in range(k)]
         b1 = [decimal(rng, -3, 3, 0.5) for _ in range(k)]
         w2 = [decimal(rng, -3, 3, 0.5, nonzero=True) for _ in range(k)]
-        # unit i: a nonzero half-integer kink, and a bias -w1 * kink with at most one decimal
+        # unit i: a half-integer kink other than 0 and 1, a bias -w1 * kink with at most one decimal and
+        # w2_i other than 1 (see `mistakes`: each would let a mistake pass)
         w1[i - 1] = choice(rng, UNIT_WEIGHTS)
+        while w2[i - 1] == 1:
+            w2[i - 1] = decimal(rng, -3, 3, 0.5, nonzero=True)
         while True:
             kink = Fraction(integer(rng, -4, 4, nonzero=True), 2)
             bias = -_exact(w1[i - 1]) * kink
-            if _is_short(bias, 1):
+            if kink != 1 and _is_short(bias, 1):
                 break
         b1[i - 1] = _plain(bias)
-        # 2 or 3 inputs at distinct offsets 0.5 .. 2.5 from the kink, at least one on each side
+        # 2 or 3 inputs at distinct offsets 0.5 .. 2.5 from the kink, at least one on each side, none at 0
+        # or 1 (where dy/dw1_i = w2_i x cannot tell the sides, or x from no x)
+        offsets = [d for d in range(1, 6) if kink - Fraction(d, 2) not in (0, 1)], [
+            d for d in range(1, 6) if kink + Fraction(d, 2) not in (0, 1)]
         n_left, n_right = choice(rng, ((1, 1), (2, 1), (1, 2)))
-        left = [-Fraction(int(d), 2) for d in rng.choice(np.arange(1, 6), n_left, replace=False)]
-        right = [Fraction(int(d), 2) for d in rng.choice(np.arange(1, 6), n_right, replace=False)]
+        left = [-Fraction(int(d), 2) for d in rng.choice(offsets[0], n_left, replace=False)]
+        right = [Fraction(int(d), 2) for d in rng.choice(offsets[1], n_right, replace=False)]
         x_values = sorted(_plain(kink + d) for d in left + right)
         return {
             "W1": w1,
@@ -235,7 +393,12 @@ class ReluNetDerivatives(Family):
         for x in params["x_values"]:
             if abs(_exact(x) - unit["kink"]) < Fraction(1, 10):
                 return f"x = {x} is too close to the kink {float(unit['kink']):g} of unit i"
-        return None
+        answers = self.solve(params)
+        for path, value in number_leaves(answers):
+            if not is_short_decimal(value) and exact_fraction(value) is None:
+                return (f"{'.'.join(path)} = {value!r} is no short decimal or fraction with a denominator up to "
+                        "10000, so it cannot be asked exactly: give the weights of unit i fewer digits")
+        return scoring_mistake(self, params, answers)
 
     def solve(self, params):
         unit = _relu_fields(params)
@@ -420,6 +583,8 @@ class ReluNetDerivatives(Family):
 MLP_FIELDS = ("x", "W1", "b1", "W2", "b2", "y", "activation")
 MAX_LOGIT = 4  # |z2| <= 4 keeps y_hat within [0.018, 0.982]: a loss of moderate size
 RELU_GAP = 0.05  # a ReLU input this close to 0 sits at the kink for all practical purposes
+CANCEL_FLOOR = 0.05  # an entry of s = h + x this close to 0 has under 3 significant digits at 4 decimals
+CANCEL_RATIO = 0.1  # an entry of dJ/dx below a tenth of its two paths' sizes loses a digit to cancellation
 
 
 def _sigmoid(z):
@@ -477,21 +642,137 @@ def _vec(values) -> list[float]:
     return [float(v) + 0.0 for v in values]  # + 0.0 turns -0.0 (a zero gradient times a negative) into 0.0
 
 
+def _mlp_backward(params: Mapping[str, Any], local: Any = None, delta2: Any = None) -> dict[str, Any]:
+    """The backward pass: delta2 = dJ/dz2, dJ/ds, act'(z1), delta1 = dJ/dz1 (numpy arrays). `local` and
+    `delta2` replace act'(z1) and dJ/dz2 (a function of the forward pass), for the mistakes."""
+    fwd = _mlp_forward(params)
+    d2 = fwd["y_hat"] - params["y"] if delta2 is None else delta2(fwd)  # sigmoid output with cross-entropy
+    d_s = d2 * np.array(params["W2"], dtype=float)
+    if local is None:
+        local = (fwd["z1"] > 0).astype(float) if params["activation"] == "relu" else fwd["h"] * (1 - fwd["h"])
+    else:
+        local = local(fwd)
+    return {"fwd": fwd, "delta2": d2, "d_s": d_s, "local": local, "delta1": d_s * local}
+
+
+def _active(params: Mapping[str, Any]) -> np.ndarray:
+    """Which hidden units pass a gradient (all of them for the sigmoid)."""
+    fwd = _mlp_forward(params)
+    return fwd["z1"] > 0 if params["activation"] == "relu" else np.ones(len(params["x"]), dtype=bool)
+
+
+def _mlp_gradients(back: Mapping[str, Any], keep: np.ndarray | None = None) -> dict[str, Any]:
+    """db2, dW2, db1, dW1 and dx from a backward pass; with `keep` (one flag per hidden unit), None for
+    the entries of the other units in db1 and dW1 (a mistake that leaves those alone)."""
+    fwd = back["fwd"]
+    x, w1 = fwd["x"], fwd["W1"]
+    delta1 = back["delta1"]
+    n = len(x)
+    keep = np.ones(n, dtype=bool) if keep is None else keep
+    return {
+        "db2": float(back["delta2"]),
+        "dW2": _vec(back["delta2"] * fwd["s"]),
+        "db1": [float(delta1[r]) + 0.0 if keep[r] else None for r in range(n)],
+        "dW1": [[float(delta1[r] * x[c]) + 0.0 if keep[r] else None for c in range(n)] for r in range(n)],
+        "dx": _vec(back["d_s"] + w1.T @ delta1),
+    }
+
+
+def _mlp_local_mistake(params: Mapping[str, Any], local) -> dict[str, Any]:
+    """A wrong act'(z1): the hidden-layer gradients it changes (None for units where it agrees by nature)."""
+    right = _mlp_backward(params)["local"]
+    back = _mlp_backward(params, local=local)
+    changed = np.abs(back["local"] - right) > 0
+    grads = _mlp_gradients(back, keep=changed)
+    return {"db1": grads["db1"], "dW1": grads["dW1"], "dx": grads["dx"] if changed.any() else None}
+
+
+def _mlp_delta2_mistake(params: Mapping[str, Any], delta2) -> dict[str, Any]:
+    """A wrong dJ/dz2: every gradient it scales (None for the units that pass no gradient)."""
+    return _mlp_gradients(_mlp_backward(params, delta2=delta2), keep=_active(params))
+
+
+def _mlp_forward_without_skip(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The skip connection left out of the forward pass: s = h."""
+    real = _mlp_forward(params)
+    z2 = float(np.array(params["W2"], dtype=float) @ real["h"] + params["b2"])
+    y_hat = float(_sigmoid(z2))
+    y = params["y"]
+    loss = -y * math.log(y_hat) - (1 - y) * math.log(1 - y_hat)
+    return {"forward": {"z1": None, "h": None, "s": _vec(real["h"]), "z2": z2}, "y_hat": y_hat, "loss": loss}
+
+
+def _mlp_transposed_dw1(params: Mapping[str, Any]) -> dict[str, Any]:
+    """dJ/dW1 as x delta1^T: the diagonal is right by nature."""
+    back = _mlp_backward(params)
+    x, delta1 = back["fwd"]["x"], back["delta1"]
+    n = len(x)
+    return {"dW1": [[None if r == c else float(x[r] * delta1[c]) for c in range(n)] for r in range(n)]}
+
+
+def _mlp_dx(params: Mapping[str, Any], skip: bool, hidden: bool, transpose: bool = True) -> dict[str, Any]:
+    """dJ/dx with a path left out, or with W1 for W1^T. The latter leaves entry c alone by its nature when
+    unit c is the only active one ((W1 delta1)_c - (W1^T delta1)_c sums (W1[c, r] - W1[r, c]) delta1_r)."""
+    back = _mlp_backward(params)
+    w1 = back["fwd"]["W1"]
+    through = (w1.T if transpose else w1) @ back["delta1"]
+    dx = _vec((back["d_s"] if skip else 0) + (through if hidden else 0))
+    if not transpose:
+        active = [r for r, on in enumerate(_active(params)) if on]
+        dx = [None if active == [c] else v for c, v in enumerate(dx)]
+    return {"dx": dx}
+
+
 @register
 class MlpSkipBceBackprop(Family):
     id = "mlp-skip-bce-backprop"
     title = "Backpropagation through an MLP with a skip connection and binary cross-entropy"
     topic = "backprop"
     difficulty = 3
+    # The forward values are of order 1: 4 decimal places. The gradients range from about 1e-4 (a sigmoid
+    # unit's slope times a small weight) to 3: 3 significant digits, so that every one is asked to the
+    # same relative precision.
     answers = {
-        "forward": Answer("table", "forward intermediates z1, h, s = h + x (vectors) and z2", 5e-4),
-        "y_hat": Answer("number", "the prediction y_hat = sigma(z2)", 5e-4),
-        "loss": Answer("number", "the binary cross-entropy J", 1e-3),
-        "dW2": Answer("vector", "dJ/dW2, the same shape as W2 (one row)", 1e-3),
-        "db2": Answer("number", "dJ/db2", 1e-3),
-        "dW1": Answer("matrix", "dJ/dW1, the same shape as W1", 1e-3),
-        "db1": Answer("vector", "dJ/db1", 1e-3),
-        "dx": Answer("vector", "dJ/dx: the skip path plus the path through W1", 1e-3),
+        "forward": Answer("table", "forward intermediates z1, h, s = h + x (vectors) and z2",
+                          precision=decimals(4), label="forward pass",
+                          form="z1, h and s (one number per hidden unit) and z2"),
+        "y_hat": Answer("number", "the prediction y_hat = sigma(z2)", precision=decimals(4),
+                        symbol=r"\hat y", label="y-hat"),
+        "loss": Answer("number", "the binary cross-entropy J", precision=decimals(4), symbol="J", label="J"),
+        "dW2": Answer("vector", "dJ/dW2, the same shape as W2 (one row)", precision=sig(3),
+                      symbol=r"\partial J/\partial W_2", label="dJ/dW2"),
+        "db2": Answer("number", "dJ/db2", precision=sig(3), symbol=r"\partial J/\partial b_2", label="dJ/db2"),
+        "dW1": Answer("matrix", "dJ/dW1, the same shape as W1", precision=sig(3),
+                      symbol=r"\partial J/\partial W_1", label="dJ/dW1"),
+        "db1": Answer("vector", "dJ/db1", precision=sig(3), symbol=r"\partial J/\partial b_1", label="dJ/db1"),
+        "dx": Answer("vector", "dJ/dx: the skip path plus the path through W1", precision=sig(3),
+                     symbol=r"\partial J/\partial x", label="dJ/dx"),
+    }
+    # The mistakes a draw must tell from the right answer (see scoring_mistake), each giving the answers it
+    # leads to (None where it changes nothing by its nature). They refuse, among others, zeros in x (the
+    # skip path's share of dJ/dW2 vanishes there), a symmetric W1 (dJ/dx needs no transpose), and ReLU draws
+    # where every unit is active (ReLU' could be left out unseen).
+    mistakes = {
+        "the skip connection left out of the forward pass (s = h)": _mlp_forward_without_skip,
+        "log10 for ln in J": lambda p: {"loss": _mlp_forward(p)["loss"] / math.log(10)},
+        "dJ/dz2 = y - y_hat (the sign flipped)": lambda p: _mlp_delta2_mistake(p, lambda f: p["y"] - f["y_hat"]),
+        "dJ/dz2 = (y_hat - y) y_hat (1 - y_hat) (the sigmoid's slope applied again)": lambda p: _mlp_delta2_mistake(
+            p, lambda f: (f["y_hat"] - p["y"]) * f["y_hat"] * (1 - f["y_hat"])),
+        "dJ/dW2 = delta2 h (the skip path left out)": lambda p: {
+            "dW2": _vec((_mlp_forward(p)["y_hat"] - p["y"]) * _mlp_forward(p)["h"])},
+        "sigma'(z1) where ReLU' applies": lambda p: _mlp_local_mistake(
+            p, lambda f: _sigmoid(f["z1"]) * (1 - _sigmoid(f["z1"]))) if p["activation"] == "relu" else {},
+        "ReLU' left out (every unit passes the gradient)": lambda p: _mlp_local_mistake(
+            p, lambda f: np.ones_like(f["z1"])) if p["activation"] == "relu" else {},
+        "sigma(z1) for sigma'(z1) (h instead of h (1 - h))": lambda p: _mlp_local_mistake(
+            p, lambda f: f["h"]) if p["activation"] == "sigmoid" else {},
+        "sigma' left out": lambda p: _mlp_local_mistake(
+            p, lambda f: np.ones_like(f["z1"])) if p["activation"] == "sigmoid" else {},
+        "dJ/dW1 = x delta1^T (transposed)": lambda p: _mlp_transposed_dw1(p) if len(p["x"]) > 1 else {},
+        "dJ/dx without the skip path": lambda p: _mlp_dx(p, skip=False, hidden=True),
+        "dJ/dx without the path through W1": lambda p: _mlp_dx(p, skip=True, hidden=False),
+        "dJ/dx with W1 for W1^T": lambda p: (
+            _mlp_dx(p, skip=True, hidden=True, transpose=False) if len(p["x"]) > 1 else {}),
     }
     # width (through the length of x) and activation; structure_of adds the number of active ReLU units
     structure = ("x", "activation")
@@ -510,7 +791,7 @@ class MlpSkipBceBackprop(Family):
         n = choice(rng, (2, 3, 3))  # the structural choices first; the active units follow from the numbers
         activation = choice(rng, ("relu", "sigmoid"))
         return {
-            "x": [decimal(rng, -2, 2, 0.5) for _ in range(n)],
+            "x": [decimal(rng, -2, 2, 0.5, nonzero=True) for _ in range(n)],  # a zero would hide the skip path
             "W1": [[decimal(rng, -1, 1, 0.1) for _ in range(n)] for _ in range(n)],
             "b1": [decimal(rng, -0.5, 0.5, 0.1) for _ in range(n)],
             "W2": [decimal(rng, -1.5, 1.5, 0.1, nonzero=True) for _ in range(n)],
@@ -554,24 +835,30 @@ class MlpSkipBceBackprop(Family):
                 return "every ReLU is off, so dJ/dW1 and dJ/db1 would be all zeros"
         if abs(fwd["z2"]) > MAX_LOGIT:
             return f"z2 = {fwd['z2']:.3f}: y_hat is too close to 0 or 1"
-        return None
+        if any(v == 0 for v in params["x"]):
+            return f"x = {params['x']} has a zero entry: its column of dJ/dW1 and its skip path into dJ/dW2 vanish"
+        answers = self.solve(params)
+        nonzero = sum(v != 0 for row in answers["dW1"] for v in row)
+        if 2 * nonzero < len(params["x"]) ** 2:
+            return f"dJ/dW1 would be mostly zeros ({nonzero} nonzero entries of {len(params['x']) ** 2})"
+        # A result that nearly cancels keeps too few digits of the 4-decimal values a student works with:
+        # s = h + x near 0 (then dJ/dW2 = delta2 s), and the two paths of dJ/dx nearly opposite.
+        if min(abs(v) for v in answers["forward"]["s"]) < CANCEL_FLOOR:
+            return f"s = h + x = {answers['forward']['s']} has an entry within {CANCEL_FLOOR} of 0"
+        back = _mlp_backward(params)
+        paths = np.abs(back["d_s"]) + np.abs(back["fwd"]["W1"].T @ back["delta1"])
+        if np.any(np.abs(answers["dx"]) < CANCEL_RATIO * paths):
+            return f"the skip path and the path through W1 nearly cancel in dJ/dx = {answers['dx']}"
+        return scoring_mistake(self, params, answers)
 
     def solve(self, params):
-        fwd = _mlp_forward(params)
-        x, w1, w2 = fwd["x"], fwd["W1"], np.array(params["W2"], dtype=float)
-        delta2 = fwd["y_hat"] - params["y"]  # dJ/dz2 for a sigmoid output with cross-entropy
-        d_s = delta2 * w2
-        local = (fwd["z1"] > 0).astype(float) if params["activation"] == "relu" else fwd["h"] * (1 - fwd["h"])
-        delta1 = d_s * local  # dJ/dz1 (dJ/dh = dJ/ds: h enters s = h + x with slope 1)
+        back = _mlp_backward(params)  # delta1 = dJ/dz1, as dJ/dh = dJ/ds (h enters s = h + x with slope 1)
+        fwd = back["fwd"]
         return {
             "forward": {"z1": _vec(fwd["z1"]), "h": _vec(fwd["h"]), "s": _vec(fwd["s"]), "z2": fwd["z2"]},
             "y_hat": fwd["y_hat"],
             "loss": fwd["loss"],
-            "dW2": _vec(delta2 * fwd["s"]),
-            "db2": delta2,
-            "dW1": [_vec(row) for row in np.outer(delta1, x)],
-            "db1": _vec(delta1),
-            "dx": _vec(d_s + w1.T @ delta1),  # skip path + path through the hidden layer
+            **_mlp_gradients(back),  # dJ/dx: the skip path plus the path through the hidden layer
         }
 
     def check(self, params, answers):
@@ -645,6 +932,7 @@ class MlpSkipBceBackprop(Family):
         return {
             "n": n,
             "relu": relu,
+            "work": sig(4),  # gradients on the way: a digit more than the answers
             "W1T": [[w1[r][c] for r in range(n)] for c in range(n)],
             "d_s": d_s,
             "local": local,

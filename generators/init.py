@@ -10,6 +10,12 @@ Fair exams (issue 8): init-variance's activation is structural (sigmoid, tanh an
 resnet-init-variance computes the same steps for every size (each size enters one product or power on a
 calculator), so only its filter size D is held fixed within an exam slot, and its depth, channels and target
 keep the versions' answers apart.
+
+Precision (issue 16): every number is asked as a careful instructor would ask it by hand: exact where it is
+exact (1/16, 1/4, 2, the per-layer factor 1 + D^2 J sigma_W^2 of short decimals), 4 decimal places for the
+values of order 1 of init-variance, 4 significant digits for the variances and weight scales of the residual
+stack (from about 1e-4 to 1000), 2 for its relative error. Each family lists the common mistakes its draws
+must tell from the right answer (`mistakes`); `degenerate` refuses a draw on which one of them scores.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from qbank.arith import evaluate
-from qbank.draws import choice, integer
+from qbank.draws import choice
 from qbank.family import Answer, Family, Part, register
+from qbank.grading import number_leaves
 from qbank.params import ParamError, as_choice, as_decimal, as_int, require_keys
+from qbank.precision import decimals, exact, sig
 
 SE_LIMIT = 6.0  # Monte Carlo agreement within this many standard errors: never fails by chance in practice
 INIT_SAMPLES = 20_000  # samples of y: six standard errors of Var(y) are about 6%, and the check takes ~3 ms
@@ -34,9 +42,10 @@ RESNET_FACTORS = 24_000  # per-layer norm ratios drawn (trials x depth): ~2 ms
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 ACTIVATION_NAMES = {"sigmoid": "the logistic sigmoid", "tanh": "the hyperbolic tangent", "relu": "the rectifier (ReLU)"}
 ACTIVATION_TEX = {"sigmoid": r"f(z) = \frac{1}{1 + e^{-z}}", "tanh": r"f(z) = \tanh z", "relu": r"f(z) = \max(0, z)"}
-# perfect squares give sigma = 1/k; twice a square gives the He scale sqrt(2/d) = 1/k. Many of each, so that
-# the versions of an exam slot (activation fixed) rarely share d.
-INIT_DIMS = tuple(k * k for k in range(4, 33)) + tuple(2 * k * k for k in range(3, 23))
+# Perfect squares only: sigma = 1/sqrt(d) = 1/k has a short exact form for every version (and the He scale
+# sqrt(2/d) = sqrt(2)/k). 56 of them, enough for 40 versions of an exam slot (activation fixed) with distinct
+# d; k = 32 is left out, as 1/32 = 0.03125 lies on a rounding boundary at 4 decimal places.
+INIT_DIMS = tuple(k * k for k in range(4, 61) if k != 32)
 
 
 def _check_rng(family_id: str, params: Mapping[str, Any]) -> np.random.Generator:
@@ -69,6 +78,37 @@ def _number(answers: Mapping[str, Any], name: str) -> float:
     assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{name} is not a number: {value!r}"
     assert math.isfinite(value), f"{name} is not finite: {value!r}"
     return float(value)
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """The first of the family's `mistakes` that scores on an asked answer, in words, else None.
+
+    A mistake maps params to the wrong answers it gives: {answer: value}, None inside a value where the
+    mistake leaves the number alone by its nature (a value None where it changes nothing at all). It
+    scores when a number it changes is accepted at the answer's precision, or when it leaves an answer it
+    names entirely unchanged (then the draw cannot tell it from the right working)."""
+    asked = {name for part in fam.parts(params) for name in part.answers}
+    for mistake, wrong_answers in fam.mistakes.items():
+        for name, wrong in wrong_answers(params).items():
+            right = answers.get(name)
+            if name not in asked or right is None:
+                continue
+            if isinstance(wrong, str):  # a text answer (a side, a choice): scores when it is the same text
+                if wrong == right:
+                    return f"the mistake '{mistake}' gives {name} = {wrong!r}, the right answer"
+                continue
+            leaves = list(number_leaves(wrong))
+            if not leaves:
+                return f"the mistake '{mistake}' leaves {name} unchanged"
+            grading = fam.answers[name].grading
+            for path, value in leaves:
+                true = right
+                for key in path:
+                    true = true[key] if isinstance(true, Mapping) else true[int(key)]
+                if grading.accepts(true, value):
+                    where = f"{name}[{']['.join(path)}]" if path else name
+                    return f"the mistake '{mistake}' gives {where} = {value:.6g}, accepted for {true:.6g}"
+    return None
 
 
 # ---------------------------------------------------------------- exact square roots of fractions
@@ -154,31 +194,70 @@ class InitVariance(Family):
     title = "Initialising a unit for unit variance"
     topic = "init"
     difficulty = 2
+    # Exact where the value is (1/2, 1/16, 1/4, 2), 4 decimal places for the rest (all of order 1). The
+    # texts say what each answer is, for the keys; labels and forms are what a student reads beside an input.
     answers = {
-        "sigma": Answer("number", "weight standard deviation sigma that gives Var(y) = 1, i.e. 1/sqrt(d)", 1e-4),
-        "sigma_exact": Answer("expression", "that sigma in exact form, e.g. 1/8 or sqrt(2)/10"),
+        "sigma": Answer("number", "weight standard deviation sigma that gives Var(y) = 1, i.e. 1/sqrt(d)",
+                        precision=decimals(4), symbol=r"\sigma", label="sigma (decimal)"),
+        "sigma_exact": Answer("expression", "that sigma in exact form, e.g. 1/8 or sqrt(2)/10",
+                              symbol=r"\sigma", label="sigma (exact)",
+                              form="an exact number, with sqrt() where needed, such as sqrt(5)/2 or 3/4"),
         "output_mean": Answer(
-            "number", "E[u] at that sigma: 1/2 (sigmoid), 0 (tanh), 1/sqrt(2 pi) for y treated as N(0, 1) (relu)", 1e-3
+            "number", "E[u] at that sigma: 1/2 (sigmoid), 0 (tanh), 1/sqrt(2 pi) for y treated as N(0, 1) (relu)",
+            precision=decimals(4), symbol="E[u]", label="E[u]",
         ),
         "variance_smaller": Answer(
-            "boolean", "sigmoid and tanh: is Var(u) smaller than Var(y)? (null for relu)"
+            "boolean", "sigmoid and tanh: is Var(u) smaller than Var(y)? (null for relu)",
+            label="is Var(u) smaller than Var(y)?",
         ),
         "variance_bound": Answer(
-            "number", "sigmoid and tanh: the bound (max slope)^2 Var(y) on Var(u): 1/16 or 1 (null for relu)", 1e-6
+            "number", "sigmoid and tanh: the bound (max slope)^2 Var(y) on Var(u): 1/16 or 1 (null for relu)",
+            precision=exact(), symbol=r"c^2 \operatorname{Var}(y)", label="bound on Var(u)",
         ),
         "max_output_variance": Answer(
-            "number", "sigmoid and tanh: the largest variance the output can have, 1/4 or 1 (null for relu)", 1e-6
+            "number", "sigmoid and tanh: the largest variance the output can have, 1/4 or 1 (null for relu)",
+            precision=exact(), symbol=r"\sup \operatorname{Var}(u)", label="least upper bound of Var(u)",
         ),
-        "second_moment": Answer("number", "relu: E[u^2] = Var(y)/2 at that sigma (null otherwise)", 1e-6),
+        "second_moment": Answer("number", "relu: E[u^2] = Var(y)/2 at that sigma (null otherwise)",
+                                precision=exact(), symbol="E[u^2]", label="E[u^2]"),
         "output_variance": Answer(
-            "number", "relu: Var(u) = 1/2 - 1/(2 pi) for y treated as N(0, 1) (null otherwise)", 1e-3
+            "number", "relu: Var(u) = 1/2 - 1/(2 pi) for y treated as N(0, 1) (null otherwise)",
+            precision=decimals(4), symbol=r"\operatorname{Var}(u)", label="Var(u)",
         ),
-        "he_sigma": Answer("number", "relu: sigma that gives E[u^2] = 1 (He), sqrt(2/d) (null otherwise)", 1e-4),
-        "he_sigma_exact": Answer("expression", "relu: that sigma in exact form (null otherwise)"),
-        "he_input_variance": Answer("number", "relu: Var(y) at the He sigma, d sigma^2 = 2 (null otherwise)", 1e-6),
+        "he_sigma": Answer("number", "relu: sigma that gives E[u^2] = 1 (He), sqrt(2/d) (null otherwise)",
+                           precision=decimals(4), symbol=r"\sigma", label="He sigma (decimal)"),
+        "he_sigma_exact": Answer("expression", "relu: that sigma in exact form (null otherwise)",
+                                 symbol=r"\sigma", label="He sigma (exact)",
+                                 form="an exact number, with sqrt() where needed, such as sqrt(5)/2 or 3/4"),
+        "he_input_variance": Answer("number", "relu: Var(y) at the He sigma, d sigma^2 = 2 (null otherwise)",
+                                    precision=exact(), symbol=r"\operatorname{Var}(y)", label="Var(y) at the He sigma"),
         "he_output_variance": Answer(
-            "number", "relu: Var(u) at the He sigma for y treated as N(0, 2): 1 - 1/pi (null otherwise)", 1e-3
+            "number", "relu: Var(u) at the He sigma for y treated as N(0, 2): 1 - 1/pi (null otherwise)",
+            precision=decimals(4), symbol=r"\operatorname{Var}(u)", label="Var(u) at the He sigma",
         ),
+    }
+    # The mistakes a draw must tell from the right answer (see scoring_mistake): each gives the wrong
+    # answers it leads to. The constant answers (1/2, 1/16, 1/4, 2...) tell every mistake below from the
+    # right one whatever d is; sigma's two are checked per draw. tanh has c = c^2 = 1, so the slope
+    # given for its square cannot be seen in its bound: that mistake is listed for the sigmoid only
+    # (part (c) of tanh is carried by the strictness argument).
+    mistakes = {
+        "sigma = 1/d (the variance taken for the standard deviation)": lambda p: {
+            "sigma": 1 / p["d"], **({"he_sigma": 2 / p["d"]} if p["activation"] == "relu" else {})},
+        "He sigma = 2/sqrt(d) (the standard deviation doubled, not the variance)": lambda p: (
+            {"he_sigma": 2 / math.sqrt(p["d"])} if p["activation"] == "relu" else {}),
+        "He sigma = 1/sqrt(2d) (the variance halved, not doubled)": lambda p: (
+            {"he_sigma": 1 / math.sqrt(2 * p["d"])} if p["activation"] == "relu" else {}),
+        "E[u] = f(E[y]) = f(0)": lambda p: {"output_mean": 0.0} if p["activation"] == "relu" else {},
+        "the slope bound c for c^2 (sigmoid)": lambda p: (
+            {"variance_bound": 0.25} if p["activation"] == "sigmoid" else {}),
+        "the range squared for the largest variance": lambda p: (
+            {"max_output_variance": 1.0 if p["activation"] == "sigmoid" else 4.0}
+            if p["activation"] != "relu" else {}),
+        "Var(u) = E[u^2], E[u]^2 forgotten": lambda p: (
+            {"output_variance": 0.5, "he_output_variance": 1.0} if p["activation"] == "relu" else {}),
+        "Var(y) = 1 kept at the He sigma": lambda p: (
+            {"he_input_variance": 1.0} if p["activation"] == "relu" else {}),
     }
     # The activation decides which parts are asked and how they are argued. d changes only the numbers
     # (and which of 1/sqrt(d) and sqrt(2/d) is rational: the same steps either way).
@@ -221,11 +300,16 @@ class InitVariance(Family):
         return 1.5 + (6.5 if params["activation"] == "relu" else 5.5)
 
     def validate(self, params):
+        # A pinned d need not be a perfect square: sigma = 1/sqrt(d) still has an exact form (sqrt(7)/7) and
+        # every part stays well defined; only the drawn ones are squares, so that versions are alike.
         require_keys(params, ("d", "activation"))
         return {
             "d": as_int(params["d"], "d", 4, 1_000_000),
             "activation": as_choice(params["activation"], "activation", ACTIVATIONS),
         }
+
+    def degenerate(self, params):
+        return scoring_mistake(self, params, self.solve(params))
 
     def solve(self, params):
         d, act = params["d"], params["activation"]
@@ -334,17 +418,15 @@ class InitVariance(Family):
 
     def context(self, params, answers):
         d = params["d"]
-        digits = 4 if d <= 100 else (5 if d <= 10_000 else 6)
+        places = self.answers["sigma"].grading.digits  # sigma and the He sigma are asked to these decimals
         return {
             "f_name": ACTIVATION_NAMES[params["activation"]],
             "f_def": ACTIVATION_TEX[params["activation"]],
             # 1/sqrt(64) = 1/8 and 1/sqrt(50) = sqrt(2)/10 are worth showing; 1/sqrt(7) = sqrt(7)/7 is not
             "sigma_forms": simpler_root_tex(1, d),
             "he_forms": simpler_root_tex(2, d),
-            # about four significant digits: sigma = 1/sqrt(d) is at least 0.001
-            "digits": digits,
-            "sigma_rel": _equals_or_approx(answers["sigma"], digits),
-            "he_rel": _equals_or_approx(answers["he_sigma"], digits) if answers["he_sigma"] is not None else "",
+            "sigma_rel": _equals_or_approx(answers["sigma"], places),
+            "he_rel": _equals_or_approx(answers["he_sigma"], places) if answers["he_sigma"] is not None else "",
         }
 
 
@@ -394,18 +476,23 @@ def _digits_for(x: float, significant: int) -> int:
     return max(0, significant - 1 - math.floor(math.log10(abs(x))))
 
 
-def _sig_tex(x: float, significant: int = 3) -> str:
-    """x to `significant` significant digits, trailing zeros kept: -0.00854, or -1.25 \\times 10^{-7}."""
-    if x == 0:
-        return "0"
-    exponent = math.floor(math.log10(abs(x)))
-    if exponent >= -4:
-        return f"{x:.{_digits_for(x, significant)}f}"
-    mantissa = f"{x / 10.0**exponent:.{significant - 1}f}"
-    if mantissa.lstrip("-").startswith("10"):  # 9.995 rounded up
-        exponent += 1
-        mantissa = f"{x / 10.0**exponent:.{significant - 1}f}"
-    return f"{mantissa} \\times 10^{{{exponent}}}"
+def _resnet_factor(params: Mapping[str, Any]) -> float:
+    """1 + D^2 J sigma_W^2, computed exactly (sigma_W is a short decimal)."""
+    return float(1 + params["D"] ** 2 * params["J"] * Fraction(str(params["sigma_w"])) ** 2)
+
+
+def _resnet_roots(params: Mapping[str, Any]) -> tuple[float, float, float]:
+    """`_roots` for a variant's params: sigma_W exactly, approximately, and the relative error."""
+    return _roots(params["L"], params["D"] ** 2 * params["J"], params["target"])
+
+
+def _resnet_powers(params: Mapping[str, Any], factor: float, extra: int = 0) -> dict[str, float]:
+    """The answers of parts (a) and (b) from a wrong per-layer `factor` (with `extra` = 0), or from the
+    right one with each power `extra` layers off (the factor itself then stays right: not listed)."""
+    depth, ell = params["L"], params["ell"]
+    powers = {"var_ell": factor ** (ell + extra), "var_L": factor ** (depth + extra),
+              "grad_var_ell": factor ** (depth - ell + extra)}
+    return powers if extra else {"factor": factor, **powers}
 
 
 def _product_agrees(name: str, factors: np.ndarray, claimed: float) -> None:
@@ -462,16 +549,48 @@ class ResnetInitVariance(Family):
     title = "Variance through a linear residual stack at initialisation"
     topic = "init"
     difficulty = 3
+    # The factor is exact (sigma_W has one significant digit, so 1 + D^2 J sigma_W^2 is a short decimal);
+    # the variances (about 1.05 to 1000) and the weight scales (about 1e-4 to 0.05) vary in size and are
+    # asked to 4 significant digits; the relative error, which cancels two close roots, to 2.
     answers = {
-        "factor": Answer("number", "per-layer variance factor 1 + D^2 J sigma_W^2", 1e-6),
-        "var_ell": Answer("number", "sigma_ell^2 = (1 + D^2 J sigma_W^2)^ell at the given layer ell", 1e-3),
-        "var_L": Answer("number", "sigma_L^2 at the top layer L", 1e-3),
+        "factor": Answer("number", "per-layer variance factor 1 + D^2 J sigma_W^2",
+                         precision=exact(), symbol="g", label="g (factor per layer)"),
+        "var_ell": Answer("number", "sigma_ell^2 = (1 + D^2 J sigma_W^2)^ell at the given layer ell",
+                          precision=sig(4), symbol=r"\sigma_\ell^2", label="sigma_ell^2 at the given layer"),
+        "var_L": Answer("number", "sigma_L^2 at the top layer L",
+                        precision=sig(4), symbol=r"\sigma_L^2", label="sigma_L^2 at the top"),
         "grad_var_ell": Answer(
-            "number", "variance of L_ell.grad, (1 + D^2 J sigma_W^2)^(L - ell), for unit variance at the top", 1e-3
+            "number", "variance of L_ell.grad, (1 + D^2 J sigma_W^2)^(L - ell), for unit variance at the top",
+            precision=sig(4), symbol=r"\sigma_{\ell,\mathrm{grad}}^2", label="gradient variance at the given layer",
         ),
-        "sigma_w_exact": Answer("number", "sigma_W giving sigma_L^2 = target: sqrt((target^(1/L) - 1)/(D^2 J))", 1e-6),
-        "sigma_w_approx": Answer("number", "that sigma_W from (1 + e)^L ~ exp(e L): sqrt(ln(target)/(L D^2 J))", 1e-6),
-        "approx_rel_error": Answer("number", "relative error (approx - exact)/exact of the approximate sigma_W", 1e-4),
+        "sigma_w_exact": Answer("number", "sigma_W giving sigma_L^2 = target: sqrt((target^(1/L) - 1)/(D^2 J))",
+                                precision=sig(4), symbol=r"\sigma_W", label="sigma_W (exact)"),
+        "sigma_w_approx": Answer("number", "that sigma_W from (1 + e)^L ~ exp(e L): sqrt(ln(target)/(L D^2 J))",
+                                 precision=sig(4), symbol=r"\sigma_W^{\text{approx}}", label="sigma_W (approximate)"),
+        "approx_rel_error": Answer("number", "relative error (approx - exact)/exact of the approximate sigma_W",
+                                   precision=sig(2), symbol="r", label="relative error r"),
+    }
+    # The mistakes a draw must tell from the right answer (see scoring_mistake): each gives the wrong
+    # answers it leads to. ell = L/2 would let the forward exponent pass for the gradient's; a target too
+    # close to 1 would let the approximate sigma_W pass for the exact one.
+    mistakes = {
+        "the forward exponent ell for the gradient's L - ell": lambda p: {
+            "grad_var_ell": _resnet_factor(p) ** p["ell"]},
+        "the gradient's exponent L - ell for the forward ell": lambda p: {
+            "var_ell": _resnet_factor(p) ** (p["L"] - p["ell"])},
+        "one layer too many": lambda p: _resnet_powers(p, _resnet_factor(p), 1),
+        "one layer too few": lambda p: _resnet_powers(p, _resnet_factor(p), -1),
+        "the skip connection forgotten (factor D^2 J sigma_W^2)": lambda p: _resnet_powers(
+            p, _resnet_factor(p) - 1),
+        "D for D^2": lambda p: _resnet_powers(p, 1 + p["D"] * p["J"] * p["sigma_w"] ** 2),
+        "sigma_W for sigma_W^2": lambda p: _resnet_powers(p, 1 + p["D"] ** 2 * p["J"] * p["sigma_w"]),
+        "the approximate sigma_W for the exact one": lambda p: {"sigma_w_exact": _resnet_roots(p)[1]},
+        "the exact sigma_W for the approximate one": lambda p: {"sigma_w_approx": _resnet_roots(p)[0]},
+        "the square root forgotten": lambda p: {
+            "sigma_w_exact": _resnet_roots(p)[0] ** 2, "sigma_w_approx": _resnet_roots(p)[1] ** 2},
+        "log10 for ln": lambda p: {
+            "sigma_w_approx": math.sqrt(math.log10(p["target"]) / (p["L"] * p["D"] ** 2 * p["J"]))},
+        "the relative error's sign": lambda p: {"approx_rel_error": -_resnet_roots(p)[2]},
     }
     # Every size enters the same steps: D^2 J is one product, L and ell are exponents on a calculator. The
     # filter size is held fixed within a slot (a 3 x 3 and a 5 x 5 network look like different problems);
@@ -492,7 +611,8 @@ class ResnetInitVariance(Family):
             "J": channels,
             "sigma_w": sigma_w,
             "target": choice(rng, RESNET_TARGETS),
-            "ell": integer(rng, gap, depth - gap),
+            # not the middle layer, where the gradient's exponent L - ell equals the forward one
+            "ell": choice(rng, [k for k in range(gap, depth - gap + 1) if 2 * k != depth]),
         }
 
     def validate(self, params):
@@ -535,13 +655,18 @@ class ResnetInitVariance(Family):
             return f"sigma_L^2 = (1 + D^2 J sigma_W^2)^L is above {MAX_VARIANCE:g}: choose a smaller sigma_w"
         if growth < 0.05:
             return "sigma_L^2 is within 5% of 1: too little growth to show"
-        return None
+        factor = 1 + fan_in * Fraction(str(params["sigma_w"])) ** 2
+        if (factor * 10**6).denominator != 1:
+            return (f"1 + D^2 J sigma_W^2 = {float(factor)!r} has more than 6 decimals, too many to ask exactly: "
+                    "give sigma_w with fewer digits")
+        if 2 * params["ell"] == params["L"]:
+            return "ell = L/2: the gradient variance of part (b) would equal sigma_ell^2 of part (a)"
+        return scoring_mistake(self, params, self.solve(params))
 
     def solve(self, params):
         depth, ell, target = params["L"], params["ell"], params["target"]
         fan_in = params["D"] ** 2 * params["J"]
-        # each layer adds a sum of D^2 J independent products w * (an entry of L_ell)
-        factor = float(1 + fan_in * Fraction(str(params["sigma_w"])) ** 2)
+        factor = _resnet_factor(params)  # each layer adds a sum of D^2 J independent products w * (an entry of L_ell)
         exact, approx, rel = _roots(depth, fan_in, target)
         return {
             "factor": factor,
@@ -610,21 +735,17 @@ class ResnetInitVariance(Family):
         log_target = math.log1p(float(Fraction(str(target)) - 1))
         root_minus_one = math.expm1(log_target / depth)  # target^(1/L) - 1, also for a target near 1
         root_digits = max(6, _digits_for(root_minus_one, 4))
-        # sigma_W with at least four significant digits (and below the 1e-6 tolerance); in the subtraction
-        # of part (d), enough digits that the difference of the shown roots gives the shown relative error
-        sw_digits = max(7 if exact < 0.01 else 6, _digits_for(exact, 4))
+        # in the subtraction of part (d), enough digits (more than the answers have) that the difference of
+        # the shown roots gives the shown relative error
+        diff_digits = max(6, _digits_for(exact, 4), _digits_for(approx - exact, 4))
         return {
             "fan_in": fan_in,
             "sigma_digits": _decimals(params["sigma_w"]),
             "eps": float(fan_in * Fraction(str(params["sigma_w"])) ** 2),  # exact: sigma_w has few decimals
-            "eps_digits": 2 * _decimals(params["sigma_w"]),
             "root": 1 + root_minus_one,
             "root_minus_one": root_minus_one,
             "root_digits": root_digits,
-            "rel_tex": _sig_tex(answers["approx_rel_error"], 3),
-            "rel_percent_tex": _sig_tex(100 * answers["approx_rel_error"], 3),
-            "sw_digits": sw_digits,
-            "diff_digits": max(sw_digits, _digits_for(approx - exact, 4)),
+            "diff_digits": diff_digits,
             "log_target": log_target,
             "log_digits": max(6, _digits_for(log_target, 4)),
             "forward_curve": [(k, step**k) for k in layers],

@@ -33,42 +33,45 @@ def solved(family, params):
 
 # --- relu-net-derivatives -------------------------------------------------------------------------
 
-# Seed 003 §1 in numbers: unit 2 has w1 = 2, b1 = -2 (kink at x = 1, active to the right), w2 = -1.5.
-RELU_EXAMPLE = {"W1": [1, 2, -1], "b1": [0.5, -2, 1], "W2": [2, -1.5, 1], "b2": 0.5, "i": 2, "x_values": [-1, 3]}
+# Worked by hand: unit 2 has w1 = 2, b1 = -3 (kink at x = 1.5, active to the right), w2 = -1.5.
+RELU_EXAMPLE = {"W1": [1, 2, -1], "b1": [0.5, -3, 1], "W2": [2, -1.5, 1], "b2": 0.5, "i": 2, "x_values": [-1, 3]}
 
 
 def test_relu_worked_example():
     _, ans = solved(RELU, RELU_EXAMPLE)
-    assert ans["kink"] == 1 and ans["active_side"] == "right"
-    # dy/db2 = 1; dy/dw2_i = max(0, 2x - 2); dy/db1_i = -1.5 [x > 1]; dy/dw1_i = -1.5 x [x > 1]
+    assert ans["kink"] == 1.5 and ans["active_side"] == "right"
+    # dy/db2 = 1; dy/dw2_i = max(0, 2x - 3); dy/db1_i = -1.5 [x > 1.5]; dy/dw1_i = -1.5 x [x > 1.5]
     assert by_derivative(ans, "pieces") == {
-        "b2": ["1", "1"], "w2": ["0", "2*x - 2"], "b1": ["0", "-1.5"], "w1": ["0", "-1.5*x"]
+        "b2": ["1", "1"], "w2": ["0", "2*x - 3"], "b1": ["0", "-1.5"], "w1": ["0", "-1.5*x"]
     }
     assert by_derivative(ans, "slopes") == {"b2": [0, 0], "w2": [0, 2], "b1": [0, 0], "w1": [0, -1.5]}
-    assert by_derivative(ans, "jump") == {"b2": 0, "w2": 0, "b1": -1.5, "w1": -1.5}
-    assert ans["values"] == {"b2": [1, 1], "w2": [0, 4], "b1": [0, -1.5], "w1": [0, -4.5]}
+    # dy/dw1_i jumps from 0 to -1.5 * 1.5 at the kink
+    assert by_derivative(ans, "jump") == {"b2": 0, "w2": 0, "b1": -1.5, "w1": -2.25}
+    assert ans["values"] == {"b2": [1, 1], "w2": [0, 3], "b1": [0, -1.5], "w1": [0, -4.5]}
 
 
 def test_relu_negative_input_weight_flips_the_active_side():
-    params = {**RELU_EXAMPLE, "W1": [1, -2, -1], "b1": [0.5, 2, 1]}  # a_2 = -2x + 2: on for x < 1
+    params = {**RELU_EXAMPLE, "W1": [1, -2, -1], "b1": [0.5, 3, 1]}  # a_2 = -2x + 3: on for x < 1.5
     _, ans = solved(RELU, params)
-    assert ans["kink"] == 1 and ans["active_side"] == "left"
-    assert by_derivative(ans, "pieces")["w2"] == ["-2*x + 2", "0"]
+    assert ans["kink"] == 1.5 and ans["active_side"] == "left"
+    assert by_derivative(ans, "pieces")["w2"] == ["-2*x + 3", "0"]
     assert by_derivative(ans, "slopes")["w1"] == [-1.5, 0]
-    assert by_derivative(ans, "jump") == {"b2": 0, "w2": 0, "b1": 1.5, "w1": 1.5}  # right minus left: 0 - (-1.5)
-    assert ans["values"]["w1"] == [1.5, 0]
+    assert by_derivative(ans, "jump") == {"b2": 0, "w2": 0, "b1": 1.5, "w1": 2.25}  # right minus left: 0 - (-2.25)
+    assert ans["values"] == {"b2": [1, 1], "w2": [5, 0], "b1": [-1.5, 0], "w1": [1.5, 0]}
 
 
-def test_relu_kink_at_origin_has_no_jump_in_dw1():
-    _, ans = solved(RELU, {"W1": [1.5, 1], "b1": [0, 1], "W2": [2, 1], "b2": 0, "i": 1, "x_values": [-1, 2]})
-    assert ans["kink"] == 0 and by_derivative(ans, "jump")["w1"] == 0 and by_derivative(ans, "jump")["b1"] == 2
+def test_relu_kink_at_origin_is_refused():
+    # x* = 0: the sign of -b1/w1 cannot be checked, so a lost sign would score
+    with pytest.raises(InputError, match=r"degenerate.*x\* = b1_i / w1_i"):
+        draw(RELU, 0, {"W1": [1.5, 1], "b1": [0, 1], "W2": [2, 1], "b2": 0, "i": 1, "x_values": [-1, 2]})
 
 
 def test_relu_kink_as_exact_fraction():
-    variant = draw(RELU, 0, {"W1": [3, 1], "b1": [-1, 0], "W2": [1, 1], "b2": 0, "i": 1, "x_values": [-1, 1]})
+    variant = draw(RELU, 0, {"W1": [3, 1], "b1": [-1, 0], "W2": [2, 1], "b2": 0, "i": 1, "x_values": [-1, 2]})
     assert variant.answers["kink"] == pytest.approx(1 / 3)
-    assert variant.answers["dw1"]["jump"] == pytest.approx(1 / 3)
-    assert r"\frac{1}{3}" in render_fragment(variant, "solution")
+    assert variant.answers["dw1"]["jump"] == pytest.approx(2 / 3)  # w2 x* = 2/3
+    solution = render_fragment(variant, "solution")
+    assert r"\frac{1}{3}" in solution and r"\frac{2}{3}" in solution
 
 
 @PROPERTY
@@ -81,6 +84,7 @@ def test_relu_properties_over_seeds(seed):
     w1, b1, w2 = params["W1"][i - 1], params["b1"][i - 1], params["W2"][i - 1]
     assert w1 != 0 and w2 != 0
     assert ans["kink"] == pytest.approx(-b1 / w1) and float(ans["kink"] * 2).is_integer()
+    assert ans["kink"] not in (0, 1) and w2 != 1 and not set(params["x_values"]) & {0, 1}
     assert round(b1, 1) == b1  # one decimal at most
     xs = params["x_values"]
     assert 2 <= len(xs) <= 3 and min(xs) < ans["kink"] < max(xs)
@@ -95,11 +99,11 @@ def test_relu_properties_over_seeds(seed):
 @pytest.mark.parametrize(
     "path, value, message",
     [
-        (("kink",), 0.5, "does not switch"),
+        (("kink",), 1, "does not switch"),
         (("active_side",), "left", "active_side"),
-        (("dw2", "pieces", 1), "2*x - 1", "dw2.pieces"),
+        (("dw2", "pieces", 1), "2*x - 2", "dw2.pieces"),
         (("dw1", "pieces", 1), "__import__('os')", "not an expression"),
-        (("dw2", "pieces", 1), "(x - 2)*(x - 3) + 2*x - 2", "not linear"),  # right at x = 2 and 3, not at 4
+        (("dw2", "pieces", 1), "(x - 2.5)*(x - 3.5) + 2*x - 3", "not linear"),  # right at x = 2.5 and 3.5, not 4.5
         (("dw1", "slopes", 1), 1.5, "dw1.slopes"),
         (("db1", "jump"), 1.5, "db1.jump"),
         (("dw1", "slopes"), [0], "dw1.slopes"),
@@ -140,51 +144,64 @@ def test_relu_bad_params_name_the_field(change, field):
 
 def test_relu_degenerate_pins_are_refused():
     with pytest.raises(InputError, match="degenerate.*kink"):
-        draw(RELU, 0, {**RELU_EXAMPLE, "x_values": [1, 3]})
+        draw(RELU, 0, {**RELU_EXAMPLE, "x_values": [1.5, 3]})
     with pytest.raises(InputError, match="degenerate.*W2"):
         draw(RELU, 0, {**RELU_EXAMPLE, "W2": [2, 0, 1]})
 
 
 # --- mlp-skip-bce-backprop ------------------------------------------------------------------------
 
-# Worked by hand: z1 = [1, -1], h = [1, 0], s = h + x = [2, 1], z2 = 0.5*2 - 1*1 + 0 = 0, y_hat = 1/2,
-# J = log 2; delta2 = -1/2, dJ/ds = [-0.25, 0.5], delta1 = [-0.25, 0] (unit 2 off),
-# dJ/dx = dJ/ds + W1^T delta1 = [-0.25, 0.5] + [-0.25, 0] = [-0.5, 0.5].
+# Worked by hand: z1 = W1 x = [1 - 2, 0.5 + 1] = [-1, 1.5], h = [0, 1.5], s = h + x = [1, 3.5],
+# z2 = 0.5*1 - 0.5*3.5 + 0.5 = -0.75, y_hat = 1/(1 + e^0.75), J = -log y_hat = log(1 + e^0.75);
+# delta2 = y_hat - 1, dJ/ds = delta2 [0.5, -0.5], delta1 = [0, -0.5 delta2] (unit 1 off),
+# dJ/dx = dJ/ds + W1^T delta1 = delta2 ([0.5, -0.5] + [-0.25, -0.25]) = delta2 [0.25, -0.75].
 MLP_EXAMPLE = {
-    "x": [1, 1], "W1": [[1, 0], [0, -1]], "b1": [0, 0], "W2": [0.5, -1], "b2": 0, "y": 1, "activation": "relu"
+    "x": [1, 2], "W1": [[1, -1], [0.5, 0.5]], "b1": [0, 0], "W2": [0.5, -0.5], "b2": 0.5, "y": 1, "activation": "relu"
 }
 
 
 def test_mlp_worked_example_relu():
     _, ans = solved(MLP, MLP_EXAMPLE)
-    assert ans["forward"] == {"z1": [1, -1], "h": [1, 0], "s": [2, 1], "z2": 0}
-    assert ans["y_hat"] == 0.5 and ans["loss"] == pytest.approx(math.log(2))
-    assert ans["db2"] == -0.5
-    assert ans["dW2"] == [-1, -0.5]
-    assert ans["db1"] == [-0.25, 0]
-    assert ans["dW1"] == [[-0.25, -0.25], [0, 0]]
-    assert ans["dx"] == [-0.5, 0.5]
+    assert ans["forward"] == {"z1": [-1, 1.5], "h": [0, 1.5], "s": [1, 3.5], "z2": -0.75}
+    y_hat = 1 / (1 + math.exp(0.75))
+    d2 = y_hat - 1
+    assert ans["y_hat"] == pytest.approx(y_hat) and ans["loss"] == pytest.approx(math.log(1 + math.exp(0.75)))
+    assert ans["db2"] == pytest.approx(d2)
+    assert ans["dW2"] == pytest.approx([d2, 3.5 * d2])
+    assert ans["db1"] == pytest.approx([0, -0.5 * d2])
+    assert ans["dW1"][0] == [0, 0] and ans["dW1"][1] == pytest.approx([-0.5 * d2, -d2])
+    assert ans["dx"] == pytest.approx([0.25 * d2, -0.75 * d2])
+    assert (round(ans["y_hat"], 4), round(ans["loss"], 4), round(ans["db2"], 4)) == (0.3208, 1.1369, -0.6792)
 
 
 def test_mlp_worked_example_sigmoid_and_label_zero():
-    # z1 = [0, 0] gives h = [0.5, 0.5], sigma' = 0.25; s = [1.5, -0.5]; z2 = 1.5 - 0.5 - 1 = 0, y_hat = 0.5.
+    # z1 = [1 - 1, 0.5 + 0.5 - 0.5] = [0, 0.5]: h = [0.5, s(0.5)], sigma' = h (1 - h); s = h + x;
+    # z2 = s_1 - s_2 = 1.5 - (s(0.5) - 0.5); y = 0: J = -log(1 - y_hat) and delta2 = y_hat.
     params = {
-        "x": [1, -1], "W1": [[1, 1], [2, 2]], "b1": [0, 0], "W2": [1, 1], "b2": -1, "y": 0, "activation": "sigmoid"
+        "x": [1, -0.5], "W1": [[1, 2], [0.5, -1]], "b1": [0, -0.5], "W2": [1, -1], "b2": 0, "y": 0,
+        "activation": "sigmoid",
     }
     _, ans = solved(MLP, params)
-    assert ans["forward"]["h"] == [0.5, 0.5] and ans["forward"]["z2"] == 0
-    assert ans["loss"] == pytest.approx(math.log(2))
-    assert ans["db2"] == 0.5  # y_hat - y
-    assert ans["dW2"] == [0.75, -0.25]
-    assert ans["db1"] == [0.125, 0.125]  # 0.5 * 1 * 0.25 per unit
-    assert ans["dW1"] == [[0.125, -0.125], [0.125, -0.125]]
-    # skip [0.5, 0.5] + W1^T delta1 = [0.125 + 0.25, 0.125 + 0.25]
-    assert ans["dx"] == pytest.approx([0.875, 0.875])
+    sig = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
+    h = [0.5, sig(0.5)]
+    s = [1.5, h[1] - 0.5]
+    z2 = s[0] - s[1]
+    y_hat = sig(z2)
+    delta1 = [y_hat * 1 * h[0] * (1 - h[0]), y_hat * -1 * h[1] * (1 - h[1])]
+    assert ans["forward"]["h"] == pytest.approx(h) and ans["forward"]["z2"] == pytest.approx(z2)
+    assert ans["loss"] == pytest.approx(-math.log(1 - y_hat))
+    assert ans["db2"] == pytest.approx(y_hat)  # y_hat - y
+    assert ans["dW2"] == pytest.approx([y_hat * s[0], y_hat * s[1]])
+    assert ans["db1"] == pytest.approx(delta1)
+    for row, d in zip(ans["dW1"], delta1):
+        assert row == pytest.approx([d * 1, d * -0.5])
+    # skip y_hat W2 + W1^T delta1
+    assert ans["dx"] == pytest.approx([y_hat + delta1[0] + 0.5 * delta1[1], -y_hat + 2 * delta1[0] - delta1[1]])
 
 
 def test_mlp_accepts_w2_as_one_row_matrix():
-    params, _ = solved(MLP, {**MLP_EXAMPLE, "W2": [[0.5, -1]]})
-    assert params["W2"] == [0.5, -1]
+    params, _ = solved(MLP, {**MLP_EXAMPLE, "W2": [[0.5, -0.5]]})
+    assert params["W2"] == [0.5, -0.5]
 
 
 @PROPERTY
@@ -211,12 +228,13 @@ def test_mlp_properties_over_seeds(seed):
     "name, change, message",
     [
         ("y_hat", lambda a: a.__setitem__("y_hat", a["y_hat"] + 1e-3), "y_hat"),
-        ("loss", lambda a: a.__setitem__("loss", math.log(2) + 1e-3), "loss"),
-        ("dx without the skip path", lambda a: a.__setitem__("dx", [-0.25, 0]), "dx"),
-        ("dW1 transposed", lambda a: a.__setitem__("dW1", [[-0.25, 0], [-0.25, 0]]), "dW1"),
+        ("loss", lambda a: a.__setitem__("loss", a["loss"] + 1e-3), "loss"),
+        ("dx without the skip path",  # dJ/ds = delta2 W2 taken away
+         lambda a: a.__setitem__("dx", [v - a["db2"] * w for v, w in zip(a["dx"], [0.5, -0.5])]), "dx"),
+        ("dW1 transposed", lambda a: a.__setitem__("dW1", [list(col) for col in zip(*a["dW1"])]), "dW1"),
         ("db1", lambda a: a["db1"].__setitem__(1, -0.5), r"db1\[1\]"),
         ("dW2", lambda a: a.__setitem__("dW2", [-1]), "dW2"),
-        ("forward", lambda a: a["forward"].__setitem__("h", [1, -1]), "forward.h"),
+        ("forward", lambda a: a["forward"].__setitem__("h", [-1, 1.5]), "forward.h"),
     ],
 )
 def test_mlp_check_rejects_tampered_answers(name, change, message):
@@ -251,8 +269,8 @@ def test_mlp_bad_params_name_the_field(change, field):
 
 def test_mlp_degenerate_pins_are_refused():
     with pytest.raises(InputError, match="ReLU input"):
-        draw(MLP, 0, {**MLP_EXAMPLE, "b1": [-1, 0]})  # z1[0] = 0
+        draw(MLP, 0, {**MLP_EXAMPLE, "b1": [1, 0]})  # z1[0] = 0
     with pytest.raises(InputError, match="every ReLU is off"):
-        draw(MLP, 0, {**MLP_EXAMPLE, "b1": [-2, 0]})
+        draw(MLP, 0, {**MLP_EXAMPLE, "b1": [0, -2]})
     with pytest.raises(InputError, match="too close to 0 or 1"):
-        draw(MLP, 0, {**MLP_EXAMPLE, "b2": 5})
+        draw(MLP, 0, {**MLP_EXAMPLE, "b2": 6})

@@ -13,10 +13,12 @@ from qbank.render import render_fragments
 
 RELU = "relu-net-derivatives"
 MLP = "mlp-skip-bce-backprop"
-# unit 2: a_2 = 2x - 2 (kink at 1, active to the right) or -2x + 2 (active to the left); w2 = -1.5
-RIGHT = {"W1": [1, 2, -1], "b1": [0.5, -2, 1], "W2": [2, -1.5, 1], "b2": 0.5, "i": 2, "x_values": [-1, 3]}
-LEFT = {**RIGHT, "W1": [1, -2, -1], "b1": [0.5, 2, 1]}
-MLP_RELU = {"x": [1, 1], "W1": [[1, 0], [0, -1]], "b1": [0, 0], "W2": [0.5, -1], "b2": 0, "y": 1, "activation": "relu"}
+# unit 2: a_2 = 2x - 3 (kink at 1.5, active to the right) or -2x + 3 (active to the left); w2 = -1.5
+RIGHT = {"W1": [1, 2, -1], "b1": [0.5, -3, 1], "W2": [2, -1.5, 1], "b2": 0.5, "i": 2, "x_values": [-1, 3]}
+LEFT = {**RIGHT, "W1": [1, -2, -1], "b1": [0.5, 3, 1]}
+MLP_RELU = {
+    "x": [1, 2], "W1": [[1, -1], [0.5, 0.5]], "b1": [0, 0], "W2": [0.5, -0.5], "b2": 0.5, "y": 1, "activation": "relu"
+}
 
 
 def fragments(variant):
@@ -34,23 +36,23 @@ def solution_part(solution, letter):
 
 
 def test_relu_jump_wording_is_right_when_the_unit_is_active_on_the_left():
-    # left of the kink the derivative dy/dw1_2 = -1.5 x reaches -1.5; right of it, it is 0
+    # left of the kink the derivative dy/dw1_2 = -1.5 x reaches -1.5 * 1.5 = -2.25; right of it, it is 0
     _, solution = fragments(draw(RELU, 0, LEFT))
     part_e, part_f = solution_part(solution, "e"), solution_part(solution, "f")
     assert r"Just left of $x^*$ the line is still at" in part_e
-    assert r"$0 - (-1.5) = 1.5$" in part_e
+    assert r"$0 - (-2.25) = 2.25$" in part_e
     answer_f = part_f.split(r"\qbankanswer")[1]
     assert "onto" not in answer_f  # the old wording: "a jump ... onto a line through the origin"
-    assert r"the line $-1.5x$ through the origin up to $x^*$, then a jump of $1.5$ to $0$" in answer_f
+    assert r"the line $-1.5x$ through the origin up to $x^*$, then a jump of $2.25$ to $0$" in answer_f
 
 
 def test_relu_jump_wording_is_right_when_the_unit_is_active_on_the_right():
     _, solution = fragments(draw(RELU, 0, RIGHT))
     part_e, part_f = solution_part(solution, "e"), solution_part(solution, "f")
     assert r"Just left of $x^*$ the derivative is $0$" in part_e
-    assert r"$-1.5 - 0 = -1.5$" in part_e
+    assert r"$-2.25 - 0 = -2.25$" in part_e
     answer_f = part_f.split(r"\qbankanswer")[1]
-    assert r"$0$ up to $x^*$, then a jump of $-1.5$ onto the line $-1.5x$ through the origin" in answer_f
+    assert r"$0$ up to $x^*$, then a jump of $-2.25$ onto the line $-1.5x$ through the origin" in answer_f
 
 
 @pytest.mark.parametrize("params", [LEFT, RIGHT])
@@ -68,7 +70,7 @@ def test_relu_side_and_jump_case_are_structural():
     assert fam.structure_of(RIGHT) == {"W1": [3], "x_values": [2], "active_side": "right", "dw1_jumps": True}
     assert fam.structure_of(LEFT)["active_side"] == "left"
     origin = {"W1": [1.5, 1], "b1": [0, 1], "W2": [2, 1], "b2": 0, "i": 1, "x_values": [-1, 2]}
-    assert fam.structure_of(origin)["dw1_jumps"] is False  # a kink at 0: dy/dw1 is continuous
+    assert fam.structure_of(origin)["dw1_jumps"] is False  # a kink at 0 (refused as a draw: see test_backprop)
     for side in ("left", "right"):
         structure = {**fam.structure_of(RIGHT), "active_side": side}
         for seed in range(5):

@@ -561,7 +561,8 @@ def test_shapes_and_leaf_kinds():
 
     fam, values, key = _key("relu-net-derivatives", 1)
     kinds = {i: k for i, k, *_ in key["dw2"]["leaves"]}
-    assert kinds["pieces,1"] == "expression" and kinds["slopes,0"] == "number"
+    slope = values["dw2"]["slopes"][0]  # asked exactly: a whole slope is an integer leaf (issue 16)
+    assert kinds["pieces,1"] == "expression" and kinds["slopes,0"] == ("integer" if isinstance(slope, int) else "number")
     text = widgets.answer_inputs("r-1", "dw2", fam.answers["dw2"], values["dw2"])
     assert widgets.EXPRESSION_HINT in text and "<legend>pieces</legend>" in text
 

@@ -48,8 +48,11 @@ def answer_snippets(variant: dict) -> list[str]:
             f"is active for x {side} {short(a['kink'])}",
             "(" + ", ".join(short(v[n][0]) for n in ("b2", "w2", "b1", "w1")) + ")",
         ]
-    if fam == "mlp-skip-bce-backprop":
-        return [f"{a['y_hat']:.4f}", f"J = {a['loss']:.4f}", f"{a['db2']:.4f}"]
+    if fam == "mlp-skip-bce-backprop":  # answers at their card's precision (issue 16)
+        from qbank import get_family
+
+        asked = lambda name, v: get_family(fam).answers[name].grading.text(v)  # noqa: E731
+        return [asked("y_hat", a["y_hat"]), f"J = {asked('loss', a['loss'])}", asked("db2", a["db2"])]
     if fam in ("lstm-cell-backward", "rnn-gradient-flow"):  # answers at their card's precision (issue 16)
         from qbank import get_family
 
@@ -57,24 +60,22 @@ def answer_snippets(variant: dict) -> list[str]:
         if fam == "lstm-cell-backward":
             return ["[" + ", ".join(asked("da", v) for v in a["da"]) + "]", asked("dc_prev", a["dc_prev"][0])]
         return [asked("log10_norms", a["log10_norms"][-1]), a["regime"].capitalize() + ":"]
-    if fam == "init-variance":
-        sigma = a["sigma"]
-        d = round(sigma**-2)
-        digits = 4 if d <= 100 else (5 if d <= 10_000 else 6)
-        show = lambda x: f"{x:.{digits}f}".rstrip("0").rstrip(".")  # noqa: E731
+    if fam == "init-variance":  # sigma and the He sigma to 4 decimal places (issue 16)
+        show = lambda x: f"{x:.4f}"  # noqa: E731
         if a["he_sigma"] is not None:
-            return [show(sigma), show(a["he_sigma"]), "0.3408"]
-        return [show(sigma), "Smaller:"]
+            return [show(a["sigma"]), show(a["he_sigma"]), "0.3408"]
+        return [show(a["sigma"]), "Smaller:"]
     if fam == "ridge-map":
         det = a["det"]
         det_text = str(det) if isinstance(det, int) else short(det)
         return [fixed4(a["w_hat"][0]), fixed4(a["w_hat"][1]), det_text]
     if fam == "nalu":
         return [short(v) for v in a["y"]] + [fixed4(a["W"][0][0])]
-    if fam == "resnet-init-variance":
-        trim = lambda text: text.rstrip("0").rstrip(".")  # noqa: E731
-        exact = a["sigma_w_exact"]
-        return [trim(f"{a['var_L']:.4f}"), trim(f"{exact:.{7 if exact < 0.01 else 6}f}")]
+    if fam == "resnet-init-variance":  # answers at their card's precision (issue 16)
+        from qbank import get_family
+
+        asked = lambda name, v: get_family(fam).answers[name].grading.text(v)  # noqa: E731
+        return [asked("var_L", a["var_L"]), asked("sigma_w_exact", a["sigma_w_exact"])]
     raise AssertionError(f"no snippets for {fam}")
 
 
