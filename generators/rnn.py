@@ -319,6 +319,7 @@ class ScalarRnnBackprop(Family):
             symbol="a_t, h_t",
             label="a_t and h_t",
             index=("t = {}",),
+            keys={"a": "a_t", "h": "h_t", "a_expr": "a_t as a polynomial", "h_expr": "h_t as a polynomial"},
             form="for each step t, the values of a_t and h_t and their polynomials in w and the inputs u1, u2, ...",
         ),
         "y_poly": Answer(
@@ -344,6 +345,7 @@ class ScalarRnnBackprop(Family):
             symbol=r"\partial y/\partial a_t, \partial y/\partial h_t",
             label="dy/da_t and dy/dh_t",
             index=("t = {}",),
+            keys={"a": "dy/da_t", "h": "dy/dh_t", "a_expr": "dy/da_t as a power of w", "h_expr": "dy/dh_t as a power of w"},
             form="for each step t, the values of both partials and each as a power of w",
         ),
         "edge_contributions": Answer(
@@ -1252,8 +1254,8 @@ class RnnGradientFlow(Family):
     few, the loss's slope 2 (yhat - y) or its factor 2 left out, the norm without its square root or as
     |g_1| + |g_2|, ln for log10, and for the average factor the root 1/T, no root, or the ratio upside down.
 
-    The asked steps T, T - 1, T - 5 and 1 depend on T, which `index` formats cannot name: the inputs read
-    "asked step 1" to "asked step 4", and the problem numbers the steps so."""
+    The asked steps T, T - 1, T - 5 and 1 depend on T: `position_word` names them ("t = 12") for the
+    inputs of the site and the fields of an LMS."""
 
     id = "rnn-gradient-flow"
     title = "Vanishing and exploding gradients in a linear RNN"
@@ -1345,6 +1347,12 @@ class RnnGradientFlow(Family):
             Part(("steps", "gradients", "norms", "log10_norms"), 4),
             Part(("growth_factor", "regime"), 2),
         )
+
+    def position_word(self, params, answer, level, position):
+        """The asked steps by their t: "t = 12", for the answers listed per asked step."""
+        if level == 0 and answer in ("steps", "gradients", "norms", "log10_norms"):
+            return f"t = {flow_steps(params['T'])[position]}"
+        return None
 
     def minutes(self, params):
         # A strong student with a calculator, T does not matter (powers are one key press each):

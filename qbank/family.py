@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 from .errors import FamilyError
@@ -29,6 +29,8 @@ class Answer:
     - `index`: how positions inside the answer read, one format per level with {} for the position
       counted from 1 (("after step {}", "rank {}")); vectors read "entry i", matrices "row i, column j"
       by default;
+    - `keys`: how the keys of a table answer read ({"a_expr": "a_t as an expression"}); default: as
+      they are;
     - `form`: the form of the answer in words, for the hint beside an input ("a polynomial in w"),
       never its value or formula;
     - `choices` lists every value a text answer can take ('left' or 'right'), so that a quiz can offer
@@ -47,6 +49,7 @@ class Answer:
     label: str = ""
     index: tuple[str, ...] = ()
     form: str = ""
+    keys: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def grading(self) -> Precision:
@@ -163,6 +166,12 @@ class Family:
     def reveals_of(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         return self.reveals
 
+    def position_word(self, params: Mapping[str, Any], answer: str, level: int, position: int) -> str | None:
+        """How position `position` (from 0) at list level `level` of answer `answer` reads, where that
+        depends on the draw (the asked step of a gradient: "t = 12"); None: the card's `index` format,
+        else "entry i"."""
+        return None
+
     def minutes(self, params: Mapping[str, Any]) -> float | None:
         """None: not estimated (then the family's structure cannot `vary` within an exam slot)."""
         return None
@@ -189,6 +198,8 @@ def _validate_card(cls: type) -> None:
                               f"from qbank.precision, got {spec.precision!r}")
         if spec.precision is not None and (spec.tol or spec.rel):
             raise FamilyError(f"{where}: answer {name!r} gives both a precision and tol/rel; keep the precision only")
+        if not isinstance(spec.keys, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in spec.keys.items()):
+            raise FamilyError(f"{where}: answer {name!r}: keys must map a table's keys to words, such as {{'a_expr': 'a_t'}}")
         if not isinstance(spec.index, tuple) or not all(isinstance(f, str) for f in spec.index):
             raise FamilyError(f"{where}: answer {name!r}: index must be a tuple of formats such as ('step {{}}',)")
     for method in ("sample", "solve", "check"):

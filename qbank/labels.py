@@ -12,13 +12,17 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 from .grading import is_number, number_leaves, precision_for
 from .precision import is_fraction_value
 
 if TYPE_CHECKING:
     from .family import Answer
+
+# a family's own words for a position that depends on the draw (Family.position_word, bound to a
+# variant's params and an answer): (list level, position from 0) -> words, or None for the default
+Words = Callable[[int, int], Optional[str]]
 
 EXPRESSION_FORM = "an expression, written with + - * / ^ ( ) and sqrt, exp, log"  # no example: it could be an answer
 # A formula: the characters of sympy's output, at least one digit or operator, and no two words side
@@ -60,14 +64,15 @@ def _is_matrix(value: Any) -> bool:
     )
 
 
-def position_label(answer: Answer, path: Sequence[str], value: Any) -> str:
+def position_label(answer: Answer, path: Sequence[str], value: Any, family_words: Words | None = None) -> str:
     """`path` (list indices from 0 and dict keys, from the answer's root) in words: "row 2, column 1"."""
-    return ", ".join(position_words(answer, path, value))
+    return ", ".join(position_words(answer, path, value, family_words))
 
 
-def position_words(answer: Answer, path: Sequence[str], value: Any) -> list[str]:
-    """`path` in words, a word per step: the card's `index` format for each list level, else "entry i"
-    (a matrix's two indices as one "row i, column j"); dict keys as they are."""
+def position_words(answer: Answer, path: Sequence[str], value: Any, family_words: Words | None = None) -> list[str]:
+    """`path` in words, a word per step: the family's own words for a position that depends on the draw
+    (`family_words`: "t = 12"), else the card's `index` format for each list level, else "entry i" (a
+    matrix's two indices as one "row i, column j"); dict keys as the card's `keys` name them."""
     words: list[str] = []
     node = value
     level = 0
@@ -75,11 +80,14 @@ def position_words(answer: Answer, path: Sequence[str], value: Any) -> list[str]
     while steps:
         key = steps.pop(0)
         if isinstance(node, Mapping):
-            words.append(str(key))
+            words.append(answer.keys.get(str(key), str(key)))
             node = node.get(key)
             continue
         i = int(key)
-        if level < len(answer.index):
+        special = family_words(level, i) if family_words else None
+        if special:
+            words.append(special)
+        elif level < len(answer.index):
             words.append(answer.index[level].format(i + 1))
         elif _is_matrix(node) and steps:
             j = int(steps.pop(0))
@@ -96,10 +104,10 @@ def position_words(answer: Answer, path: Sequence[str], value: Any) -> list[str]
     return words
 
 
-def leaf_label(part: str, name: str, answer: Answer, path: Sequence[str], value: Any) -> str:
+def leaf_label(part: str, name: str, answer: Answer, path: Sequence[str], value: Any, family_words: Words | None = None) -> str:
     """"(b) dJ/dW2, entry 1": the part's letter (when the problem has parts), the answer's label and
     the position of the leaf."""
-    where = position_label(answer, path, value)
+    where = position_label(answer, path, value, family_words)
     head = f"({part}) {answer_label(name, answer)}" if part else answer_label(name, answer)
     return f"{head}, {where}" if where else head
 
@@ -140,7 +148,8 @@ def form_hint(answer: Answer, value: Any, lms: bool = False) -> str:
     elif is_number(value):
         shape = "a number"
     elif _is_matrix(value):
-        shape = f"a {len(value)} by {len(value[0])} matrix"
+        rows = len(value)
+        shape = f"{'an' if str(rows).startswith('8') or rows in (11, 18) else 'a'} {rows} by {len(value[0])} matrix"
     elif isinstance(value, (list, tuple)) and all(is_number(v) for v in value):
         shape = _count(len(value), "number")
     else:  # a table of several kinds of values: what its text leaves are, then its numbers

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
+from functools import partial
 
 import pytest
 
@@ -15,6 +16,7 @@ from qbank import InputError, draw, get_family
 from qbank.bank import load_bank
 from qbank.engine import part_specs
 from qbank.grading import number_leaves
+from qbank.html import widgets
 from qbank.labels import form_hint, leaf_label
 from qbank.model import thaw
 from qbank.precision import Precision
@@ -205,7 +207,16 @@ def test_flow_labels_name_the_asked_steps():
     assert leaf_label("c", "gradients", fam.answers["gradients"], ("2", "1"), answers["gradients"]) == (
         "(c) dL/dh_t, asked step 3, entry 2"
     )
+    # the site and the LMS name each asked step by its t (Family.position_word)
+    words = partial(fam.position_word, variant.params, "gradients")
+    t = answers["steps"][2]
+    assert leaf_label("c", "gradients", fam.answers["gradients"], ("2", "1"), answers["gradients"], words) == (
+        f"(c) dL/dh_t, t = {t}, entry 2"
+    )
     assert leaf_label("c", "norms", fam.answers["norms"], ("0",), answers["norms"]) == "(c) |dL/dh_t|, asked step 1"
+    norms = widgets.answer_inputs("v", "norms", fam.answers["norms"], answers["norms"], "c",
+                                  partial(fam.position_word, variant.params, "norms"))
+    assert f'aria-label="(c) |dL/dh_t|, t = {answers["steps"][0]}"' in norms
     problem = render_fragments(variant)[0]
     steps = ", ".join(f"$t = {t}$" for t in answers["steps"][:-1]) + f" and $t = {answers['steps'][-1]}$"
     assert f"for the 4 asked steps, in this order:\n{steps}." in problem
@@ -218,7 +229,7 @@ def test_scalar_labels_name_the_time_steps():
         "(e) c_t, t = 3"
     )
     assert leaf_label("d", "node_partials", fam.answers["node_partials"], ("h", "0"), answers["node_partials"]) == (
-        "(d) dy/da_t and dy/dh_t, h, t = 1"
+        "(d) dy/da_t and dy/dh_t, dy/dh_t, t = 1"
     )
     assert leaf_label("b", "y_coeffs", fam.answers["y_coeffs"], ("1",), answers["y_coeffs"]) == "(b) coefficients of y, of w^2"
 

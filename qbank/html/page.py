@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import functools
+from functools import partial
 import html
 import json
 from dataclasses import dataclass, field
@@ -127,7 +128,10 @@ def _family_inputs(fam: Family, variant: Variant, vid: str) -> str:
         groups.append(("", rest))
     out = []
     for label, names in groups:
-        body = "".join(widgets.answer_inputs(vid, n, fam.answers[n], answers[n], label.strip("()")) for n in names)
+        body = "".join(
+            widgets.answer_inputs(vid, n, fam.answers[n], answers[n], label.strip("()"), partial(fam.position_word, variant.params, n))
+            for n in names
+        )
         heading = f'<h4 class="qbank-part-label">Part {html.escape(label)}</h4>' if label else ""
         out.append(f'<fieldset class="qbank-part">{heading}{body}</fieldset>')
     return "\n".join(out)

@@ -65,7 +65,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from ..family import Answer
-from ..labels import EXPRESSION_FORM, answer_label, form_hint, is_formula, leaf_label, position_words
+from ..labels import EXPRESSION_FORM, Words, answer_label, form_hint, is_formula, leaf_label, position_words
 
 __all__ = [
     "answer_inputs",
@@ -163,8 +163,8 @@ class _Builder:
     """The inputs of one answer: numbers its ids and writes each kind of leaf and container, each named
     as a student reads the problem ("(b) dJ/dW2, entry 1": qbank.labels)."""
 
-    def __init__(self, variant_id: str, name: str, answer: Answer, root: Any, part: str) -> None:
-        self.vid, self.name, self.answer, self.root, self.part = variant_id, name, answer, root, part
+    def __init__(self, variant_id: str, name: str, answer: Answer, root: Any, part: str, words: Words | None) -> None:
+        self.vid, self.name, self.answer, self.root, self.part, self.words = variant_id, name, answer, root, part, words
         self.base = f"{_slug(variant_id)}-{_slug(name)}"
         self.count = 0
         self.hint_id = f"{self.base}-hint"
@@ -174,11 +174,11 @@ class _Builder:
         return f"{self.base}-{self.count}"
 
     def label(self, path: tuple[str, ...]) -> str:
-        return leaf_label(self.part, self.name, self.answer, path, self.root)
+        return leaf_label(self.part, self.name, self.answer, path, self.root, self.words)
 
     def shown(self, path: tuple[str, ...]) -> str:
         """The last step of a path in words ("rank 2", "logp")."""
-        return position_words(self.answer, path, self.root)[-1]
+        return position_words(self.answer, path, self.root, self.words)[-1]
 
     def attrs(self, path: tuple[str, ...], kind: str) -> str:
         index = f' data-qbank-index="{_esc(",".join(path))}"' if path else ""
@@ -249,7 +249,7 @@ class _Builder:
     def records(self, path: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> str:
         keys = [str(k) for k in rows[0]]
         head = '<tr><th scope="col"><span class="qbank-sr">row</span></th>' + "".join(
-            f'<th scope="col">{_esc(k)}</th>' for k in keys
+            f'<th scope="col">{_esc(self.answer.keys.get(k, k))}</th>' for k in keys
         ) + "</tr>"
         body = "".join(
             f'<tr><th scope="row">{_esc(self.shown((*path, str(i))))}</th>'
@@ -294,13 +294,14 @@ def _result(base: str, name: str) -> str:
     )
 
 
-def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any, part: str = "") -> str:
+def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any, part: str = "", words: Words | None = None) -> str:
     """The inputs of one answer, shaped by its verified value; "" for a None (not asked) value. `part`:
-    the letter of the part asking it, for the inputs' names ("(b) dJ/dW2, entry 1"). The hint says
-    the form and precision expected (qbank.labels.form_hint), never the value or its formula."""
+    the letter of the part asking it, for the inputs' names ("(b) dJ/dW2, entry 1"); `words`: the
+    family's words for positions that depend on the draw (Family.position_word). The hint says the
+    form and precision expected (qbank.labels.form_hint), never the value or its formula."""
     if value is None or not leaves_of(answer, value):
         return ""
-    b = _Builder(variant_id, name, answer, value, part)
+    b = _Builder(variant_id, name, answer, value, part, words)
     hint = f'<span class="qbank-hint" id="{b.hint_id}">{_esc(form_hint(answer, value))}</span>'
     name_html = f'<span class="qbank-name">{_esc(answer_label(name, answer))}</span>'
     block = f'data-qbank-answer-block="{_esc(name)}"'

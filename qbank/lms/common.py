@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Mapping, Sequence
 
 from ..errors import QbankError
@@ -273,7 +274,8 @@ def _family_question(entry: Mapping[str, Any], problem: str, base: dict[str, Any
 
     fam = get_family(entry["family"])
     specs = entry.get("parts") or [{"part": "", "points": entry["points"], "answers": list(fam.answers)}]
-    graded = graded_parts(fam.answers, entry["answers"], [s["answers"] for s in specs])
+    graded = graded_parts(fam.answers, entry["answers"], [s["answers"] for s in specs],
+                          lambda name: partial(fam.position_word, entry["params"], name))
     split = split_list(problem, "qbank-parts", len(specs)) if entry.get("parts") else None
     intro, texts, outro = split if split else (problem, [""] * len(specs), "")
     parts = tuple(

@@ -24,12 +24,12 @@ import math
 import re
 from dataclasses import dataclass, replace
 from html import escape
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..family import Answer
 from ..grading import precision_for
 from ..html.widgets import leaves_of
-from ..labels import form_hint, is_formula, leaf_label
+from ..labels import Words, form_hint, is_formula, leaf_label
 
 MAX_OPTIONS = 5  # a choice shows the verified value and at most four distractors
 _EVAL_POINTS = ((0.731, -1.37, 2.113), (1.913, 0.457, -0.829), (-0.613, 2.71, 1.291))
@@ -79,7 +79,8 @@ class _Ungradable:
 UNGRADABLE = _Ungradable()
 
 
-def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequence[str]]) -> list[Field] | _Ungradable:
+def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequence[str]],
+                  words: Words | None = None) -> list[Field] | _Ungradable:
     """The fields of one asked answer (none for a None value), or UNGRADABLE when one of its leaves is
     text the LMS cannot grade. `pool`: the variant's text values by leaf name (`text_pool`), from
     which distractors are taken."""
@@ -88,7 +89,7 @@ def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequ
     for index, leaf_kind, leaf in leaves_of(answer, value):
         path = index.split(",") if index else []
         key = ".".join([name, *path])
-        label = leaf_label("", name, answer, path, value)
+        label = leaf_label("", name, answer, path, value, words)
         if isinstance(leaf, bool):
             options = (Option("yes"), Option("no"))
             out.append(Field(key, name, label, hint, "choice", "yes" if leaf else "no", options=options,
@@ -264,7 +265,8 @@ def _same_function(text_a: str, text_b: str) -> bool:
     return all(abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y)) for x, y in zip(va, vb))
 
 
-def graded_parts(answers: Mapping[str, Answer], values: Mapping[str, Any], parts: Sequence[Sequence[str]]) -> list[list[Field] | None]:
+def graded_parts(answers: Mapping[str, Answer], values: Mapping[str, Any], parts: Sequence[Sequence[str]],
+                 words_of: Callable[[str], Words] | None = None) -> list[list[Field] | None]:
     """Per part (the answer names each asks; a family without parts counts as one part asking every
     answer), the fields the LMS grades; None for a part that asks nothing (answered in words) or asks
     a value the LMS cannot grade: it is written, graded by hand."""
@@ -275,7 +277,7 @@ def graded_parts(answers: Mapping[str, Answer], values: Mapping[str, Any], parts
         for name in names:
             if values.get(name) is None:
                 continue
-            found = answer_fields(name, answers[name], values[name], pool)
+            found = answer_fields(name, answers[name], values[name], pool, words_of(name) if words_of else None)
             if found is UNGRADABLE:
                 fields = []
                 break
