@@ -566,7 +566,7 @@ class ResnetInitVariance(Family):
         "sigma_w_exact": Answer("number", "sigma_W giving sigma_L^2 = target: sqrt((target^(1/L) - 1)/(D^2 J))",
                                 precision=sig(4), symbol=r"\sigma_W", label="sigma_W (exact)"),
         "sigma_w_approx": Answer("number", "that sigma_W from (1 + e)^L ~ exp(e L): sqrt(ln(target)/(L D^2 J))",
-                                 precision=sig(4), symbol=r"\sigma_W^{\text{approx}}", label="sigma_W (approximate)"),
+                                 precision=sig(4), symbol=r"\sigma_W^\text{approx}", label="sigma_W (approximate)"),
         "approx_rel_error": Answer("number", "relative error (approx - exact)/exact of the approximate sigma_W",
                                    precision=sig(2), symbol="r", label="relative error r"),
     }
