@@ -230,7 +230,7 @@ class InitVariance(Family):
                                  symbol=r"\sigma", label="He sigma (exact)",
                                  form="an exact number, with sqrt() where needed, such as sqrt(5)/2 or 3/4"),
         "he_input_variance": Answer("number", "relu: Var(y) at the He sigma, d sigma^2 = 2 (null otherwise)",
-                                    precision=exact(), symbol=r"\operatorname{Var}(y)", label="Var(y) at the He sigma"),
+                                    precision=exact(whole=True), symbol=r"\operatorname{Var}(y)", label="Var(y) at the He sigma"),
         "he_output_variance": Answer(
             "number", "relu: Var(u) at the He sigma for y treated as N(0, 2): 1 - 1/pi (null otherwise)",
             precision=decimals(4), symbol=r"\operatorname{Var}(u)", label="Var(u) at the He sigma",

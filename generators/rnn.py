@@ -327,7 +327,7 @@ class ScalarRnnBackprop(Family):
             symbol="y", label="y as a polynomial in w", form="a polynomial in w alone",
         ),
         "y_coeffs": Answer(
-            "vector", "coefficients of w^1, ..., w^T in y", precision=exact(),
+            "vector", "coefficients of w^1, ..., w^T in y", precision=exact(whole=True),
             symbol="y", label="coefficients of y", index=("of w^{}",), form="whole numbers, lowest power first",
         ),
         "y_value": Answer("number", "y at the given w", precision=exact(), symbol="y", label="y at the given w"),
@@ -1278,7 +1278,7 @@ class RnnGradientFlow(Family):
         ),
         "steps": Answer(
             "sequence", "the steps t asked about, in the order of the other answers: T, T-1, T-5, 1",
-            precision=exact(), symbol="t", label="asked steps t", index=("asked step {}",),
+            precision=exact(whole=True), symbol="t", label="asked steps t", index=("asked step {}",),
             form="the steps t that part (c) lists, in its order",
         ),
         "gradients": Answer(

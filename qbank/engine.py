@@ -258,6 +258,11 @@ def verify(fam: Family, seed: int, params: Mapping[str, Any], answers: Mapping[s
     if missing or extra:
         raise FamilyError(f"{fam.id}: solve() answers do not match the card (missing {missing}, extra {extra})")
     part_specs(fam, params)
+    from .grading import whole_values_problem
+
+    problem = whole_values_problem(fam, answers)
+    if problem:
+        raise FamilyError(problem)
     try:
         fam.check(params, answers)
     except QbankError:

@@ -58,7 +58,7 @@ class Answer:
             return self.precision
         if self.tol or self.rel:
             return within(self.tol, self.rel)
-        return exact()
+        return exact(whole=self.kind == "integer")
 
     @property
     def legacy(self) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
-from .precision import Precision, is_fraction_value, lms_precision
+from .precision import Precision, is_fraction_value, is_short_decimal, lms_precision
 
 if TYPE_CHECKING:
     from .family import Answer, Family
@@ -119,25 +119,52 @@ def rounding_trap(fam: Family, params: Mapping[str, Any], answers: Mapping[str, 
 
 # ------------------------------------------------------------ what a part says
 
+# what a part says of its exact answers (unless they are whole): the same words whatever the values drawn,
+# so that no version's sentence tells its students more (that a value is whole, or a fraction)
+EXACT_PAPER = ("exactly (a fraction where the decimal does not end)",
+               "Give exact values: a fraction where the decimal does not end.")
+
+
+def _exact_lms(decimals_: int) -> tuple[str, str]:
+    return (f"exactly, or to {decimals_} decimal places where the decimal does not end",
+            f"Give exact values, or {decimals_} decimal places where the decimal does not end.")
+
+
 def _phrase(answer: Answer, value: Any, lms: bool) -> tuple[str, str] | None:
     """How precisely this answer is asked: (the end of "Give X ...", the sentence when it is the part's
-    only precision), or None when it goes without saying (whole numbers asked exactly)."""
+    only precision), or None when it goes without saying (whole numbers asked exactly). The words
+    follow from the card alone, never from the values drawn."""
     grading = answer.grading
-    numbers = [v for _, v in number_leaves(value)]
-    if not numbers:
+    if not has_numbers(value):
         return None
     if grading.mode == "exact":
-        if any(is_fraction_value(v) for v in numbers):
-            if lms:
-                places = f"{grading.lms_decimals} decimal places"
-                return f"to {places}", f"Round to {places}."
-            return "exactly, as fractions", "Give exact values, as fractions where they are not whole."
-        if all(float(v).is_integer() for v in numbers):
+        if grading.whole:
             return None
-        return "exactly", "Give exact values."
+        if not grading.fractions:
+            return "exactly", "Give exact values."
+        return _exact_lms(grading.lms_decimals) if lms else EXACT_PAPER
     if grading.mode == "within":
         return f"to {grading.describe()}", f"Answers {grading.describe()} of the exact value are accepted."
     return f"to {grading.describe()}", f"Round to {grading.describe()}."
+
+
+def whole_values_problem(fam: Family, answers: Mapping[str, Any]) -> str | None:
+    """An exact answer holding a value its card does not allow (not whole under exact(whole=True); a
+    fraction, or a decimal too long to write, under exact()): a bug of the family, named."""
+    for name, spec in fam.answers.items():
+        grading = spec.grading
+        if grading.mode != "exact":
+            continue
+        for path, value in number_leaves(answers.get(name)):
+            where = f"{name}[{']['.join(path)}]" if path else name
+            if grading.whole and not float(value).is_integer():
+                return f"{fam.id}: answer {where} = {value!r} is not a whole number, but its card says exact(whole=True)"
+            if not grading.whole and not is_short_decimal(value):
+                if grading.fractions and is_fraction_value(value):
+                    continue
+                allowed = "a short decimal or a fraction" if grading.fractions else "a short decimal (exact(fractions=True) allows fractions)"
+                return f"{fam.id}: answer {where} = {value!r} is not {allowed}, but its card says it is asked exactly"
+    return None
 
 
 def _symbol(name: str, answer: Answer) -> str:

@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
-from .grading import is_number, number_leaves, precision_for
-from .precision import is_fraction_value
+from .grading import is_number, number_leaves
 
 if TYPE_CHECKING:
     from .family import Answer
@@ -117,19 +116,21 @@ def _count(n: int, word: str) -> str:
 
 
 def precision_words(answer: Answer, value: Any, lms: bool = False) -> str:
-    """How precisely the numbers of `value` are asked, for a hint: "4 decimal places", "exact, a
-    fraction such as 1/12", "" for whole numbers asked exactly."""
+    """How precisely the numbers of `value` are asked, for a hint: "4 decimal places", "exact (a fraction
+    where the decimal does not end)", "a whole number"; from the card alone, never from the values drawn
+    (a hint must not tell one version that its answer is whole)."""
     numbers = [v for _, v in number_leaves(value)]
     if not numbers:
         return ""
     grading = answer.grading
     if grading.mode == "exact":
-        fraction = next((v for v in numbers if is_fraction_value(v)), None)
-        if fraction is not None:  # an LMS asks it as a decimal
-            return precision_for(answer, fraction, lms=True).describe() if lms else "exact: a fraction a/b where not whole"
-        if all(float(v).is_integer() for v in numbers):
+        if grading.whole:
             return "a whole number" if len(numbers) == 1 else "whole numbers"
-        return "exact"
+        if not grading.fractions:
+            return "exact"
+        if lms:
+            return f"exact, or {grading.lms_decimals} decimal places where the decimal does not end"
+        return "exact (a fraction where the decimal does not end)"
     return grading.describe()
 
 

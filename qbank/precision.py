@@ -43,6 +43,8 @@ class Precision:
     tol: float = 0.0  # within: absolute tolerance
     rel: float = 0.0  # within: relative tolerance
     lms_decimals: int = 4  # exact: the decimal places an LMS asks for a value that is a fraction
+    whole: bool = False  # exact: every value is a whole number (counts, shapes, integer outputs)
+    fractions: bool = False  # exact: a value may be a fraction whose decimal does not end (1/12)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -59,6 +61,10 @@ class Precision:
             raise ValueError("an allowance needs `why`: the reason a student's answer may be off by more than rounding")
         if self.tol < 0 or self.rel < 0:
             raise ValueError("within: tolerances must not be negative")
+        if (self.whole or self.fractions) and self.mode != "exact":
+            raise ValueError("only an exact precision can be whole or hold fractions")
+        if self.whole and self.fractions:
+            raise ValueError("exact: whole numbers hold no fractions")
 
     # ------------------------------------------------------------ grading
 
@@ -126,7 +132,7 @@ class Precision:
                 return f"{frac.numerator}/{frac.denominator}"
             return _plain_decimal(Decimal(repr(float(value))).normalize())
         q = self.rounded(value)
-        if self.mode == "sig" and q != 0 and not SCI_BELOW <= abs(q) < SCI_FROM:
+        if self.mode == "sig" and q != 0 and not Decimal(repr(SCI_BELOW)) <= abs(q) < Decimal(repr(SCI_FROM)):
             mantissa = q.scaleb(-q.adjusted())
             return f"{_plain_decimal(mantissa)}e{q.adjusted():+03d}"
         return _plain_decimal(q)
@@ -150,7 +156,7 @@ class Precision:
         if self.mode == "sig":
             return f"{self.digits} significant digit{'s' if self.digits != 1 else ''}"
         if self.mode == "exact":
-            return "exact"
+            return "whole numbers" if self.whole else "exact"
         bits = []
         if self.tol:
             bits.append(f"within {self.tol:g}")
@@ -169,6 +175,10 @@ class Precision:
     def record(self) -> dict[str, Any]:
         """The precision as the keys record it."""
         out: dict[str, Any] = {"mode": self.mode, "text": self.describe()}
+        if self.whole:
+            out["whole"] = True
+        if self.fractions:
+            out["fractions"] = True
         if self.mode in ("decimals", "sig"):
             out["digits"] = self.digits
         if self.allowance:
@@ -179,9 +189,12 @@ class Precision:
         return out
 
 
-def exact() -> Precision:
-    """Exact: integers, short decimals (2.5) and fractions (1/12)."""
-    return Precision("exact")
+def exact(whole: bool = False, fractions: bool = False) -> Precision:
+    """Exact: short decimals (2.5); with `fractions`, also fractions whose decimal does not end (1/12),
+    asked as fractions (and as decimals in an LMS); with `whole`, whole numbers only (a count, a shape,
+    an integer output), which then go without saying in the problem. The engine refuses a value the
+    card does not allow (a family bug)."""
+    return Precision("exact", whole=whole, fractions=fractions)
 
 
 def decimals(n: int, allowance: float = 0.0, why: str = "") -> Precision:

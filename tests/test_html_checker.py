@@ -212,7 +212,9 @@ def test_a_correct_rounding_to_fewer_places_is_close():
     assert got[2]["message"] == "close: give 3 significant digits"
     assert got[3]["message"].startswith("close: give the exact value")
     assert got[4]["message"] == "not correct"
-    assert js([("typedDecimals", [t]) for t in ("0.125", "3", "3.4e-6", "1/2", "1,25", "-2.50")]) == [3, 0, 7, None, 2, 2]
+    got = js([("typedUnit", [t]) for t in ("0.125", "3", "3.4e-6", "1/2", "1,25", "-2.50", "1250", "0", "100.")])
+    assert got[3] is None  # a fraction shows no place
+    assert got[:3] + got[4:] == pytest.approx([1e-3, 1, 1e-7, 1e-2, 1e-2, 10, 1, 1], rel=1e-12)
 
 
 @needs_node
@@ -549,7 +551,7 @@ def test_shapes_and_leaf_kinds():
 
     fam, values, key = _key("beam-search", 1)
     page = Page(widgets.answer_inputs("b-1", "beams", fam.answers["beams"], values["beams"]))
-    assert page.all("input", data_qbank_index="0,1,logp")[0]["aria-label"] == "beams, entry 1, row 2, logp"
+    assert page.all("input", data_qbank_index="0,1,logp")[0]["aria-label"] == "beams, after step 1, rank 2, logp"
     assert page.all("table", **{"class": "qbank-records"})
     leaf = dict((i, k) for i, k, *_ in key["beams"]["leaves"])
     assert leaf["0,0,sequence"] == "text" and leaf["0,0,logp"] == "number"
@@ -567,9 +569,11 @@ def test_shapes_and_leaf_kinds():
     assert widgets.EXPRESSION_HINT in text and "<legend>pieces</legend>" in text
 
     fam, values, key = _key("ridge-map", 1)
-    assert key["XtX"]["leaves"][0][1] == "integer" and key["det"]["leaves"][0][1] == "number"
+    det_kind = "integer" if isinstance(values["det"], int) else "number"  # asked exactly (issue 16)
+    assert key["XtX"]["leaves"][0][1] == "integer" and key["det"]["leaves"][0][1] == det_kind
     assert {k for _, k, *_ in key["inverse_exact"]["leaves"]} == {"expression"}
-    assert widgets.EXPRESSION_HINT in widgets.answer_inputs("r-1", "det_exact", fam.answers["det_exact"], values["det_exact"])
+    # the card's form replaces the general expression hint: a fraction, not any expression (issue 16)
+    assert fam.answers["det_exact"].form in widgets.answer_inputs("r-1", "det_exact", fam.answers["det_exact"], values["det_exact"])
 
 
 def test_escaping_of_names_texts_and_values():

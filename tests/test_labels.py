@@ -38,8 +38,13 @@ def test_positions_read_as_words():
 def test_hints_give_form_and_precision():
     assert form_hint(Answer("matrix", "x", precision=decimals(4)), [[1.0, 2.0]]) == "a 1 by 2 matrix, 4 decimal places each"
     assert form_hint(Answer("number", "x", precision=sig(3)), 0.004) == "a number, 3 significant digits"
-    assert form_hint(Answer("number", "x", precision=exact()), 1 / 12).startswith("a number, exact")
-    assert form_hint(Answer("number", "x", precision=exact()), 1 / 12, lms=True) == "a number, 4 decimal places"
+    # an exact answer's hint says the same whatever the value drawn (whole, a short decimal, a fraction)
+    hints = {form_hint(Answer("number", "x", precision=exact(fractions=True)), v) for v in (1 / 12, 2.5, 3)}
+    assert hints == {"a number, exact (a fraction where the decimal does not end)"}
+    assert form_hint(Answer("number", "x", precision=exact(fractions=True)), 1 / 12, lms=True) == (
+        "a number, exact, or 4 decimal places where the decimal does not end")
+    assert {form_hint(Answer("number", "x", precision=exact()), v) for v in (2.5, 3)} == {"a number, exact"}
+    assert form_hint(Answer("vector", "x", precision=exact(whole=True)), [1, 2]) == "2 numbers"
     assert form_hint(Answer("integer", "x"), 3) == "a whole number"
     assert form_hint(Answer("boolean", "x"), True) == "yes or no"
     assert form_hint(Answer("text", "x", choices=("left", "right")), "left") == "left or right"

@@ -67,6 +67,7 @@ def test_accepts_the_rounded_value_and_rejects_one_unit_off():
     (sig(3), 123456789.0, "1.23e+08", "1.23 \\times 10^{8}"),
     (sig(4), 9.99996, "10.00", "10.00"),
     (sig(2), 0.0034, "0.0034", "0.0034"),
+    (sig(2), -0.001, "-0.0010", "-0.0010"),
     (exact(), 1 / 12, "1/12", "\\frac{1}{12}"),
     (exact(), -2 / 3, "-2/3", "-\\frac{2}{3}"),
     (exact(), 2.5, "2.5", "2.5"),
@@ -84,6 +85,44 @@ def test_rounding_traps():
     assert decimals(4).trap(0.1234) is None and decimals(4).trap(0.0) is None  # an exact 0 is no trap
     assert sig(3).trap(0.001235) and sig(3).trap(1.2351) is None and sig(3).trap(1.2375) is None
     assert exact().trap(0.5) is None and within(1e-3).trap(0.12345) is None
+
+
+def test_the_statement_of_an_exact_answer_does_not_depend_on_the_value():
+    from qbank.family import Answer, Family
+    from qbank.grading import part_statement
+
+    class Card(Family):
+        id, title, topic = "card", "Card", "test"
+        answers = {"x": Answer("number", "x", precision=exact(fractions=True)), "n": Answer("integer", "n"),
+                   "d": Answer("number", "d", precision=exact())}
+
+    said = {part_statement(Card(), {"x": v, "n": 3, "d": None}, ["x", "n"]) for v in (3, 2.5, 1 / 12)}
+    assert len(said) == 1 and "Give exact values: a fraction where the decimal does not end." in said.pop()
+    assert part_statement(Card(), {"x": None, "n": 3, "d": 2.5}, ["x", "n", "d"]) == (
+        "\\qbankprecision{Give exact values.}{Give exact values.}")
+    assert part_statement(Card(), {"x": None, "n": 3}, ["x", "n"]) == ""  # whole numbers go without saying
+
+
+def test_a_value_the_card_does_not_allow_is_a_family_error():
+    from qbank.errors import FamilyError
+    from qbank.family import Answer, Family
+    from qbank.engine import verify
+
+    class Card(Family):
+        id, title, topic = "card", "Card", "test"
+        answers = {"n": Answer("vector", "n", precision=exact(whole=True))}
+
+        def check(self, params, answers):
+            pass
+
+    with pytest.raises(FamilyError, match=r"n\[1\] = 2.5 is not a whole number"):
+        verify(Card(), 0, {}, {"n": [1, 2.5]})
+
+    class Short(Card):
+        answers = {"n": Answer("vector", "n", precision=exact())}
+
+    with pytest.raises(FamilyError, match=r"n\[0\] = 0.08333333333333333 is not a short decimal \(exact\(fractions=True\)"):
+        verify(Short(), 0, {}, {"n": [1 / 12]})
 
 
 def test_exact_fractions_are_decimals_in_an_lms():
@@ -121,16 +160,26 @@ def _parts_of(problem: str) -> list[str]:
 
 
 def _statement(text: str) -> str:
-    found = re.findall(r"\\qbankprecision\{((?:[^{}]|\{[^{}]*\})*)\}", text)
+    """The paper's words of every precision statement in a fragment (the first argument of each
+    \\qbankprecision, braces matched)."""
+    found, start = [], 0
+    while (at := text.find("\\qbankprecision{", start)) >= 0:
+        i = depth = at + len("\\qbankprecision")
+        depth = 0
+        for j in range(i, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            if depth == 0:
+                found.append(text[i + 1 : j])
+                break
+        start = j
     return " ".join(found)
 
 
-def _stated(precision: Precision, values: list[float]) -> str | None:
-    """What the statement of a part must hold for these numbers (None: nothing needs saying)."""
+def _stated(precision: Precision) -> str | None:
+    """What the statement of a part must hold for an answer (None: nothing needs saying); from the card
+    alone, the same in every version."""
     if precision.mode == "exact":
-        if all(float(v).is_integer() for v in values):
-            return None
-        return "exact"
+        return None if precision.whole else "exact"
     return precision.describe()
 
 
@@ -156,7 +205,7 @@ def test_key_site_and_lms_grade_every_number_alike_and_the_problem_states_it():
                 if not leaves:
                     continue
                 precision = fam.answers[name].grading
-                must = _stated(precision, [v for _, v in leaves])
+                must = _stated(precision)
                 where = f"{fam.id} seed {variant.seed} {name}"
                 if must:
                     assert must in statement, f"{where}: the problem does not state {must!r} (it says {statement!r})"
@@ -300,4 +349,4 @@ def test_an_old_card_is_graded_within_its_tol_with_one_deprecation_line(tmp_path
 
     old = Answer("number", "the value", 0.01)
     assert old.grading == within(0.01) and old.tolerance(5.0) == 0.01
-    assert Answer("integer", "a count").grading == exact()
+    assert Answer("integer", "a count").grading == exact(whole=True)

@@ -84,19 +84,23 @@
     return Math.abs(given - want) <= tol * (1 + 1e-9) + 1e-12 * Math.max(1, Math.abs(want));
   }
 
-  /* The decimal places a typed plain number shows (3 for "0.125", 7 for "3.4e-6"), null for a
-     fraction or an expression. */
-  function typedDecimals(text) {
-    var m = /^[+-]?\s*(\d*)(?:[.,](\d*))?(?:[eE]([+-]?\d+))?$/.exec(normalizeSigns(text).trim());
-    if (!m || (m[1] === "" && (m[2] === undefined || m[2] === ""))) return null;
-    return (m[2] || "").length - (m[3] ? Number(m[3]) : 0);
+  /* One unit of the last place a typed plain number shows: 0.001 for "0.125", 1e-7 for "3.4e-6", 10 for
+     "1250" (trailing zeros of a whole number are read as not significant); null for a fraction or an
+     expression. */
+  function typedUnit(text) {
+    var m = /^[+-]?\s*(\d*)(?:([.,])(\d*))?(?:[eE]([+-]?\d+))?$/.exec(normalizeSigns(text).trim());
+    if (!m || (m[1] === "" && (m[3] === undefined || m[3] === ""))) return null;
+    var exponent = m[4] ? Number(m[4]) : 0;
+    if (m[2] !== undefined) return Math.pow(10, exponent - (m[3] || "").length);
+    var zeros = /0*$/.exec(m[1].replace(/^0+(?=\d)/, ""))[0].length;
+    return Math.pow(10, exponent + (zeros === m[1].length ? 0 : zeros));
   }
 
   /* "close": the typed number is the true value rounded correctly to fewer places than asked. */
   function isClose(text, given, want) {
-    var d = typedDecimals(text);
-    if (d === null || given === 0) return false;
-    return withinTolerance(given, want, 0.5 * Math.pow(10, -d));
+    var unit = typedUnit(text);
+    if (unit === null || given === 0) return false;
+    return withinTolerance(given, want, 0.5 * unit);
   }
 
   /* What to give instead of a close answer, from the answer's precision record. */
@@ -788,7 +792,7 @@
     parseNumber: parseNumber,
     readNumber: readNumber,
     effectiveTolerance: effectiveTolerance,
-    typedDecimals: typedDecimals,
+    typedUnit: typedUnit,
     parseExpression: parseExpression,
     evaluate: evaluate,
     variablesOf: variablesOf,
