@@ -515,12 +515,53 @@ def test_prepare_moves_column_material_into_cells():
     assert "{both}" in out and "both} :" not in out
 
 
-def test_cells_are_aligned_in_chromium_too():
+def test_cells_are_aligned_by_columnalign_alone():
+    # qbank.css aligns cells from columnalign (Chromium and WebKit; Firefox reads the attribute): no
+    # inline text-align, which would override it (and whose -webkit-* values garble WebKit's maths)
     (math,) = _math(latex_to_html("\\begin{align*}\na &= 1 \\\\\nbb &= 2\n\\end{align*}"))
     cells = list(math.iter(f"{MATHML}mtd"))
-    assert "-webkit-right" in cells[0].get("style") and "-webkit-left" in cells[1].get("style")
+    assert [c.get("columnalign") for c in cells[:2]] == ["right", "left"]
+    assert not any("text-align" in (c.get("style") or "") for c in cells)
+    assert cells[0].get("style") == "padding-right: 0"
     (matrix,) = _math(latex_to_html("$\\begin{bmatrix} 5 & 6 \\\\ 6 & 17 \\end{bmatrix}$"))
-    assert all("-webkit-center" in c.get("style") for c in matrix.iter(f"{MATHML}mtd"))
+    assert all(c.get("columnalign") == "center" and c.get("style") is None for c in matrix.iter(f"{MATHML}mtd"))
+
+
+def test_display_maths_is_in_a_box_that_scrolls():
+    root = tree(latex_to_html("Before \\[ x = 1 \\] after $y$."))
+    (box,) = root.iter("span")
+    assert box.get("class") == "qbank-display" and box[0].get("display") == "block"
+    assert [m.get("display") for m in root.iter(f"{MATHML}math")] == ["block", "inline"]
+
+
+ACCENTED = {
+    "\\hat y": "\u02c6", "\\widehat{xy}": "^", "\\tilde W": "\u02dc", "\\widetilde{xy}": "~", "\\bar x": "\u00af",
+    "\\overline{xy}": "\u00af", "\\vec v": "\u2192", "\\overrightarrow{AB}": "\u2192", "\\dot x": "\u02d9",
+    "\\ddot x": "\u00a8", "\\check x": "\u02c7", "\\breve x": "\u02d8", "\\acute x": "\u00b4", "\\grave x": "`",
+    "\\mathring x": "\u02da", "\\hat{\\mathbf W}": "\u02c6",
+}
+
+
+@pytest.mark.parametrize("tex, char", ACCENTED.items())
+def test_accents_are_spacing_characters_over_their_base(tex, char):
+    (math,) = _math(latex_to_html(f"${tex}$"))
+    (mover,) = math.iter(f"{MATHML}mover")
+    assert mover.get("accent") == "true"
+    base, accent = list(mover)
+    assert accent.tag == f"{MATHML}mo" and accent.text == char
+    assert accent.get("lspace") == accent.get("rspace") == "0"
+    wide = tex.startswith(("\\wide", "\\over"))
+    assert accent.get("stretchy") == ("true" if wide else "false")
+    assert (accent.get("class") == "qbank-accent") == (not wide and "vec" not in tex)
+
+
+def test_nested_accents_and_the_base_of_a_subscript():
+    (math,) = _math(latex_to_html("$\\hat{\\bar x} + \\hat W_{ij} + \\widehat{\\tilde a b}$"))
+    accents = [m[1].text for m in math.iter(f"{MATHML}mover")]
+    assert accents == ["\u02c6", "\u00af", "\u02c6", "^", "\u02dc"]
+    assert all(m.get("accent") == "true" for m in math.iter(f"{MATHML}mover"))
+    (sub,) = math.iter(f"{MATHML}msub")
+    assert sub[0].tag == f"{MATHML}mover" and sub[0][0].text == "W"
 
 
 def test_alignments_are_in_display_style_arrays_are_not():
@@ -540,9 +581,29 @@ def test_upright_words_and_bold():
     assert [m.get("mathvariant") for m in bold_italic.iter(f"{MATHML}mi")] == ["bold-italic"]
 
 
-def test_operator_names_are_spaced_like_tex():
-    html = latex_to_html("$\\log p + \\log(x)$")
-    assert html.count('rspace="0.1667em"') == 1
+THIN = '<mspace width="0.1667em"></mspace>'
+
+
+@pytest.mark.parametrize("tex, spaced", [
+    # TeX: a thin space between an ordinary symbol and an operator name, on either side; none before a
+    # parenthesis, after an opening one, or beside a binary or relation sign (they bring their own)
+    ("-y \\log \\hat y", ["y|log", "log|y \u02c6"]),
+    ("\\log(x) + (a)\\log b", [")|log", "log|b"]),
+    ("x\\tanh(y) = \\exp x", ["x|tanh", "exp|x"]),
+    ("\\max_w f(w)", ["max w|f"]),
+    ("a, \\log\\log p", [",|log", "log|log", "log|p"]),
+    ("\\mathrm{ReLU}(z) + 2\\operatorname{Var}(u)", ["2|Var"]),
+])
+def test_operator_names_are_spaced_like_tex(tex, spaced):
+    html = latex_to_html(f"${tex}$")
+    (math,) = _math(html)
+    row = math.find(f"{MATHML}semantics")[0]
+    # the row's children as text, a thin space as '|'
+    items = ["|" if el.tag == f"{MATHML}mspace" and el.get("width") == "0.1667em" else " ".join(
+        t.strip() for t in el.itertext() if t.strip() and t != "\u2061") for el in row]
+    pairs = ["".join(items[i - 1 : i + 2]) for i, item in enumerate(items) if item == "|"]
+    assert pairs == spaced, items
+    assert html.count(THIN) == len(spaced)
 
 
 def test_a_fragment_pandoc_cannot_read_is_named():

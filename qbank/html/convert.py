@@ -577,11 +577,140 @@ def _upright_bold(math: str) -> str:
     return _BOLD_ITALIC.sub(bold, math)
 
 
-_CELL_ALIGN = re.compile(r'(<mtd\b[^>]*style="[^"]*?)text-align: (left|right|center)')
-_APPLY = re.compile(r"<mo>&#8289;</mo></mrow>(?=<m(?!o[\s>]))")
-_LIMITS_OPERATOR = re.compile(
-    r'<munder><mi mathvariant="normal">[A-Za-z]+</mi>(?:(?!</?munder\b).)*</munder>(?=<m(?!o[\s>]|space))', re.S
+# pandoc writes each cell's alignment twice, as columnalign (which Firefox reads) and as an inline
+# `text-align`, which would win over the stylesheet: qbank.css aligns the cells from columnalign in
+# Chromium and WebKit alike (see the comment there)
+_CELL_TEXT_ALIGN = re.compile(r'(<mtd\b[^>]*?) style="([^"]*)"')
+
+
+def _cell_style(match: re.Match) -> str:
+    rest = "; ".join(d.strip() for d in match.group(2).split(";") if d.strip() and not d.strip().startswith("text-align"))
+    return f'{match.group(1)} style="{rest}"' if rest else match.group(1)
+
+
+# --- accents: a spacing character over the base, drawn visibly by every engine ----------------------
+
+# TeX command -> (the spacing accent character, wide: stretched over its base). texmath writes combining
+# characters (U+0302 ...), which Chromium draws with zero width beside the base and WebKit draws flat or
+# not at all, and marks the <mo> (which MathML Core ignores) rather than the <mover> as the accent.
+ACCENTS = {
+    "hat": ("\u02c6", False), "widehat": ("^", True), "check": ("\u02c7", False), "widecheck": ("\u02c7", True),
+    "tilde": ("\u02dc", False), "widetilde": ("~", True), "bar": ("\u00af", False), "overline": ("\u00af", True),
+    "vec": ("\u2192", False), "overrightarrow": ("\u2192", True), "overleftarrow": ("\u2190", True),
+    "overleftrightarrow": ("\u2194", True), "dot": ("\u02d9", False), "ddot": ("\u00a8", False),
+    "dddot": ("\u02d9\u02d9\u02d9", False), "acute": ("\u00b4", False), "grave": ("`", False),
+    "breve": ("\u02d8", False), "mathring": ("\u02da", False),
+}
+# texmath's character -> the command it comes from (where the commands cannot be matched one to one)
+_ACCENT_OF_CHAR = {
+    "\u0302": "hat", "\u030c": "check", "\u0303": "tilde", "\u203e": "bar", "\u00af": "overline", "\u2192": "vec",
+    "\u20d7": "vec", "\u0307": "dot", "\u0308": "ddot", "\u20db": "dddot", "\u0301": "acute", "\u0300": "grave",
+    "\u0306": "breve", "\u030a": "mathring", "\u20d6": "overleftarrow", "\u2190": "overleftarrow",
+    "\u2194": "overleftrightarrow", "^": "widehat", "~": "widetilde",
+}
+# every command that texmath writes as a <mover> ending in its accent <mo> (\overbrace stays as it is)
+_ACCENT_COMMAND = re.compile(r"\\(" + "|".join(sorted(ACCENTS, key=len, reverse=True)) + r"|overbrace)(?![A-Za-z@])")
+_MOVER = re.compile(r"<(/?)mover\b[^>]*>")
+_ACCENT_MO = re.compile(r'<mo accent="true">([^<]*)</mo>$')
+
+
+def _accent_mo(command: str) -> str:
+    char, wide = ACCENTS[command]
+    if wide:
+        return f'<mo stretchy="true" lspace="0" rspace="0">{char}</mo>'
+    if command == "vec":  # an arrow at the size of an accent, not of a relation
+        return f'<mo stretchy="false" lspace="0" rspace="0" mathsize="0.7em">{char}</mo>'
+    # class: WebKit's own MathML layout sets a non-stretched accent too high (qbank.css lowers it there)
+    return f'<mo class="qbank-accent" stretchy="false" lspace="0" rspace="0">{char}</mo>'
+
+
+def _accents(math: str, tex: str) -> str:
+    """Each accent as `<mover accent="true">BASE<mo ...>SPACING ACCENT</mo></mover>`: \\hat and
+    \\widehat (both U+0302 in texmath's output) told apart by the TeX, in the order the accents open."""
+    found: list[tuple[int, int, int, int, str]] = []  # mover start, its end, accent <mo> start, </mover>, char
+    stack: list[re.Match] = []
+    for match in _MOVER.finditer(math):
+        if not match.group(1):
+            stack.append(match)
+            continue
+        if not stack:
+            return math
+        opening = stack.pop()
+        accent = _ACCENT_MO.search(math, opening.end(), match.start())
+        if accent:
+            found.append((opening.start(), opening.end(), accent.start(), match.start(), accent.group(1)))
+    if not found:
+        return math
+    found.sort()
+    commands = [m.group(1) for m in _ACCENT_COMMAND.finditer(tex)]
+    if len(commands) != len(found):
+        commands = [_ACCENT_OF_CHAR.get(char, "") for *_, char in found]
+    edits = []  # (start, end, replacement); an accent's base may hold another accent: none overlap
+    for (start, open_end, mo_start, close, _), command in zip(found, commands):
+        if command in ACCENTS:  # else \overbrace, or a character this table does not know: as it is
+            edits += [(start, open_end, '<mover accent="true">'), (mo_start, close, _accent_mo(command))]
+    for start, end, replacement in sorted(edits, reverse=True):
+        math = math[:start] + replacement + math[end:]
+    return math
+
+
+# --- operator names: TeX's thin spaces ----------------------------------------------------------------
+
+# texmath's operator name (\log, \max, \operatorname{Var}): the name and the invisible function
+# application; in display, a name with limits is an <munder> of the bare name
+_OPERATOR = re.compile(
+    r'<mrow><mi mathvariant="normal">[^<]+</mi><mo>&#8289;</mo></mrow>'
+    r'|<munder><mi mathvariant="normal">[A-Za-z]+</mi>'
 )
+_SCRIPT_OPEN = re.compile(r"<(msub|msup|msubsup|munder|mover|munderover)>$")
+# what ends an ordinary (or closing) atom just before an operator name: TeX puts a thin space there
+_ORDINARY_END = re.compile(r"</(?:mi|mn|mtext|mrow|msub|msup|msubsup|mover|munder|munderover|mfrac|msqrt|mroot"
+                           r"|mstyle|mpadded|menclose|mtable|mphantom)>$")
+_MO_END = re.compile(r"<mo\b([^>]*)>([^<]*)</mo>$")
+THIN = '<mspace width="0.1667em"></mspace>'
+
+
+def _element_end(math: str, start: int, name: str) -> int:
+    """The index just past the element <name> that opens at math[start]."""
+    depth = 0
+    for match in re.finditer(rf"<(/?){name}\b[^>]*>", math[start:]):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return start + match.end()
+    return len(math)
+
+
+def _spaced_operators(math: str) -> str:
+    """TeX's spacing around an operator name, which MathML Core does not give (its function application
+    has no space): a thin space after an ordinary atom, a closing fence or a comma before it (`-y \\log
+    \\hat y`, `x \\tanh`), none after an opening fence or a binary or relation sign (their own spacing);
+    a thin space before an ordinary argument after it (`\\log p`), none before a parenthesis (`\\log(x)`)."""
+    out, pos = [], 0
+    for match in _OPERATOR.finditer(math):
+        if match.start() < pos:
+            continue
+        start = match.start()
+        if match.group(0).startswith("<munder>"):
+            end = _element_end(math, start, "munder")
+        else:
+            end = match.end()
+            script = _SCRIPT_OPEN.search(math, 0, start)
+            if script:  # the name is the base of its limits or scripts: the spaces go around the whole
+                start, end = script.start(), _element_end(math, script.start(), script.group(1))
+        if start < pos:
+            continue
+        before = math[pos:start]
+        left = False
+        if _ORDINARY_END.search(before):
+            left = True
+        else:
+            mo = _MO_END.search(before)
+            left = bool(mo) and ('form="postfix"' in mo.group(1) or mo.group(2) in (",", ";"))
+        right = not re.match(r"<mo[\s>]|<mspace\b|</", math[end:])
+        out.append(before + (THIN if left else "") + math[start:end] + (THIN if right else ""))
+        pos = end
+    out.append(math[pos:])
+    return "".join(out)
 
 
 def _fix_math(math: str) -> str:
@@ -595,19 +724,25 @@ def _fix_math(math: str) -> str:
         math = _upright_bold(math)
     if "\\begin" in tex:
         math = _tables(math, tex)
-    # TeX puts a thin space between an operator name and an ordinary argument (\log p), none before
-    # a parenthesis (\log(x)); MathML Core gives the invisible function application no space at all
-    math = _APPLY.sub('<mo rspace="0.1667em">&#8289;</mo></mrow>', math)
-    math = _LIMITS_OPERATOR.sub(lambda m: m.group(0) + '<mspace width="0.1667em"></mspace>', math)
-    # Chromium lays out a cell's maths as a block: `text-align: right` moves nothing, the legacy
-    # `-webkit-right` does (Firefox reads columnalign, and ignores what it does not know)
-    return _CELL_ALIGN.sub(r"\1text-align: \2; text-align: -webkit-\2", math)
+    if 'accent="true"' in math:
+        math = _accents(math, tex)
+    if "&#8289;" in math or "<munder>" in math:
+        math = _spaced_operators(math)
+    return _CELL_TEXT_ALIGN.sub(_cell_style, math) if "<mtd" in math else math
 
 
 def finish_html(text: str, figure_src: Callable[[str], str]) -> str:
     text = _FIGURE_SRC.sub(lambda m: f'src="{htmlmod.escape(figure_src(m.group(1)), quote=True)}"', text)
-    text = _MATH.sub(lambda m: _fix_math(m.group(0)), text)
+    text = _MATH.sub(lambda m: _display_box(_fix_math(m.group(0))), text)
     return text.strip() + "\n" if text.strip() else ""
+
+
+def _display_box(math: str) -> str:
+    """A display formula in a box that scrolls sideways when it is wider than the screen (WebKit's
+    <math> itself takes neither max-width nor overflow; qbank.css styles the box)."""
+    if math.startswith('<math display="block"'):
+        return f'<span class="qbank-display">{math}</span>'
+    return math
 
 
 # --- running pandoc ---------------------------------------------------------------------------------
