@@ -16,8 +16,10 @@ from qbank.draws import choice, integer, shuffled
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, Part, register
 from qbank.params import ParamError, as_int, as_number, require_keys
+from qbank.precision import decimals
 
 FIELDS = ("vocab", "depth", "beam_width", "logp")
+TOTALS = decimals(2)  # every total log-probability: a sum of two-decimal numbers
 # Drawn tokens have at most five letters (as many as "start"), so that a tall tree leaves room beside it.
 WORDS = ("token", "input", "deep", "model", "data", "layer", "learn", "train")
 # (vocabulary size M, depth T, beam width k), drawn uniformly: k from 2 to 3 and below M, so that every step
@@ -56,7 +58,7 @@ RUNTIME = "O(T k M log M)"
 LEVEL_GAP_MM = 13.0
 CHAR_MM = 1.9
 LEAF_PITCH_MM = ((9, 8.0), (16, 6.4), (MAX_LEAVES, 5.0))
-BESIDE_ABOVE_LEAVES = 16  # a taller tree stands beside the parts, not above them
+BESIDE_ABOVE_LEAVES = 9  # a taller tree stands beside the parts, not above them
 
 Seq = tuple[int, ...]
 
@@ -229,6 +231,73 @@ def tie_reason(table: Mapping[Seq, list[int]], vocab: list[str], depth: int, wid
     return None
 
 
+# ---------------------------------------------------------------- mistakes a draw must separate from the answer
+
+
+def mistaken_beams(table: Mapping[Seq, list[int]], m: int, depth: int, width: int, rank) -> list[list[tuple[Seq, int]]]:
+    """The beam after every step, (sequence, total) best first, of a student who extends the kept hypotheses
+    by every token but keeps the `width` candidates that `rank` puts first. `rank` takes (sequence, total,
+    last token's log-probability), in hundredths, and gives a sort key."""
+    beam: list[tuple[Seq, int]] = [((), 0)]
+    steps = []
+    for _ in range(depth):
+        candidates = [(seq + (j,), total + table[seq][j], table[seq][j]) for seq, total in beam for j in range(m)]
+        candidates.sort(key=rank)
+        beam = [(seq, total) for seq, total, _ in candidates[:width]]
+        steps.append(beam)
+    return steps
+
+
+def lowest_totals_beams(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> list[list[tuple[Seq, int]]]:
+    """Keeping the candidates with the lowest totals (the largest numbers without their minus sign)."""
+    return mistaken_beams(table, m, depth, width, lambda c: (c[1], c[0]))
+
+
+def per_hypothesis_beams(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> list[list[tuple[Seq, int]]]:
+    """Keeping the best `width` extensions of every hypothesis (a beam that grows as width**t)."""
+    beam: list[tuple[Seq, int]] = [((), 0)]
+    steps = []
+    for _ in range(depth):
+        beam = [
+            ext
+            for seq, total in beam
+            for ext in sorted(((seq + (j,), total + table[seq][j]) for j in range(m)), key=lambda c: (-c[1], c[0]))[:width]
+        ]
+        beam.sort(key=lambda c: (-c[1], c[0]))
+        steps.append(beam)
+    return steps
+
+
+def true_beams(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> list[list[tuple[Seq, int]]]:
+    return [candidates[:width] for candidates in beam_steps(table, m, depth, width)]
+
+
+def _as_answer(vocab: list[str], steps: list[list[tuple[Seq, int]]]) -> list[list[dict[str, Any]]]:
+    return [[{"sequence": prefix_key(vocab[i] for i in seq), "logp": as_total(total)} for seq, total in beam]
+            for beam in steps]
+
+
+def _mistake(search):
+    """A card mistake from a mistaken search: params -> the beams it gives (nothing with a beam of width 1,
+    where each step ranks the extensions of one hypothesis: every listed slip then keeps the right one)."""
+    def beams(params: Mapping[str, Any]) -> dict[str, Any]:
+        m, depth, width = len(params["vocab"]), params["depth"], params["beam_width"]
+        if width == 1:
+            return {}
+        return {"beams": _as_answer(params["vocab"], search(hundredths_table(params), m, depth, width))}
+    return beams
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a draw lets one of the family's `mistakes` score: the value it gives for an asked answer is the
+    right one in full (every total is exact, so equal means equal). None when every mistake misses."""
+    for name, mistake in fam.mistakes.items():
+        for answer, wrong in mistake(params).items():
+            if wrong is not None and wrong == answers[answer]:
+                return f"the mistake '{name}' gives the right {answer}"
+    return None
+
+
 def finds_optimum(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> bool:
     return beam_steps(table, m, depth, width)[-1][0][0] == optimum(table, m, depth)[0][0]
 
@@ -357,13 +426,39 @@ class BeamSearch(Family):
     title = "Beam search versus greedy and exhaustive decoding"
     topic = "decoding"
     difficulty = 2
+    # Every total is a sum of two-decimal log-probabilities, so it has two decimals itself: asked to 2 decimal
+    # places, as the tree prints its numbers (the value is exact there: nothing to round).
     answers = {
-        "beams": Answer("table", "the hypotheses kept after each step t = 1..T, best first, with totals", 0.005),
-        "greedy": Answer("table", "the greedy sequence and its total log-probability", 0.005),
-        "best": Answer("table", "the most likely complete sequence and its total log-probability", 0.005),
-        "beam_result": Answer("table", "what beam search returns (best of the final beam) and its total", 0.005),
-        "beam_finds_optimum": Answer("boolean", "whether beam search returns the most likely sequence"),
-        "runtime": Answer("text", "run time of beam decoding with an RNN, in T, k and M"),
+        "beams": Answer("table", "the hypotheses kept after each step t = 1..T, best first, with totals",
+                        precision=TOTALS, label="beams", index=("after step {}", "rank {}"),
+                        form="the kept token sequences of each step, best first, with their total log-probabilities"),
+        "greedy": Answer("table", "the greedy sequence and its total log-probability", precision=TOTALS,
+                         label="greedy decoding", form="a token sequence and its total log-probability"),
+        "best": Answer("table", "the most likely complete sequence and its total log-probability", precision=TOTALS,
+                       label="most likely sequence", form="a token sequence and its total log-probability"),
+        "beam_result": Answer("table", "what beam search returns (best of the final beam) and its total",
+                              precision=TOTALS, label="beam search returns",
+                              form="a token sequence and its total log-probability"),
+        "beam_finds_optimum": Answer("boolean", "whether beam search returns the most likely sequence",
+                                     label="beam search returns the most likely sequence"),
+        "runtime": Answer("text", "run time of beam decoding with an RNN, in T, k and M", label="running time",
+                          form="a big-O expression in T, k and M"),
+    }
+    # Slips in tracing the beam, as the beams they give (see `scoring_mistake`): `degenerate` refuses a tree
+    # on which one gives the right beams (none of them can on a drawn tree: they keep other hypotheses at
+    # step 1, or more of them). Three slips cannot be told apart on every tree, and are not listed:
+    # - taking the best of the final beam for the optimum, or greedy decoding's result for beam search's:
+    #   right exactly when beam search finds the optimum, or ends where greedy decoding does, which each
+    #   tree does about half the time by design, so that neither the yes/no answer nor greedy's path gives
+    #   an outcome away (the leaf totals of (c) and the steps of (b) show whether a student did the work);
+    # - ranking the candidates by their last token's log-probability instead of their total: with two
+    #   steps and k = 2 it keeps the right beam whenever the kept prefixes' totals are close, which the
+    #   flat first rows make the rule (a tree that tells the two apart needs a first step so lopsided that
+    #   it would show which outcome the tree has); it keeps the right beams on about 60 % of the drawn trees
+#   (90 % of those with two steps and k = 2, a third of the others).
+    mistakes = {
+        "keeping the lowest totals": _mistake(lowest_totals_beams),
+        "keeping the best k extensions of every hypothesis": _mistake(per_hypothesis_beams),
     }
 
     # Fair versions: the tree's size and the beam set the work (candidates per step, leaves to total); the words,
@@ -405,7 +500,12 @@ class BeamSearch(Family):
         }
 
     def degenerate(self, params):
-        return tie_reason(hundredths_table(params), params["vocab"], params["depth"], params["beam_width"])
+        table = hundredths_table(params)
+        reason = tie_reason(table, params["vocab"], params["depth"], params["beam_width"])
+        if reason is None:
+            reason = scoring_mistake(self, params, {"beams": _as_answer(params["vocab"], true_beams(
+                table, len(params["vocab"]), params["depth"], params["beam_width"]))})
+        return reason
 
     def parts(self, params):
         """The beam after every step (one part, with a subpart per step), then greedy decoding, the optimum (and whether beam search finds it),

@@ -1,6 +1,9 @@
 """Convolution families: 1-D forward pass, recovering a 1-D filter, 2-D transpose convolution.
 
 Convention throughout (as in deep-learning libraries): cross-correlation, the filter is not flipped.
+Every answer is an integer (or a list of them), asked exactly as a whole number. Each family lists in `mistakes` the
+slips its draws must tell apart from the right answer; `degenerate` refuses a draw on which one of
+them reproduces an asked answer in full (see `scoring_mistake`).
 """
 
 from __future__ import annotations
@@ -13,10 +16,79 @@ import numpy as np
 from qbank.draws import choice, int_matrix, int_vector, integer
 from qbank.family import Answer, Family, Part, register
 from qbank.params import ParamError, as_int, as_int_list, as_int_matrix, require_keys
+from qbank.precision import exact
+
+WHOLE = exact(whole=True)  # every answer here is an integer, or a list of them
 
 
 def padded(signal: list[int], padding: int) -> list[int]:
     return [0] * padding + list(signal) + [0] * padding
+
+
+# ---------------------------------------------------------------- mistakes a draw must separate from the answer
+
+
+def _reproduces(wrong: Any, right: Any) -> bool:
+    """Whether a mistaken answer is the right one: same shape, every entry equal (all answers here are
+    integers, asked exactly)."""
+    if isinstance(right, (list, tuple)):
+        return isinstance(wrong, (list, tuple)) and len(wrong) == len(right) and all(map(_reproduces, wrong, right))
+    return wrong == right
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a draw lets one of the family's `mistakes` score: the value it gives for an asked answer is the
+    right one in full (a vector or matrix counts as one answer: an entry that a mistake gets right by
+    coincidence, such as a window on which flipped and unflipped filters agree, is left alone). None
+    when every mistake misses."""
+    for name, mistake in fam.mistakes.items():
+        for answer, wrong in mistake(params).items():
+            if wrong is not None and _reproduces(wrong, answers[answer]):
+                return f"the mistake '{name}' gives the right {answer}, {answers[answer]}"
+    return None
+
+
+def correlate1d(signal: list[int], filt: list[int], stride: int, padding: int) -> list[int]:
+    """The output of a 1-D convolutional layer (cross-correlation), as the problem defines it."""
+    x = padded(signal, padding)
+    return [sum(h * v for h, v in zip(filt, x[i : i + len(filt)])) for i in range(0, len(x) - len(filt) + 1, stride)]
+
+
+def _flipped_1d(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"output": correlate1d(params["signal"], params["filter"][::-1], params["stride"], params["padding"])}
+
+
+def _no_padding(params: Mapping[str, Any]) -> dict[str, Any]:
+    if not params["padding"]:
+        return {}
+    n, k, s = len(params["signal"]), len(params["filter"]), params["stride"]
+    return {"length": (n - k) // s + 1, "output": correlate1d(params["signal"], params["filter"], s, 0)}
+
+
+def _one_sided_padding(params: Mapping[str, Any]) -> dict[str, Any]:
+    p = params["padding"]
+    if not p:
+        return {}
+    x = [0] * p + list(params["signal"])
+    n, k, s = len(params["signal"]), len(params["filter"]), params["stride"]
+    return {"length": (n + p - k) // s + 1, "output": correlate1d(x, params["filter"], s, 0)}
+
+
+def _length_rounded_up(params: Mapping[str, Any]) -> dict[str, Any]:
+    n, k, s, p = len(params["signal"]), len(params["filter"]), params["stride"], params["padding"]
+    return {"length": -(-(n + 2 * p - k) // s) + 1} if s > 1 else {}
+
+
+def _stride_ignored(params: Mapping[str, Any]) -> dict[str, Any]:
+    n, k, s, p = len(params["signal"]), len(params["filter"]), params["stride"], params["padding"]
+    if s == 1:
+        return {}
+    return {"length": n + 2 * p - k + 1, "output": correlate1d(params["signal"], params["filter"], 1, p)}
+
+
+def _plus_one_forgotten(params: Mapping[str, Any]) -> dict[str, Any]:
+    n, k, s, p = len(params["signal"]), len(params["filter"]), params["stride"], params["padding"]
+    return {"length": (n + 2 * p - k) // s}
 
 
 @register
@@ -26,8 +98,21 @@ class Conv1dForward(Family):
     topic = "cnn"
     difficulty = 1
     answers = {
-        "length": Answer("integer", "number of output entries"),
-        "output": Answer("vector", "the output signal"),
+        "length": Answer("integer", "number of output entries", precision=WHOLE, label="output length"),
+        # the form names no count: the number of entries is part (a)'s answer
+        "output": Answer("vector", "the output signal", precision=WHOLE, symbol="y", label="output",
+                         form="the output entries, first to last"),
+    }
+    # Slips a student makes here, as the answers they give (see `scoring_mistake`): no draw lets one of
+    # them give a right answer. With stride 2, rounding (n + 2p - k)/s up instead of down gives the
+    # right length whenever s divides n + 2p - k: so every strided draw has entries the filter skips.
+    mistakes = {
+        "flipping the filter (true convolution instead of cross-correlation)": _flipped_1d,
+        "forgetting the padding": _no_padding,
+        "padding one side only": _one_sided_padding,
+        "rounding (n + 2p - k)/s up instead of down": _length_rounded_up,
+        "ignoring the stride": _stride_ignored,
+        "forgetting the + 1 in the length": _plus_one_forgotten,
     }
     # The output length (n + 2p - k) // s + 1 and the k products per entry follow from these four.
     structure = ("signal", "filter", "stride", "padding")
@@ -41,11 +126,15 @@ class Conv1dForward(Family):
         n = integer(rng, 5, 8)
         k = integer(rng, 2, 3)
         stride = choice(rng, [1, 1, 2])
+        # With stride 2, one zero on each side always lets a mistake give the right length: rounding up
+        # does when s divides n + 2p - k, padding one side only when it does not. Two zeros on each side
+        # (a 3-tap filter) keep a strided, padded variant.
+        paddings = [0, 0, 1] if stride == 1 else [0, 2] if k == 3 else [0]
         return {
             "signal": int_vector(rng, n, -3, 4),
             "filter": int_vector(rng, k, -2, 2, nonzero=True),
             "stride": stride,
-            "padding": choice(rng, [0, 0, 1]),
+            "padding": choice(rng, paddings),
         }
 
     def validate(self, params):
@@ -63,16 +152,14 @@ class Conv1dForward(Family):
             return "the filter has equal taps (a scaled moving sum: nothing to weight)"
         if (len(params["signal"]) + 2 * params["padding"] - len(params["filter"])) // params["stride"] + 1 < 2:
             return "the output would have fewer than 2 entries"
-        output = self.solve(params)["output"]
+        answers = self.solve(params)
+        output = answers["output"]
         if len(set(output)) == 1:
             return f"every output entry is {output[0]}"
-        return None
+        return scoring_mistake(self, params, answers)
 
     def solve(self, params):
-        x = padded(params["signal"], params["padding"])
-        h, s = params["filter"], params["stride"]
-        starts = range(0, len(x) - len(h) + 1, s)
-        output = [sum(h[j] * x[i + j] for j in range(len(h))) for i in starts]
+        output = correlate1d(params["signal"], params["filter"], params["stride"], params["padding"])
         return {"length": len(output), "output": output}
 
     def check(self, params, answers):
@@ -223,7 +310,11 @@ class Conv1dRecoverFilter(Family):
     title = "1-D convolution: recover the filter from input and output"
     topic = "cnn"
     difficulty = 2
-    answers = {"filter": Answer("vector", "the filter taps h_1..h_k")}
+    answers = {"filter": Answer("vector", "the filter taps h_1..h_k", precision=WHOLE, symbol="h", label="h")}
+    # Solving the system for a flipped filter (convolution's convention) gives the taps reversed: a
+    # palindromic filter would hide it.
+    mistakes = {"flipping the filter (true convolution instead of cross-correlation)":
+                lambda params: {"filter": list(params["filter"])[::-1]}}
     # k unknowns and n - k + 1 equations; `structure_of` adds whether the elimination meets fractions.
     structure = ("signal", "filter")
     asks = ("conv-filter-recovery", "conv-as-linear-system")
@@ -260,7 +351,7 @@ class Conv1dRecoverFilter(Family):
             nonzero = [j for j, c in enumerate(row, start=1) if c != 0]
             if len(nonzero) == 1:
                 return f"equation {i} holds h_{nonzero[0]} alone, which can be read off without solving a system"
-        return None
+        return scoring_mistake(self, params, {"filter": list(params["filter"])})
 
     def structure_of(self, params):
         features = super().structure_of(params)
@@ -354,6 +445,53 @@ def crop(matrix: list[list[int]], padding: int) -> list[list[int]]:
     return [row[padding:-padding] for row in matrix[padding:-padding]]
 
 
+def transpose_conv(x: list[list[int]], f: list[list[int]], stride: int, padding: int) -> list[list[int]]:
+    return crop(sum_terms(transpose_conv_terms(x, f, stride)), padding)
+
+
+def _axis_sizes(params: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """(input size, filter size) along the rows, then along the columns."""
+    x, f = params["input"], params["filter"]
+    return [(len(x), len(f)), (len(x[0]), len(f[0]))]
+
+
+def _filter_rotated(params: Mapping[str, Any]) -> dict[str, Any]:
+    rotated = [row[::-1] for row in params["filter"][::-1]]
+    return {"output": transpose_conv(params["input"], rotated, params["stride"], params["padding"])}
+
+
+def _filter_transposed(params: Mapping[str, Any]) -> dict[str, Any]:
+    flipped = [list(col) for col in zip(*params["filter"])]
+    return {"output": transpose_conv(params["input"], flipped, params["stride"], params["padding"])}
+
+
+def _forward_size_formula(params: Mapping[str, Any]) -> dict[str, Any]:
+    s, p = params["stride"], params["padding"]
+    return {"shape": [(n - k + 2 * p) // s + 1 for n, k in _axis_sizes(params)]}
+
+
+def _padding_added(params: Mapping[str, Any]) -> dict[str, Any]:
+    s, p = params["stride"], params["padding"]
+    return {"shape": [(n - 1) * s + k + 2 * p for n, k in _axis_sizes(params)]} if p else {}
+
+
+def _padding_cropped_once(params: Mapping[str, Any]) -> dict[str, Any]:
+    s, p = params["stride"], params["padding"]
+    return {"shape": [(n - 1) * s + k - p for n, k in _axis_sizes(params)]} if p else {}
+
+
+def _n_times_stride(params: Mapping[str, Any]) -> dict[str, Any]:
+    s, p = params["stride"], params["padding"]
+    return {"shape": [n * s + k - 2 * p for n, k in _axis_sizes(params)]}
+
+
+def _no_crop(params: Mapping[str, Any]) -> dict[str, Any]:
+    if not params["padding"]:
+        return {}
+    full = transpose_conv(params["input"], params["filter"], params["stride"], 0)
+    return {"shape": [len(full), len(full[0])], "output": full}
+
+
 def overlap_counts(n: int, k: int, stride: int, padding: int) -> list[int]:
     """Along one axis: how many filter copies cover each output position (after cropping)."""
     size = (n - 1) * stride + k
@@ -368,16 +506,31 @@ class TransposeConv2d(Family):
     topic = "cnn"
     difficulty = 2
     answers = {
-        "shape": Answer("vector", "rows and columns of the output"),
-        "output": Answer("matrix", "the output of the transpose convolution"),
+        "shape": Answer("vector", "rows and columns of the output", precision=WHOLE, label="output shape",
+                        form="2 whole numbers: rows, then columns"),
+        "output": Answer("matrix", "the output of the transpose convolution", precision=WHOLE, label="output",
+                         form="the output matrix, row by row"),  # no size: that is part (a)'s answer
+    }
+    # Slips a student makes here, as the answers they give (see `scoring_mistake`): no draw lets one of
+    # them give a right answer. With stride 1 and a filter of 2p + 1 taps, the forward convolution's
+    # size formula gives the transpose's size too: that shape is not drawn (and refused when pinned).
+    mistakes = {
+        "flipping the filter (rotating it by 180 degrees, as a convolution would)": _filter_rotated,
+        "transposing the filter": _filter_transposed,
+        "the forward convolution's size formula (n - k + 2p)/s + 1": _forward_size_formula,
+        "adding the padding instead of cropping it": _padding_added,
+        "cropping the padding from one side only": _padding_cropped_once,
+        "n s instead of (n - 1) s in the size": _n_times_stride,
+        "not cropping the padding": _no_crop,
     }
     # The number of copies, their size, how far apart and how much is cropped: all of the working.
     structure = ("input", "filter", "stride", "padding")
     asks = ("transpose-conv-output-shape", "transpose-conv-output")
     reveals = ("transpose-conv-mechanism",)
     # (input size, filter size, stride, padding), square: filter size > stride so that neighbouring
-    # copies overlap, and the working (input-many copies of the canvas) fits on a page.
-    SHAPES = [(2, 2, 1, 0), (2, 3, 1, 0), (2, 3, 1, 1), (2, 3, 2, 0), (2, 3, 2, 1), (3, 2, 1, 0)]
+    # copies overlap, and the working (input-many copies of the canvas) fits on a page. Not (2, 3, 1, 1):
+    # a 2x2 output whose size the forward convolution's formula gives as well.
+    SHAPES = [(2, 2, 1, 0), (2, 3, 1, 0), (2, 3, 2, 0), (2, 3, 2, 1), (3, 2, 1, 0)]
     MAX_INPUT = 3  # at most 9 copies in the working
     MAX_FILTER = 4
     MAX_STRIDE = 3
@@ -440,9 +593,10 @@ class TransposeConv2d(Family):
             return "the filter has fewer than two non-zero taps"
         if max(self._coverage(params)) < 2:
             return "no output entry adds two copies of the filter (the padding crops every overlap)"
-        if not any(any(row) for row in self.solve(params)["output"]):
+        answers = self.solve(params)
+        if not any(any(row) for row in answers["output"]):
             return "the output is all zeros"
-        return None
+        return scoring_mistake(self, params, answers)
 
     @staticmethod
     def _shape(params: Mapping[str, Any]) -> tuple[int, int]:
@@ -458,9 +612,7 @@ class TransposeConv2d(Family):
         return [a * b for a in down for b in across]
 
     def solve(self, params):
-        terms = transpose_conv_terms(params["input"], params["filter"], params["stride"])
-        full = sum_terms(terms)
-        output = crop(full, params["padding"])
+        output = transpose_conv(params["input"], params["filter"], params["stride"], params["padding"])
         return {"shape": [len(output), len(output[0])], "output": output}
 
     def check(self, params, answers):

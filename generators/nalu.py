@@ -4,12 +4,19 @@ Conventions: W = tanh(W_hat) * sigmoid(M_hat) entrywise, and W is rounded to fou
 so the later parts use exactly the numbers the student writes down. The additive path is a = W x, the
 multiplicative path m = exp(W log(|x| + eps)), and the output y = g * a + (1 - g) * m with one given gate
 value g_i in [0, 1] per output. An entry of W is "near" c in {-1, 0, 1} when |W_ij - c| <= NEAR.
+
+The precision chain: W to 4 decimals (the product of the unrounded factors, rounded); a = W x with that W
+and inputs of at most two decimals is an exact short decimal, asked exactly; m (through log and exp, from
+about 0.01 to 50) and y to 3 significant digits. A draw is refused when a student's legitimate rounding on
+the way would change an asked digit (see `rounding_reason`): W's unrounded entries near a rounding boundary,
+m from logarithms written to 4 decimals, y from m as the student gave it in (c).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
@@ -19,13 +26,25 @@ from qbank.draws import choice, decimal, integer, shuffled
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, Part, register
 from qbank.params import ParamError, as_decimal, as_decimal_matrix, as_number, require_keys
+from qbank.precision import TRAP_MARGIN, decimals, exact, sig
 
 FIELDS = ("W_hat", "M_hat", "x", "gate", "eps")
 NEAR = 0.05  # an entry within this distance of -1, 0 or 1 counts as saturated there
 MARGIN = 0.005  # entries whose distance to the nearest target is within MARGIN of NEAR are too close to call
 DIGITS = 4  # W is rounded to this many decimals before it is used
 EPS = 1e-7  # the sampled epsilon inside the logarithm
-GATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
+# Not 0.5: with g = 1 - g, putting the gate on the wrong path would give the right y.
+GATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.6, 0.7, 0.75, 0.8, 0.9)
+W_PRECISION = decimals(DIGITS)
+PATH_PRECISION = sig(3)  # m and y: exp and log spread them from about 0.01 to 50
+# y is worked from m as the student gave it in (c), or from m unrounded: the two differ by up to (1 - g) half a
+# unit of m's last digit, which moves y's last digit when both are of one size (`rounding_reason` refuses the
+# draws where more is needed).
+Y_PRECISION = sig(3, allowance=0.5, why="y may be worked from m rounded to 3 significant digits, as asked in (c), "
+                  "which moves it by up to half a unit of its third significant digit")
+LOG_DIGITS = 4  # a student may write the logarithms of (c) to this many decimals
+LONG = sig(6)  # intermediate m and y in the solution
+W_MARGIN = 2 * TRAP_MARGIN  # unrounded W this close to a rounding boundary (in units of 1e-4) is refused
 MAX_SAMPLED_M = 50  # sampled problems keep the multiplicative path small enough to work by hand
 SAMPLE_TRIES = 200
 LABELS = ("-1", "0", "1")
@@ -82,18 +101,33 @@ class Nalu(Family):
     topic = "inductive-bias"
     difficulty = 2
     answers = {
-        "W": Answer("matrix", "W = tanh(W_hat) * sigmoid(M_hat) entrywise, rounded to 4 decimals", 1e-4),
+        "W": Answer("matrix", "W = tanh(W_hat) * sigmoid(M_hat) entrywise, rounded to 4 decimals",
+                    precision=W_PRECISION, symbol="W", label="W"),
         "saturation": Answer(
-            "table", "per entry of W: '1', '-1' or '0' when within 0.05 of it, else 'none'", choices=("1", "-1", "0", "none")
+            "table", "per entry of W: '1', '-1' or '0' when within 0.05 of it, else 'none'", choices=("1", "-1", "0", "none"),
+            label="saturation of W",
         ),
-        "a": Answer("vector", "the additive path a = W x (with the rounded W)", 1e-3),
-        "m": Answer("vector", "the multiplicative path m = exp(W log(|x| + eps))", 1e-2),
-        "y": Answer("vector", "the NALU output y = g a + (1 - g) m", 1e-2),
+        "a": Answer("vector", "the additive path a = W x (with the rounded W): exact, W has 4 decimals and x 2",
+                    precision=exact(), symbol="a", label="a"),
+        "m": Answer("vector", "the multiplicative path m = exp(W log(|x| + eps))", precision=PATH_PRECISION,
+                    symbol="m", label="m"),
+        "y": Answer("vector", "the NALU output y = g a + (1 - g) m", precision=Y_PRECISION, symbol="y", label="y"),
         "arithmetic": Answer(
             "table",
             "per output row: the operation of the additive path ('add') and of the multiplicative path ('mul') "
             "when every entry of the row is saturated, as expressions in x1..xn (sympy syntax); 'none' otherwise",
+            label="operations", form="per row and path: a formula in the inputs, or none",
         ),
+    }
+    # Slips a student makes here, as the answers they give (see `scoring_mistake`): `degenerate` refuses a
+    # draw on which one gives the right W, or the right value of any output row of a, m or y. (Keeping the
+    # sign of a negative input in m is no listed slip: it changes nothing in a row without one.)
+    mistakes = {
+        "tanh and sigmoid swapped (W = sigmoid(W_hat) tanh(M_hat))": lambda p: {"W": _swapped_weights(p)},
+        "the gate on the wrong path (y = (1 - g) a + g m)": lambda p: {"y": _gate_swapped(p)},
+        "W transposed in the additive path": lambda p: {"a": _transposed_path(p)},
+        "exp and log cancelled across W (m = W |x|)": lambda p: {"m": _cancelled_path(p)},
+        "base-10 logarithm (m = exp(W log10 |x|))": lambda p: {"m": _base_ten_path(p)},
     }
 
     # The shape of W, what each row computes (sorted: the order of the rows costs nothing), how many
@@ -247,7 +281,7 @@ class Nalu(Family):
                 reason = cancellation(signs, params["x"])
                 if reason:
                     return f"row {i + 1} of W is saturated near {signs} and its inputs cancel: {reason}"
-        return None
+        return rounding_reason(params) or scoring_mistake(self, params, self.solve(params))
 
     # ------------------------------------------------------------ solving
 
@@ -255,7 +289,7 @@ class Nalu(Family):
         weights = np.round(nalu_weights(params["W_hat"], params["M_hat"]), DIGITS)
         x = np.array(params["x"], dtype=float)
         gate = np.array(params["gate"], dtype=float)
-        a = weights @ x
+        a = exact_additive(weights.tolist(), params["x"])
         m = np.exp(weights @ np.log(np.abs(x) + params["eps"]))
         y = gate * a + (1 - gate) * m
         labels = [[saturation(v) for v in row] for row in weights.tolist()]
@@ -379,10 +413,117 @@ class Nalu(Family):
             "unsaturated": unsaturated,
             "groups": [g for g in groups if g["entries"]],
             "negative_x": ", ".join(f"x_{{{j + 1}}}" for j, v in enumerate(params["x"]) if v < 0),
+            # m and y with six significant digits: the working shows more digits than the answers ask
+            "m_long": [LONG.latex(v) for v in answers["m"]],
+            "y_long": [LONG.latex(v) for v in answers["y"]],
             "eps_tex": eps_tex(params["eps"]),
             "eps_gap": params["eps"] >= GAP_EPS,
             "near": NEAR,
         }
+
+
+def exact_additive(weights: list[list[float]], x: list[float]) -> np.ndarray:
+    """a = W x, exactly: W has 4 decimals and x at most 2, so each a_i is a decimal of at most 6 places
+    (the float that prints as it)."""
+    q = [Fraction(repr(float(v))) for v in x]
+    return np.array([float(round(sum(Fraction(repr(w)) * v for w, v in zip(row, q)), 6)) for row in weights])
+
+
+# ---------------------------------------------------------------- how precisely, and what a slip gives
+
+
+def rounding_reason(params: Mapping[str, Any]) -> str | None:
+    """Why a student who rounds on the way as the problem allows could miss an asked digit, or None:
+    - an unrounded entry of W within 2 % of a unit of a rounding boundary at 4 decimals (the product of
+      factors carried to 6 digits could round the other way);
+    - m from logarithms written to 4 decimals (the exponent too) rounds to other 3 significant digits;
+    - y from m as the student gave it in (c), or from that of the 4-decimal logarithms, rounds otherwise."""
+    raw = nalu_weights(params["W_hat"], params["M_hat"])
+    for (i, j), value in np.ndenumerate(raw):
+        fraction = abs(value) * 10**DIGITS % 1
+        if abs(fraction - 0.5) < W_MARGIN:
+            return f"W[{i + 1}][{j + 1}] = {value:.7f} lies on a rounding boundary at {DIGITS} decimals"
+    weights = np.round(raw, DIGITS)
+    gate = np.array(params["gate"], dtype=float)
+    logs = np.log(np.abs(np.array(params["x"], dtype=float)) + params["eps"])
+    a = exact_additive(weights.tolist(), params["x"])
+    m = np.exp(weights @ logs)
+    short_logs = np.round(logs, LOG_DIGITS)
+    routes_m = {"logarithms to 4 decimals": np.exp(weights @ short_logs),
+                "logarithms and exponent to 4 decimals": np.exp(np.round(weights @ short_logs, LOG_DIGITS))}
+    for route, values in routes_m.items():
+        for i, (true, other) in enumerate(zip(m, values)):
+            if not _gives(PATH_PRECISION, float(PATH_PRECISION.text(other)), true):
+                return f"m[{i + 1}] from the {route} rounds to {PATH_PRECISION.text(other)}, not {PATH_PRECISION.text(true)}"
+    y = gate * a + (1 - gate) * m
+    given = [float(PATH_PRECISION.text(v)) for v in m]
+    routes_y = {"m as given in (c)": given, **routes_m}
+    for route, values in routes_y.items():
+        for i, (true, g, a_i, m_i) in enumerate(zip(y, gate, a, values)):
+            other = g * a_i + (1 - g) * m_i
+            if not _gives(Y_PRECISION, float(Y_PRECISION.text(other)), true):
+                return f"y[{i + 1}] from {route} rounds to {Y_PRECISION.text(other)}, too far from {true:.6g}"
+    return None
+
+
+def _gives(precision, wrong: float, right: float) -> bool:
+    return precision.accepts(right, wrong)
+
+
+def _rounded_weights(params: Mapping[str, Any]) -> np.ndarray:
+    return np.round(nalu_weights(params["W_hat"], params["M_hat"]), DIGITS)
+
+
+def _swapped_weights(params: Mapping[str, Any]) -> list[list[float]]:
+    swapped = np.tanh(np.array(params["M_hat"], dtype=float)) / (1.0 + np.exp(-np.array(params["W_hat"], dtype=float)))
+    return np.round(swapped, DIGITS).tolist()
+
+
+def _gate_swapped(params: Mapping[str, Any]) -> list[float]:
+    answers = _paths(params)
+    gate = np.array(params["gate"], dtype=float)
+    return ((1 - gate) * answers["a"] + gate * answers["m"]).tolist()
+
+
+def _transposed_path(params: Mapping[str, Any]) -> list[float] | None:
+    weights = _rounded_weights(params)
+    if weights.shape[0] != weights.shape[1]:
+        return None
+    return exact_additive(weights.T.tolist(), params["x"]).tolist()
+
+
+def _cancelled_path(params: Mapping[str, Any]) -> list[float]:
+    return (_rounded_weights(params) @ np.abs(np.array(params["x"], dtype=float))).tolist()
+
+
+def _base_ten_path(params: Mapping[str, Any]) -> list[float]:
+    return np.exp(_rounded_weights(params) @ np.log10(np.abs(np.array(params["x"], dtype=float)))).tolist()
+
+
+def _paths(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    weights = _rounded_weights(params)
+    x = np.array(params["x"], dtype=float)
+    return {"a": exact_additive(weights.tolist(), params["x"]), "m": np.exp(weights @ np.log(np.abs(x) + params["eps"]))}
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a draw lets one of the family's `mistakes` score, or None: the W it gives is the right one in
+    full, or the value it gives for one output row of a, m or y is accepted at that answer's precision
+    (each row is its own computation, so each is asked on its own)."""
+    for name, mistake in fam.mistakes.items():
+        for answer, wrong in mistake(params).items():
+            if wrong is None:
+                continue
+            grading = fam.answers[answer].grading
+            right = answers[answer]
+            if answer == "W":
+                if all(_gives(grading, w, r) for wrong_row, row in zip(wrong, right) for w, r in zip(wrong_row, row)):
+                    return f"the mistake '{name}' gives the right W"
+                continue
+            for i, (w, r) in enumerate(zip(wrong, right)):
+                if _gives(grading, w, r):
+                    return f"the mistake '{name}' gives {answer}[{i + 1}] = {w:.6g}, which is accepted for {r:.6g}"
+    return None
 
 
 def row_kind(signs: list[int]) -> str:

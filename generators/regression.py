@@ -3,6 +3,9 @@
 Model: prior w ~ N(0, I) on the two weights, observations Y = X w + sqrt(lam) N with N standard normal.
 Every number is exact: X and y are integers and lam has at most two decimals, so X^T X + lam I, its
 determinant, its inverse and the estimate are rationals (fractions.Fraction), shown exactly and as decimals.
+Integers and short decimals (X^T X, X^T y, A, det) are asked exactly; the inverse and the estimate both as
+exact fractions (text answers) and as decimals to 4 significant digits (their size varies from about
+0.003 to 3).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from qbank.draws import choice, int_matrix, int_vector, integer
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, Part, register
 from qbank.params import ParamError, as_int_list, as_int_matrix, as_number, require_keys
+from qbank.precision import exact, sig
 
 FIELDS = ("X", "y", "lam")
 WHOLE_LAMBDAS = (1, 2, 3)  # drawn two times in three
@@ -58,6 +62,76 @@ def ridge_pieces(X: list[list[int]], y: list[int], lam: int | float) -> dict[str
             "adj_xty": adj_xty, "w": w}
 
 
+# ---------------------------------------------------------------- mistakes a draw must separate from the answer
+
+
+def _with_inverse(adj: list[list[Fraction]], det: Fraction, xty: list[Fraction]) -> dict[str, Any]:
+    """The inverse and the estimate a student gets from an adjugate and a determinant (mistaken or not)."""
+    if det == 0:
+        return {}
+    inverse = [[v / det for v in row] for row in adj]
+    w = [sum(inverse[i][j] * xty[j] for j in range(2)) for i in range(2)]
+    return {"inverse": [[float(v) for v in row] for row in inverse], "w_hat": [float(v) for v in w]}
+
+
+def _diagonal_kept(params: Mapping[str, Any]) -> dict[str, Any]:
+    p = ridge_pieces(params["X"], params["y"], params["lam"])
+    (a, b), (c, d) = p["A"]
+    return _with_inverse([[a, -b], [-c, d]], p["det"], p["xty"])
+
+
+def _off_diagonal_kept(params: Mapping[str, Any]) -> dict[str, Any]:
+    p = ridge_pieces(params["X"], params["y"], params["lam"])
+    (a, b), (c, d) = p["A"]
+    return _with_inverse([[d, b], [c, a]], p["det"], p["xty"])
+
+
+def _determinant_plus(params: Mapping[str, Any]) -> dict[str, Any]:
+    p = ridge_pieces(params["X"], params["y"], params["lam"])
+    (a, b), (c, d) = p["A"]
+    return {"det": _plain(a * d + b * c), **_with_inverse(p["adj"], a * d + b * c, p["xty"])}
+
+
+def _determinant_forgotten(params: Mapping[str, Any]) -> dict[str, Any]:
+    p = ridge_pieces(params["X"], params["y"], params["lam"])
+    return _with_inverse(p["adj"], Fraction(1), p["xty"])
+
+
+def _lambda_left_out(params: Mapping[str, Any]) -> dict[str, Any]:
+    p = ridge_pieces(params["X"], params["y"], params["lam"])
+    xtx = p["xtx"]
+    det = xtx[0][0] * xtx[1][1] - xtx[0][1] * xtx[1][0]
+    return {"w_hat": _with_inverse([[xtx[1][1], -xtx[0][1]], [-xtx[1][0], xtx[0][0]]], det, p["xty"]).get("w_hat")}
+
+
+def _lambda_everywhere(params: Mapping[str, Any]) -> dict[str, Any]:
+    p = ridge_pieces(params["X"], params["y"], params["lam"])
+    lam = p["lam"]
+    a = [[v + lam for v in row] for row in p["xtx"]]
+    det = a[0][0] * a[1][1] - a[0][1] * a[1][0]
+    out = {"A": [[_plain(v) for v in row] for row in a], "det": _plain(det)}
+    return {**out, **_with_inverse([[a[1][1], -a[0][1]], [-a[1][0], a[0][0]]], det, p["xty"])}
+
+
+def _reproduces(precision, wrong: Any, right: Any) -> bool:
+    """Whether a mistaken answer is accepted as the right one: same shape, every number within the tolerance."""
+    if isinstance(right, (list, tuple)):
+        return isinstance(wrong, (list, tuple)) and len(wrong) == len(right) and all(
+            _reproduces(precision, w, r) for w, r in zip(wrong, right))
+    return precision.accepts(right, wrong)
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a draw lets one of the family's `mistakes` score: the value it gives for an asked answer is
+    accepted in full (a matrix or vector counts as one answer: an entry a slip leaves alone, such as the
+    off-diagonal of an inverse whose diagonal was not swapped, is no sign of it). None when all miss."""
+    for name, mistake in fam.mistakes.items():
+        for answer, wrong in mistake(params).items():
+            if wrong is not None and _reproduces(fam.answers[answer].grading, wrong, answers[answer]):
+                return f"the mistake '{name}' gives the right {answer}, {answers[answer]}"
+    return None
+
+
 @register
 class RidgeMap(Family):
     id = "ridge-map"
@@ -65,15 +139,34 @@ class RidgeMap(Family):
     topic = "regression"
     difficulty = 2
     answers = {
-        "XtX": Answer("matrix", "X^T X", 0),
-        "Xty": Answer("vector", "X^T y", 0),
-        "A": Answer("matrix", "X^T X + lam I", 1e-9),
-        "det": Answer("number", "det(X^T X + lam I)", 1e-9),
-        "det_exact": Answer("expression", "the determinant as an exact fraction string"),
-        "inverse": Answer("matrix", "(X^T X + lam I)^-1, decimals", 1e-4),
-        "inverse_exact": Answer("expression", "(X^T X + lam I)^-1 as rows of exact fraction strings"),
-        "w_hat": Answer("vector", "the ridge (MAP) estimate, decimals", 1e-4),
-        "w_hat_exact": Answer("expression", "the ridge (MAP) estimate as exact fraction strings, e.g. '13/29'"),
+        "XtX": Answer("matrix", "X^T X", precision=exact(whole=True), symbol=r"X^\top X", label="X^T X"),
+        "Xty": Answer("vector", "X^T y", precision=exact(whole=True), symbol=r"X^\top y", label="X^T y"),
+        "A": Answer("matrix", "X^T X + lam I", precision=exact(), symbol=r"X^\top X + \lambda I",
+                    label="X^T X + lambda I"),
+        "det": Answer("number", "det(X^T X + lam I)", precision=exact(), symbol=r"\det(X^\top X + \lambda I)",
+                      label="det(X^T X + lambda I)"),
+        "det_exact": Answer("expression", "the determinant as an exact fraction string",
+                            label="det(X^T X + lambda I), as a fraction", form="a fraction p/q, or a whole number"),
+        "inverse": Answer("matrix", "(X^T X + lam I)^-1, decimals", precision=sig(4),
+                          symbol=r"(X^\top X + \lambda I)^{-1}", label="(X^T X + lambda I)^-1, decimals"),
+        "inverse_exact": Answer("expression", "(X^T X + lam I)^-1 as rows of exact fraction strings",
+                                label="(X^T X + lambda I)^-1, fractions", form="a 2 by 2 matrix of fractions p/q"),
+        "w_hat": Answer("vector", "the ridge (MAP) estimate, decimals", precision=sig(4), symbol=r"\hat w",
+                        label="w-hat, decimals"),
+        "w_hat_exact": Answer("expression", "the ridge (MAP) estimate as exact fraction strings, e.g. '13/29'",
+                              label="w-hat, fractions", form="2 fractions p/q"),
+    }
+    # Slips a student makes here, as the answers they give (see `scoring_mistake`): `degenerate` refuses a
+    # draw on which one gives a right answer. Keeping the diagonal in place when inverting gives the right
+    # inverse whenever the two diagonal entries of X^T X are equal (columns of X of equal length): such X
+    # are refused.
+    mistakes = {
+        "inverting without swapping the diagonal": _diagonal_kept,
+        "inverting without negating the off-diagonal": _off_diagonal_kept,
+        "the determinant as ad + bc": _determinant_plus,
+        "inverting without dividing by the determinant": _determinant_forgotten,
+        "leaving lambda out (ordinary least squares)": _lambda_left_out,
+        "adding lambda to every entry of X^T X": _lambda_everywhere,
     }
 
     # The size of X sets the work of (b); a fractional lambda adds the step from a decimal determinant to
@@ -152,7 +245,7 @@ class RidgeMap(Family):
         if pieces["xtx"][0][1] == 0:
             return ("the columns of X are orthogonal, so X^T X and X^T X + lam I are diagonal and the inverse "
                     "is read off (1 over each diagonal entry)")
-        return None
+        return scoring_mistake(self, params, self.solve(params))
 
     def solve(self, params):
         p = ridge_pieces(params["X"], params["y"], params["lam"])

@@ -19,10 +19,10 @@ PROPERTY = settings(max_examples=60, deadline=None)
 
 
 def test_conv1d_forward_hand_example():
-    v = draw("conv1d-forward", 0, {"signal": [1, 2, 3, 4, 5], "filter": [1, 0, -1], "stride": 2, "padding": 1})
-    # padded [0, 1, 2, 3, 4, 5, 0]; windows start at 0, 2, 4
-    assert v.answers["length"] == 3
-    assert list(v.answers["output"]) == [-2, -2, 4]
+    v = draw("conv1d-forward", 0, {"signal": [1, 2, 4, 3, 5, 0], "filter": [1, 0, -1], "stride": 2, "padding": 2})
+    # padded [0, 0, 1, 2, 4, 3, 5, 0, 0, 0]; floor((6 + 4 - 3) / 2) + 1 = 4 windows, starting at 0, 2, 4, 6
+    assert v.answers["length"] == 4
+    assert list(v.answers["output"]) == [-1, -3, -1, 5]
 
 
 def test_conv1d_forward_no_flip():
@@ -162,7 +162,7 @@ def test_structure_separates_filter_size_and_padding():
     so that no two versions of a slot get them."""
     fam = get_family("transpose-conv2d")
     small = draw(fam, 0, {"input": [[1, 2], [3, 4]], "filter": [[1, -1], [2, 1]], "stride": 1, "padding": 0})
-    big = draw(fam, 0, {"input": [[1, 2], [3, 4]], "filter": [[1, -1, 2], [2, 1, 1], [1, 1, -1]], "stride": 1, "padding": 1})
+    big = draw(fam, 0, {"input": [[1, 2], [3, 4]], "filter": [[1, -1, 2], [2, 1, 1], [1, 1, -1]], "stride": 2, "padding": 1})
     assert fam.structure_of(small.params) != fam.structure_of(big.params)
     assert fam.structure_of(small.params) == {"input": [2, 2], "filter": [2, 2], "stride": 1, "padding": 0}
 

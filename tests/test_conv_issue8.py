@@ -209,8 +209,12 @@ def test_conv1d_forward_says_when_the_last_entries_are_skipped():
     solution says so (the floor in the formula), and says nothing of the kind when all are used."""
     skipped = draw("conv1d-forward", 0, {"signal": [3, -2, 1, -3, -2, 3], "filter": [-1, 1, -2], "stride": 2, "padding": 0})
     assert "never reaches" in render_fragment(skipped, "solution")
-    exact = draw("conv1d-forward", 0, {"signal": [3, -2, 1, -3, -2], "filter": [-1, 1, -2], "stride": 2, "padding": 0})
-    assert "never reaches" not in render_fragment(exact, "solution")
+    every = draw("conv1d-forward", 0, {"signal": [3, -2, 1, -3, -2], "filter": [-1, 1, -2], "stride": 1, "padding": 0})
+    assert "never reaches" not in render_fragment(every, "solution")
+    # with stride 2 every entry is reached only when 2 divides n + 2p - k: then rounding up gives the
+    # right length too, and the draw is refused (issue 16)
+    with pytest.raises(InputError, match="degenerate.*rounding .* up instead of down"):
+        draw("conv1d-forward", 0, {"signal": [3, -2, 1, -3, -2], "filter": [-1, 1, -2], "stride": 2, "padding": 0})
 
 
 @pytest.mark.pdf

@@ -16,7 +16,7 @@ from qbank.model import thaw
 from qbank.render import render_fragment
 
 FAMILY = "nalu"
-DIFFERENCE = {"W_hat": [[5, -5]], "M_hat": [[5, 5]], "x": [6, 2], "gate": 0.5, "eps": 0}
+DIFFERENCE = {"W_hat": [[5, -5]], "M_hat": [[5, 5]], "x": [6, 2], "gate": 0.25, "eps": 0}
 MIXED = {
     "W_hat": [[0, 4, 1], [4.5, 4.5, -4]],
     "M_hat": [[1, -4, 0], [4.5, 4.5, 5]],
@@ -37,7 +37,7 @@ def test_worked_example_difference_and_quotient():
     assert ans["saturation"] == [["1", "-1"]]
     assert ans["a"] == pytest.approx([0.9932 * 4], abs=1e-12)  # 3.9728
     assert ans["m"] == pytest.approx([3**0.9932], rel=1e-12)  # 2.9777
-    assert ans["y"] == pytest.approx([0.5 * 3.9728 + 0.5 * 3**0.9932], rel=1e-12)  # 3.4752
+    assert ans["y"] == pytest.approx([0.25 * 3.9728 + 0.75 * 3**0.9932], rel=1e-12)  # 3.2265
     assert ans["arithmetic"] == [{"add": "x1 - x2", "mul": "Abs(x1)/Abs(x2)"}]
 
 
@@ -58,7 +58,7 @@ def test_worked_example_gated_off_and_unsaturated_entries():
 
 
 def test_the_multiplicative_path_ignores_signs():
-    ans = answers_for({**DIFFERENCE, "x": [-6, 2]})
+    ans = answers_for({**DIFFERENCE, "x": [-6, 2], "gate": 0.1})
     assert ans["m"] == pytest.approx([3**0.9932], rel=1e-12)
     assert ans["a"] == pytest.approx([0.9932 * -8], abs=1e-12)
 

@@ -14,7 +14,7 @@ from qbank.model import thaw
 from qbank.render import render_fragment, render_fragments
 
 FAMILY = "nalu"
-BASE = {"W_hat": [[5, -5]], "M_hat": [[5, 5]], "x": [6, 2], "gate": 0.5, "eps": 0}
+BASE = {"W_hat": [[5, -5]], "M_hat": [[5, 5]], "x": [6, 2], "gate": 0.25, "eps": 0}
 # row 2 is saturated near [1, 1, -1]: a mixed sum x1 + x2 - x3 and a mixed ratio x1 x2 / x3
 MIXED = {
     "W_hat": [[0, 4, 1], [4.5, 4.5, -4]],
@@ -148,14 +148,14 @@ def test_a_pinned_eps_prints_exactly(eps, shown):
 
 def test_every_pinned_number_prints_with_all_its_digits():
     params = {
-        "W_hat": [[4.25, -3.75, 0.13]],
+        "W_hat": [[4.25, -3.75, 0.14]],
         "M_hat": [[4.75, 5.5, -6.25]],
         "x": [2.25, 3.5, -1.75],
         "gate": 0.1234,
         "eps": 1e-7,
     }
     problem = render_fragment(draw(FAMILY, 0, params), "problem")
-    for value in ("4.25", "-3.75", "0.13", "4.75", "5.5", "-6.25", "2.25", "3.5", "-1.75", "0.1234"):
+    for value in ("4.25", "-3.75", "0.14", "4.75", "5.5", "-6.25", "2.25", "3.5", "-1.75", "0.1234"):
         assert re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", problem), value
 
 
