@@ -27,7 +27,7 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
 from qbank.family import Answer, Family, Part, register
-from qbank.grading import number_leaves
+from qbank.grading import number_leaves, scoring_mistake
 from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
 from qbank.precision import decimals, exact, exact_fraction, is_short_decimal, sig
 
@@ -104,35 +104,6 @@ def _linear_tex(slope: Fraction, intercept: Fraction) -> str:
 # --- mistakes that a draw must tell from the right answer -----------------------------------------
 
 
-def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
-    """The first of the family's `mistakes` that scores on an asked answer, in words, else None.
-
-    A mistake maps params to the wrong answers it gives: {answer: value}, None inside a value where the
-    mistake leaves the number alone by its nature (a value None where it changes nothing at all). It
-    scores when a number it changes is accepted at the answer's precision, or when it leaves an answer it
-    names entirely unchanged (then the draw cannot tell it from the right working)."""
-    asked = {name for part in fam.parts(params) for name in part.answers}
-    for mistake, wrong_answers in fam.mistakes.items():
-        for name, wrong in wrong_answers(params).items():
-            right = answers.get(name)
-            if name not in asked or right is None:
-                continue
-            if isinstance(wrong, str):  # a text answer (a side, a choice): scores when it is the same text
-                if wrong == right:
-                    return f"the mistake '{mistake}' gives {name} = {wrong!r}, the right answer"
-                continue
-            leaves = list(number_leaves(wrong))
-            if not leaves:
-                return f"the mistake '{mistake}' leaves {name} unchanged"
-            grading = fam.answers[name].grading
-            for path, value in leaves:
-                true = right
-                for key in path:
-                    true = true[key] if isinstance(true, Mapping) else true[int(key)]
-                if grading.accepts(true, value):
-                    where = f"{name}[{']['.join(path)}]" if path else name
-                    return f"the mistake '{mistake}' gives {where} = {value:.6g}, accepted for {true:.6g}"
-    return None
 
 
 # --- a small, safe evaluator for the answers' linear expressions ----------------------------------
@@ -265,7 +236,7 @@ class ReluNetDerivatives(Family):
     # slopes, jumps and values are short decimals (validate and degenerate see to pinned ones).
     answers = {
         "kink": Answer("number", "the input x = -b1_i / w1_i where unit i switches on or off",
-                       precision=exact(), symbol="x^*", label="x*"),
+                       precision=exact(fractions=True), symbol="x^*", label="x*"),
         "active_side": Answer(
             "text", "'right' if unit i is on for x above the kink, 'left' if for x below it", choices=("left", "right"),
             label="side of x* where unit i is active",
@@ -275,7 +246,7 @@ class ReluNetDerivatives(Family):
                 "table",
                 f"dy/d{label} as a function of x: 'pieces', its expressions in x [left of the kink, right of it]; "
                 "'slopes', their slopes [left, right]; 'jump', its right-hand minus left-hand limit at the kink",
-                precision=exact(), symbol=symbol, label=f"dy/d{label}", index=("piece {} from the left",),
+                precision=exact(fractions=True), symbol=symbol, label=f"dy/d{label}", index=("piece {} from the left",),
             )
             for name, label, symbol in (
                 ("b2", "b2", r"\partial y/\partial b^{(2)}"),
@@ -285,7 +256,7 @@ class ReluNetDerivatives(Family):
             )
         },
         "values": Answer("table", "for each derivative (b2, w2, b1, w1) its values at the given x_values",
-                         precision=exact(), label="derivative values", index=("at x value {}",),
+                         precision=exact(fractions=True), label="derivative values", index=("at x value {}",),
                          form="values of the four derivatives at each given x"),
     }
     # The mistakes a draw must tell from the right answer (see scoring_mistake), each giving the answers it

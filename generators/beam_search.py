@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from qbank.draws import choice, integer, shuffled
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, Part, register
+from qbank.grading import scoring_mistake
 from qbank.params import ParamError, as_int, as_number, require_keys
 from qbank.precision import decimals
 
@@ -288,14 +289,6 @@ def _mistake(search):
     return beams
 
 
-def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
-    """Why a draw lets one of the family's `mistakes` score: the value it gives for an asked answer is the
-    right one in full (every total is exact, so equal means equal). None when every mistake misses."""
-    for name, mistake in fam.mistakes.items():
-        for answer, wrong in mistake(params).items():
-            if wrong is not None and wrong == answers[answer]:
-                return f"the mistake '{name}' gives the right {answer}"
-    return None
 
 
 def finds_optimum(table: Mapping[Seq, list[int]], m: int, depth: int, width: int) -> bool:
@@ -456,6 +449,7 @@ class BeamSearch(Family):
     #   flat first rows make the rule (a tree that tells the two apart needs a first step so lopsided that
     #   it would show which outcome the tree has); it keeps the right beams on about 60 % of the drawn trees
 #   (90 % of those with two steps and k = 2, a third of the others).
+    mistake_unit = "answer"  # the beams of a step count as one answer (every total is exact)
     mistakes = {
         "keeping the lowest totals": _mistake(lowest_totals_beams),
         "keeping the best k extensions of every hypothesis": _mistake(per_hypothesis_beams),

@@ -15,6 +15,7 @@ import numpy as np
 
 from qbank.draws import choice, int_matrix, int_vector, integer
 from qbank.family import Answer, Family, Part, register
+from qbank.grading import scoring_mistake
 from qbank.params import ParamError, as_int, as_int_list, as_int_matrix, require_keys
 from qbank.precision import exact
 
@@ -28,24 +29,8 @@ def padded(signal: list[int], padding: int) -> list[int]:
 # ---------------------------------------------------------------- mistakes a draw must separate from the answer
 
 
-def _reproduces(wrong: Any, right: Any) -> bool:
-    """Whether a mistaken answer is the right one: same shape, every entry equal (all answers here are
-    integers, asked exactly)."""
-    if isinstance(right, (list, tuple)):
-        return isinstance(wrong, (list, tuple)) and len(wrong) == len(right) and all(map(_reproduces, wrong, right))
-    return wrong == right
 
 
-def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
-    """Why a draw lets one of the family's `mistakes` score: the value it gives for an asked answer is the
-    right one in full (a vector or matrix counts as one answer: an entry that a mistake gets right by
-    coincidence, such as a window on which flipped and unflipped filters agree, is left alone). None
-    when every mistake misses."""
-    for name, mistake in fam.mistakes.items():
-        for answer, wrong in mistake(params).items():
-            if wrong is not None and _reproduces(wrong, answers[answer]):
-                return f"the mistake '{name}' gives the right {answer}, {answers[answer]}"
-    return None
 
 
 def correlate1d(signal: list[int], filt: list[int], stride: int, padding: int) -> list[int]:
@@ -106,6 +91,7 @@ class Conv1dForward(Family):
     # Slips a student makes here, as the answers they give (see `scoring_mistake`): no draw lets one of
     # them give a right answer. With stride 2, rounding (n + 2p - k)/s up instead of down gives the
     # right length whenever s divides n + 2p - k: so every strided draw has entries the filter skips.
+    mistake_unit = "answer"  # a vector or matrix counts as one answer (see qbank.grading.scoring_mistake)
     mistakes = {
         "flipping the filter (true convolution instead of cross-correlation)": _flipped_1d,
         "forgetting the padding": _no_padding,
@@ -313,6 +299,7 @@ class Conv1dRecoverFilter(Family):
     answers = {"filter": Answer("vector", "the filter taps h_1..h_k", precision=WHOLE, symbol="h", label="h")}
     # Solving the system for a flipped filter (convolution's convention) gives the taps reversed: a
     # palindromic filter would hide it.
+    mistake_unit = "answer"  # a vector or matrix counts as one answer (see qbank.grading.scoring_mistake)
     mistakes = {"flipping the filter (true convolution instead of cross-correlation)":
                 lambda params: {"filter": list(params["filter"])[::-1]}}
     # k unknowns and n - k + 1 equations; `structure_of` adds whether the elimination meets fractions.
@@ -514,6 +501,7 @@ class TransposeConv2d(Family):
     # Slips a student makes here, as the answers they give (see `scoring_mistake`): no draw lets one of
     # them give a right answer. With stride 1 and a filter of 2p + 1 taps, the forward convolution's
     # size formula gives the transpose's size too: that shape is not drawn (and refused when pinned).
+    mistake_unit = "answer"  # a vector or matrix counts as one answer (see qbank.grading.scoring_mistake)
     mistakes = {
         "flipping the filter (rotating it by 180 degrees, as a convolution would)": _filter_rotated,
         "transposing the filter": _filter_transposed,

@@ -31,7 +31,7 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice
 from qbank.family import Answer, Family, Part, register
-from qbank.grading import number_leaves
+from qbank.grading import number_leaves, scoring_mistake
 from qbank.params import ParamError, as_choice, as_decimal, as_int, require_keys
 from qbank.precision import decimals, exact, sig
 
@@ -80,35 +80,6 @@ def _number(answers: Mapping[str, Any], name: str) -> float:
     return float(value)
 
 
-def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
-    """The first of the family's `mistakes` that scores on an asked answer, in words, else None.
-
-    A mistake maps params to the wrong answers it gives: {answer: value}, None inside a value where the
-    mistake leaves the number alone by its nature (a value None where it changes nothing at all). It
-    scores when a number it changes is accepted at the answer's precision, or when it leaves an answer it
-    names entirely unchanged (then the draw cannot tell it from the right working)."""
-    asked = {name for part in fam.parts(params) for name in part.answers}
-    for mistake, wrong_answers in fam.mistakes.items():
-        for name, wrong in wrong_answers(params).items():
-            right = answers.get(name)
-            if name not in asked or right is None:
-                continue
-            if isinstance(wrong, str):  # a text answer (a side, a choice): scores when it is the same text
-                if wrong == right:
-                    return f"the mistake '{mistake}' gives {name} = {wrong!r}, the right answer"
-                continue
-            leaves = list(number_leaves(wrong))
-            if not leaves:
-                return f"the mistake '{mistake}' leaves {name} unchanged"
-            grading = fam.answers[name].grading
-            for path, value in leaves:
-                true = right
-                for key in path:
-                    true = true[key] if isinstance(true, Mapping) else true[int(key)]
-                if grading.accepts(true, value):
-                    where = f"{name}[{']['.join(path)}]" if path else name
-                    return f"the mistake '{mistake}' gives {where} = {value:.6g}, accepted for {true:.6g}"
-    return None
 
 
 # ---------------------------------------------------------------- exact square roots of fractions

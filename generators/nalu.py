@@ -25,6 +25,7 @@ from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer, shuffled
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, Part, register
+from qbank.grading import scoring_mistake
 from qbank.params import ParamError, as_decimal, as_decimal_matrix, as_number, require_keys
 from qbank.precision import TRAP_MARGIN, decimals, exact, sig
 
@@ -122,6 +123,7 @@ class Nalu(Family):
     # Slips a student makes here, as the answers they give (see `scoring_mistake`): `degenerate` refuses a
     # draw on which one gives the right W, or the right value of any output row of a, m or y. (Keeping the
     # sign of a negative input in m is no listed slip: it changes nothing in a row without one.)
+    mistake_unit = {"W": "answer"}  # W as a whole; a, m and y row by row (each row is its own computation)
     mistakes = {
         "tanh and sigmoid swapped (W = sigmoid(W_hat) tanh(M_hat))": lambda p: {"W": _swapped_weights(p)},
         "the gate on the wrong path (y = (1 - g) a + g m)": lambda p: {"y": _gate_swapped(p)},
@@ -506,24 +508,6 @@ def _paths(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return {"a": exact_additive(weights.tolist(), params["x"]), "m": np.exp(weights @ np.log(np.abs(x) + params["eps"]))}
 
 
-def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
-    """Why a draw lets one of the family's `mistakes` score, or None: the W it gives is the right one in
-    full, or the value it gives for one output row of a, m or y is accepted at that answer's precision
-    (each row is its own computation, so each is asked on its own)."""
-    for name, mistake in fam.mistakes.items():
-        for answer, wrong in mistake(params).items():
-            if wrong is None:
-                continue
-            grading = fam.answers[answer].grading
-            right = answers[answer]
-            if answer == "W":
-                if all(_gives(grading, w, r) for wrong_row, row in zip(wrong, right) for w, r in zip(wrong_row, row)):
-                    return f"the mistake '{name}' gives the right W"
-                continue
-            for i, (w, r) in enumerate(zip(wrong, right)):
-                if _gives(grading, w, r):
-                    return f"the mistake '{name}' gives {answer}[{i + 1}] = {w:.6g}, which is accepted for {r:.6g}"
-    return None
 
 
 def row_kind(signs: list[int]) -> str:

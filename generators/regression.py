@@ -19,6 +19,7 @@ import numpy as np
 from qbank.draws import choice, int_matrix, int_vector, integer
 from qbank.errors import GenerationError
 from qbank.family import Answer, Family, Part, register
+from qbank.grading import scoring_mistake
 from qbank.params import ParamError, as_int_list, as_int_matrix, as_number, require_keys
 from qbank.precision import exact, sig
 
@@ -113,23 +114,8 @@ def _lambda_everywhere(params: Mapping[str, Any]) -> dict[str, Any]:
     return {**out, **_with_inverse([[a[1][1], -a[0][1]], [-a[1][0], a[0][0]]], det, p["xty"])}
 
 
-def _reproduces(precision, wrong: Any, right: Any) -> bool:
-    """Whether a mistaken answer is accepted as the right one: same shape, every number within the tolerance."""
-    if isinstance(right, (list, tuple)):
-        return isinstance(wrong, (list, tuple)) and len(wrong) == len(right) and all(
-            _reproduces(precision, w, r) for w, r in zip(wrong, right))
-    return precision.accepts(right, wrong)
 
 
-def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
-    """Why a draw lets one of the family's `mistakes` score: the value it gives for an asked answer is
-    accepted in full (a matrix or vector counts as one answer: an entry a slip leaves alone, such as the
-    off-diagonal of an inverse whose diagonal was not swapped, is no sign of it). None when all miss."""
-    for name, mistake in fam.mistakes.items():
-        for answer, wrong in mistake(params).items():
-            if wrong is not None and _reproduces(fam.answers[answer].grading, wrong, answers[answer]):
-                return f"the mistake '{name}' gives the right {answer}, {answers[answer]}"
-    return None
 
 
 @register
@@ -160,6 +146,7 @@ class RidgeMap(Family):
     # draw on which one gives a right answer. Keeping the diagonal in place when inverting gives the right
     # inverse whenever the two diagonal entries of X^T X are equal (columns of X of equal length): such X
     # are refused.
+    mistake_unit = "answer"  # a matrix or vector counts as one answer (see qbank.grading.scoring_mistake)
     mistakes = {
         "inverting without swapping the diagonal": _diagonal_kept,
         "inverting without negating the off-diagonal": _off_diagonal_kept,

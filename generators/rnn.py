@@ -17,6 +17,7 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, int_vector
 from qbank.family import Answer, Family, Part, register
+from qbank.grading import scoring_mistake
 from qbank.precision import decimals, exact, is_short_decimal, sig
 from qbank.params import (
     ParamError,
@@ -41,15 +42,6 @@ def _plain(value: Fraction) -> int | float:
 # ---------------------------------------------------------------- mistakes a draw must separate from the answer
 
 
-def _leaf_pairs(wrong: Any, right: Any, path: str = "") -> list[tuple[str, float, float]]:
-    """(where, wrong, right) for every number of a mistaken answer (None where the mistake changes nothing)."""
-    if wrong is None:
-        return []
-    if isinstance(wrong, Mapping):
-        return [pair for key, value in wrong.items() for pair in _leaf_pairs(value, right[key], f"{path}.{key}")]
-    if isinstance(wrong, (list, tuple)):
-        return [pair for k, value in enumerate(wrong) for pair in _leaf_pairs(value, right[k], f"{path}[{k}]")]
-    return [(path, float(wrong), float(right))]
 
 
 def _usable(fam: Family, params: Mapping[str, Any]) -> bool:
@@ -61,19 +53,6 @@ def _usable(fam: Family, params: Mapping[str, Any]) -> bool:
     return fam.degenerate(params) is None and rounding_trap(fam, params, fam.solve(params)) is None
 
 
-def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
-    """Why a draw lets one of the family's listed `mistakes` score: the wrong value a mistake gives for an
-    asked number is accepted at that number's precision. None when every mistake misses everywhere."""
-    for name, mistake in fam.mistakes.items():
-        for answer, wrong in mistake(params).items():
-            grading = fam.answers[answer].grading
-            for where, given, true in _leaf_pairs(wrong, answers[answer]):
-                if grading.accepts(true, given):
-                    return (
-                        f"the mistake '{name}' gives {answer}{where} = {given:.6g}, which the key accepts for "
-                        f"{true:.6g} at {grading.describe()}"
-                    )
-    return None
 
 
 # ---------------------------------------------------------------- exact polynomials (the scalar RNN's solve)

@@ -133,6 +133,11 @@ class Family:
     structure: ClassVar[tuple[str, ...]] = ()
     asks: ClassVar[tuple[str, ...]] = ()
     reveals: ClassVar[tuple[str, ...]] = ()
+    # the common mistakes its draws must tell from the right answer: {in words: params -> {answer: wrong
+    # value}}, and whether one scores by any number ("number") or by a whole answer ("answer", or a
+    # mapping answer -> unit): see qbank.grading.scoring_mistake
+    mistakes: ClassVar[Mapping[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]]] = {}
+    mistake_unit: ClassVar[str | Mapping[str, str]] = "number"
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         raise NotImplementedError

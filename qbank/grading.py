@@ -117,6 +117,76 @@ def rounding_trap(fam: Family, params: Mapping[str, Any], answers: Mapping[str, 
     return None
 
 
+# ------------------------------------------------------------ mistakes a draw must tell from the answer
+
+
+def _accepted(grading: Precision, wrong: Any, right: Any) -> bool:
+    """Whether a mistaken value passes for the right one in full: the same shape and text, every number
+    accepted at the precision."""
+    if isinstance(right, Mapping):
+        return isinstance(wrong, Mapping) and set(wrong) == set(right) and all(_accepted(grading, wrong[k], right[k]) for k in right)
+    if isinstance(right, (list, tuple)):
+        return isinstance(wrong, (list, tuple)) and len(wrong) == len(right) and all(
+            _accepted(grading, w, r) for w, r in zip(wrong, right))
+    if is_number(right) and is_number(wrong):
+        return grading.accepts(right, wrong)
+    return wrong == right
+
+
+def _pairs(wrong: Any, right: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
+    """(path, wrong, right) for every number or text a mistaken value gives (a None inside it: a place the
+    mistake leaves alone by its nature)."""
+    if wrong is None:
+        return
+    if isinstance(wrong, Mapping):
+        for key, value in wrong.items():
+            yield from _pairs(value, right[key], (*path, str(key)))
+    elif isinstance(wrong, (list, tuple)):
+        for i, value in enumerate(wrong):
+            yield from _pairs(value, right[i], (*path, str(i)))
+    else:
+        yield path, wrong, right
+
+
+def scoring_mistake(fam: Family, params: Mapping[str, Any], answers: Mapping[str, Any]) -> str | None:
+    """Why a draw lets one of the family's `mistakes` score on an asked answer, else None (a family's
+    `degenerate` refuses such a draw: versions must separate the mistakes a student makes).
+
+    `fam.mistakes` maps a mistake, in words, to a function of the params giving the wrong answers it
+    leads to: {answer: value}, a None value where it changes nothing, a None inside a value where it
+    leaves that entry alone by its nature. How a mistake scores is the family's `mistake_unit` ("number",
+    or a mapping from answer to unit): per "number", when any number it gives is accepted at the
+    answer's precision (or when it gives an answer with nothing in it: the answer unchanged); per
+    "answer", only when it reproduces the whole answer (an entry a slip leaves alone by coincidence,
+    such as a window where a flipped filter agrees, is no sign of it)."""
+    unit = fam.mistake_unit
+    from .engine import part_specs
+
+    parts = part_specs(fam, params)
+    asked = {n for p in parts for n in p.answers} if parts else set(fam.answers)
+    for mistake, wrong_of in fam.mistakes.items():
+        for name, wrong in wrong_of(params).items():
+            right = answers.get(name)
+            if wrong is None or right is None or name not in asked:
+                continue
+            grading = fam.answers[name].grading
+            if (unit if isinstance(unit, str) else unit.get(name, "number")) == "answer":
+                if _accepted(grading, wrong, right):
+                    return f"the mistake '{mistake}' gives the right {name}"
+                continue
+            pairs = list(_pairs(wrong, right))
+            if not pairs:
+                return f"the mistake '{mistake}' leaves {name} unchanged"
+            for path, given, true in pairs:
+                where = f"{name}[{']['.join(path)}]" if path else name
+                if is_number(true) and is_number(given):
+                    if grading.accepts(true, given):
+                        return f"the mistake '{mistake}' gives {where} = {given:.6g}, accepted for {true:.6g} at {grading.describe()}"
+                elif given == true:
+                    return f"the mistake '{mistake}' gives {where} = {given!r}, the right answer"
+    return None
+
+
 # ------------------------------------------------------------ what a part says
 
 # what a part says of its exact answers (unless they are whole): the same words whatever the values drawn,
