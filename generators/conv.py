@@ -86,7 +86,7 @@ class Conv1dForward(Family):
         "length": Answer("integer", "number of output entries", precision=WHOLE, label="output length"),
         # the form names no count: the number of entries is part (a)'s answer
         "output": Answer("vector", "the output signal", precision=WHOLE, symbol="y", label="output",
-                         form="the output entries, first to last"),
+                         form="the output entries, first to last", size_asked=True),  # its length is part (a)'s
     }
     # Slips a student makes here, as the answers they give (see `scoring_mistake`): no draw lets one of
     # them give a right answer. With stride 2, rounding (n + 2p - k)/s up instead of down gives the
@@ -496,7 +496,7 @@ class TransposeConv2d(Family):
         "shape": Answer("vector", "rows and columns of the output", precision=WHOLE, label="output shape",
                         form="2 whole numbers: rows, then columns"),
         "output": Answer("matrix", "the output of the transpose convolution", precision=WHOLE, label="output",
-                         form="the output matrix, row by row"),  # no size: that is part (a)'s answer
+                         form="the output matrix, row by row", size_asked=True),  # its shape is part (a)'s answer
     }
     # Slips a student makes here, as the answers they give (see `scoring_mistake`): no draw lets one of
     # them give a right answer. With stride 1 and a filter of 2p + 1 taps, the forward convolution's

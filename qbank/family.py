@@ -29,6 +29,9 @@ class Answer:
     - `index`: how positions inside the answer read, one format per level with {} for the position
       counted from 1 (("after step {}", "rank {}")); vectors read "entry i", matrices "row i, column j"
       by default;
+    - `size_asked`: the number of entries of this vector or matrix is itself asked (by another part):
+      no medium may show it, so the site takes the entries in one field ("3, -1, 4"; a matrix a row per
+      line) instead of a cell per entry;
     - `keys`: how the keys of a table answer read ({"a_expr": "a_t as an expression"}); default: as
       they are;
     - `form`: the form of the answer in words, for the hint beside an input ("a polynomial in w"),
@@ -50,6 +53,7 @@ class Answer:
     index: tuple[str, ...] = ()
     form: str = ""
     keys: Mapping[str, str] = field(default_factory=dict, hash=False)
+    size_asked: bool = False
 
     @property
     def grading(self) -> Precision:

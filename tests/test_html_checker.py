@@ -12,6 +12,7 @@ import base64
 import functools
 import html.parser
 import json
+import re
 import math
 import shutil
 import subprocess
@@ -501,6 +502,9 @@ def test_family_inputs_follow_the_contract():
         mine = [a for _, a in controls if a["id"].startswith(prefix) and a["data-qbank-answer"] == name]
         assert len([r for r in results if r["id"] == f"{vid}-{name}-result"]) == 1
         key = json.loads(widgets.answer_key({name: answer}, {name: value}))["answers"][name]
+        if key.get("list"):  # one field for every entry, which shows no size
+            assert [(a.get("data-qbank-index"), a["data-qbank-kind"]) for a in mine] == [(None, "list")], (vid, name)
+            continue
         assert sorted({a.get("data-qbank-index", "") for a in mine}) == sorted(leaf[0] for leaf in key["leaves"]), (vid, name)
         for index, kind, *_ in key["leaves"]:
             cells = [a for a in mine if a.get("data-qbank-index", "") == index]
@@ -536,18 +540,23 @@ def _key(fam_id, seed):
 
 
 def test_shapes_and_leaf_kinds():
+    # the output's length is part (a)'s answer: one field for all its entries, no cell count, no size
     fam, values, key = _key("conv1d-forward", 1)
-    page = Page(widgets.answer_inputs("c-1", "output", fam.answers["output"], values["output"]))
-    cells = page.all("input", data_qbank_answer="output")
-    assert [c["data-qbank-index"] for c in cells] == [str(i) for i in range(len(values["output"]))]
-    assert cells[2]["aria-label"] == "output, entry 3" and page.all("div", **{"class": "qbank-vector"})
+    text = widgets.answer_inputs("c-1", "output", fam.answers["output"], values["output"])
+    page = Page(text)
+    fields = page.all("input", data_qbank_answer="output")
+    assert len(fields) == 1 and fields[0]["data-qbank-kind"] == "list" and "data-qbank-index" not in fields[0]
+    assert not page.all("div", **{"class": "qbank-vector"}) and str(len(values["output"])) not in re.sub(r"<[^>]*>", "", text)
+    assert key["output"]["list"] == "vector"
     assert key["length"]["leaves"] == [["", "integer", values["length"]]]
     assert {k for _, k, *_ in key["output"]["leaves"]} == {"integer"}  # integer values, tolerance 0
 
     fam, values, key = _key("transpose-conv2d", 1)
     page = Page(widgets.answer_inputs("t-1", "output", fam.answers["output"], values["output"]))
-    assert page.all("table", **{"class": "qbank-matrix"})
-    assert page.all("input", data_qbank_index="1,0")[0]["aria-label"] == "output, row 2, column 1"
+    assert not page.all("table", **{"class": "qbank-matrix"}) and page.all("textarea", data_qbank_kind="list")
+    assert key["output"]["list"] == "matrix"
+    page = Page(widgets.answer_inputs("n-1", "W", get_family("nalu").answers["W"], [[0.5, -0.25], [1.0, 0.0]]))
+    assert page.all("input", data_qbank_index="1,0")[0]["aria-label"] == "W, row 2, column 1"
 
     fam, values, key = _key("beam-search", 1)
     page = Page(widgets.answer_inputs("b-1", "beams", fam.answers["beams"], values["beams"]))
@@ -673,6 +682,12 @@ FILL = """
 const [vid, answers] = arguments;
 const section = document.querySelector(`[data-qbank-variant="${vid}"]`);
 for (const [name, spec] of Object.entries(answers)) {
+  if (spec.list) {  // one field for all entries: a row per line
+    const field = section.querySelector(`[data-qbank-answer="${name}"]`);
+    field.value = (spec.list === "matrix" ? spec.value : [spec.value]).map((r) => r.join(", ")).join("\\n");
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    continue;
+  }
   const leaves = spec.kind === "choice" ? [["", "choice", String(spec.value)]]
     : spec.kind === "fill-table" ? Object.entries(spec.value).map(([i, v]) => [i, "fill-table", v])
     : spec.leaves.map(([i, k, v]) => [i, k, k === "boolean" ? String(v) : typeof v === "number" ? String(v) : v]);
@@ -729,11 +744,21 @@ def test_checker_in_headless_chromium(tmp_path):
         got = driver.execute_script(STATES, "conv1d-forward-1")
         assert got["length"][0] == "incorrect" and got["length"][1].startswith("\u2717") and got["output"][0] == "correct"
         assert box.get_attribute("aria-invalid") == "true"
-        cell = driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv1d-forward-1"] [data-qbank-answer="output"][data-qbank-index="0"]')
-        cell.clear()
-        cell.send_keys("1,500")
+        # the output in one field: a wrong entry is counted, a wrong number of entries said without the size
+        field = driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv1d-forward-1"] [data-qbank-answer="output"]')
+        right = [str(v) for v in expected["conv1d-forward-1"]["output"]["value"]]
+        field.clear()
+        field.send_keys("[" + ", ".join([str(int(right[0]) + 7), *right[1:]]) + "]")
         driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv1d-forward-1"] [data-qbank-check]').click()
-        assert driver.execute_script(STATES, "conv1d-forward-1")["output"] == ["incorrect", "\u2717 1 of %d entries not correct" % len(expected["conv1d-forward-1"]["output"]["leaves"])]
+        assert driver.execute_script(STATES, "conv1d-forward-1")["output"] == ["incorrect", "\u2717 1 entry not correct"]
+        field.clear()
+        field.send_keys(" ".join(right + ["0"]))
+        driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv1d-forward-1"] [data-qbank-check]').click()
+        assert driver.execute_script(STATES, "conv1d-forward-1")["output"] == ["incorrect", "\u2717 Not the right number of entries"]
+        field.clear()
+        field.send_keys(" ".join(right))
+        driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv1d-forward-1"] [data-qbank-check]').click()
+        assert driver.execute_script(STATES, "conv1d-forward-1")["output"][0] == "correct"
         box.clear()
         driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv1d-forward-1"] [data-qbank-check]').click()
         assert driver.execute_script(STATES, "conv1d-forward-1")["length"] == ["incorrect", "\u2717 No answer"]

@@ -146,7 +146,7 @@ def test_groups_pick_one_variant_with_the_points_of_its_items(canvas):
 def test_every_item_grades_the_verified_answer_and_rejects_a_wrong_one(canvas):
     root, manifest = canvas["assessment"], canvas["manifest"]
     records = {r["ident"]: r for r in manifest["lms"]["questions"]}
-    counts = {"numerical_question": 0, "multiple_choice_question": 0, "essay_question": 0}
+    counts = {"numerical_question": 0, "multiple_choice_question": 0, "essay_question": 0, "short_answer_question": 0}
     for item in items(root):
         record = records[item.get("ident")]
         kind = metadata(item)["question_type"]
@@ -174,11 +174,22 @@ def test_every_item_grades_the_verified_answer_and_rejects_a_wrong_one(canvas):
             assert len(labels) >= 2 and metadata(item)["original_answer_ids"] == ",".join(labels)
             assert score(item, labels[correct]) == 100
             assert all(score(item, other) == 0 for i, other in enumerate(labels) if i != correct)
+        elif kind == "short_answer_question":  # every entry of an answer whose size another part asks
+            (field,) = record["fields"]
+            truth = verified(manifest, record, field["key"])
+            rows = truth if isinstance(truth[0], list) else [truth]
+            shown = "; ".join(", ".join(str(v) for v in row) for row in rows)
+            assert field["kind"] == "list" and score(item, shown) == 100, f"{item.get('title')}: {shown}"
+            assert score(item, shown.replace(", ", ",").replace("; ", ";")) == 100
+            assert score(item, shown.rsplit(",", 1)[0]) == 0, "an entry missing"
+            assert score(item, f"{shown}, 0") == 0, "an entry too many"
+            assert f"{len(rows[0])} entr" not in item.find(f".//{QTI}mattext").text, "the item does not tell the size"
         else:
             assert score(item, "any text") == 0, "an essay is graded by hand"
         feedback = item.find(f"{QTI}itemfeedback")
         assert feedback.get("ident") == "general_fb" and feedback.find(f".//{QTI}mattext").text, "the worked solution"
     assert counts["numerical_question"] > 300 and counts["multiple_choice_question"] > 50 and counts["essay_question"] > 10
+    assert counts["short_answer_question"] >= 2 * 3  # conv1d-forward's and transpose-conv2d's outputs
 
 
 def test_numbers_canvas_can_store(canvas):

@@ -176,6 +176,14 @@ def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):
                 if tol > 0:  # and the whole tolerance of the card is given, not less
                     assert numeric_grade(field, truth + 0.99 * tol) == 100, f"{where}: the tolerance is narrower than the card's"
                 checked["number"] += 1
+            elif field["type"] == "SHORTANSWER":  # every entry of an answer whose size another part asks
+                assert rec["kind"] == "list"
+                rows = truth if isinstance(truth[0], list) else [truth]
+                shown = "; ".join(", ".join(str(v) for v in row) for row in rows)
+                accepted = {unescape(a["answer"]) for a in field["alternatives"] if a["fraction"] == 100}
+                assert shown in accepted and shown.replace(", ", ",").replace("; ", ";") in accepted, where
+                assert shown.rsplit(",", 1)[0] not in accepted and f"{shown}, 0" not in accepted
+                checked["list"] += 1
             else:
                 assert field["type"] == "MULTICHOICE" and rec["kind"] == "choice"
                 correct = [i for i, a in enumerate(field["alternatives"]) if a["fraction"] == 100]
@@ -188,7 +196,7 @@ def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):
                     assert field["raw_type"] == "MULTICHOICE_V" and all("\\(" in a["answer"] or a["answer"] in rec["options"]
                                                                       for a in field["alternatives"])
                 checked["choice"] += 1
-    assert checked["number"] > 300 and checked["choice"] > 50
+    assert checked["number"] > 300 and checked["choice"] > 50 and checked["list"] >= 2 * 3
 
 
 def test_cloze_weights_follow_the_part_points(moodle):
@@ -225,6 +233,12 @@ def test_nothing_asked_is_left_ungraded(moodle):
                 continue
             fam = get_family(entry["family"])
             graded = {f["key"] for r in mine for f in r.get("fields", [])}
+            # a list field (Answer.size_asked) grades every entry of its answer at once
+            graded |= {f"{f['key']}.{i}" for r in mine for f in r.get("fields", []) if f["kind"] == "list"
+                       for i in range(len(entry["answers"][f["key"]]))}
+            graded |= {f"{f['key']}.{i}.{j}" for r in mine for f in r.get("fields", []) if f["kind"] == "list"
+                       and isinstance(entry["answers"][f["key"]][0], list)
+                       for i, row in enumerate(entry["answers"][f["key"]]) for j in range(len(row))}
             written = {p for r in mine for p in r.get("written_parts", [])}
             for part in entry["parts"]:
                 keys = {".".join([name, *index.split(",")]) if index else name

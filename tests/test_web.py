@@ -22,6 +22,14 @@ const key = JSON.parse(atob(section.querySelector('[data-qbank-key]').textConten
 const wrong = arguments[0];
 let filled = 0, spoiled = null;
 for (const [name, spec] of Object.entries(key.answers)) {
+  if (spec.list) {  // one field for every entry (its size is asked elsewhere): a row per line
+    const rows = spec.list === 'matrix' ? spec.value : [spec.value];
+    const field = section.querySelector(`[data-qbank-answer="${name}"]`);
+    field.value = rows.map(r => r.join(', ')).join('\\n');
+    field.dispatchEvent(new Event('input', {bubbles: true}));
+    filled += spec.leaves.length;
+    continue;
+  }
   for (const [index, kind, value] of (spec.leaves || [])) {
     const sel = `[data-qbank-answer="${name}"]` + (index ? `[data-qbank-index="${index}"]` : ':not([data-qbank-index])');
     const inputs = section.querySelectorAll(sel);

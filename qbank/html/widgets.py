@@ -65,7 +65,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from ..family import Answer
-from ..labels import EXPRESSION_FORM, Words, answer_label, form_hint, is_formula, leaf_label, position_words
+from ..labels import EXPRESSION_FORM, Words, answer_label, form_hint, is_formula, leaf_label, position_words, precision_words
 
 __all__ = [
     "answer_inputs",
@@ -232,7 +232,7 @@ class _Builder:
         )
         return (
             f'<div class="qbank-scroll"><div class="qbank-vector" role="group" aria-label="{_esc(self.label(path))}, '
-            f'{len(values)} entries">{cells}</div></div>'
+            f'{len(values)} {"entry" if len(values) == 1 else "entries"}">{cells}</div></div>'
         )
 
     def matrix(self, path: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> str:
@@ -318,10 +318,37 @@ def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any, part: 
             f'<div class="qbank-answer" {block}><label class="qbank-label" for="{id_}">{name_html}</label> '
             f"{control} {_result(b.base, name)}{hint}</div>"
         )
+    if answer.size_asked and _shape(value) in ("vector", "matrix"):
+        return _list_input(b, value, name_html, block)
     body = b.structure((), value)
     return (
         f'<fieldset class="qbank-answer qbank-answer-structured" {block} aria-describedby="{b.hint_id}">'
         f"<legend>{name_html}</legend>{hint}{body}{_result(b.base, name)}</fieldset>"
+    )
+
+
+LIST_HINTS = {
+    "vector": "the entries in order, separated by commas",
+    "matrix": "one row per line, its entries separated by commas",
+}
+
+
+def _list_input(b: _Builder, value: Any, name_html: str, block: str) -> str:
+    """One field for all the entries of an answer whose size is itself asked (Answer.size_asked): a
+    cell per entry would show that size."""
+    shape = _shape(value)
+    id_ = b.next_id()
+    hint = "; ".join(filter(None, [LIST_HINTS[shape], precision_words(b.answer, value)]))
+    control = (
+        f'<textarea id="{id_}" rows="3" class="qbank-input qbank-list" data-qbank-answer="{_esc(b.name)}" data-qbank-kind="list"'
+        f' aria-describedby="{b.hint_id}" autocomplete="off" autocapitalize="off" spellcheck="false"></textarea>'
+        if shape == "matrix" else
+        f'<input type="text" id="{id_}" class="qbank-input qbank-list" data-qbank-answer="{_esc(b.name)}" data-qbank-kind="list"'
+        f' aria-describedby="{b.hint_id}" autocomplete="off" autocapitalize="off" spellcheck="false">'
+    )
+    return (
+        f'<div class="qbank-answer qbank-answer-list" {block}><label class="qbank-label" for="{id_}">{name_html}</label> '
+        f'{control} {_result(b.base, b.name)}<span class="qbank-hint" id="{b.hint_id}">{_esc(hint)}</span></div>'
     )
 
 
@@ -347,6 +374,8 @@ def answer_key(answers: Mapping[str, Answer], values: Mapping[str, Any]) -> str:
         }
         if grading.mode == "within" and grading.rel:  # the old relative tolerance: within max(tol, rel |v|)
             out[name]["rel"] = float(grading.rel)
+        if answer.size_asked and _shape(value) in ("vector", "matrix"):  # one field holds every entry
+            out[name]["list"] = _shape(value)
     return _dumps({"answers": out})
 
 

@@ -8,7 +8,9 @@ together. So every question Canvas shows is complete in itself:
 - a family asking several values becomes one group per value (`s1.1 (b) output, entry 3`), each
   picking 1 of the N variants of that value: every item repeats its variant's stem (and figures) and
   shows the one part asking the value, so the value is graded with its tolerance (a
-  `numerical_question`: exact answer and margin) or as a `multiple_choice_question` (a choice field);
+  `numerical_question`: exact answer and margin), as a `multiple_choice_question` (a choice field) or,
+  for all the entries of an answer whose size another part asks, as a `short_answer_question` that
+  accepts the usual ways of writing them;
   the parts answered in words are one more group of `essay_question`s, the stem with those parts.
   A student meets a value of one variant next to a value of another: each item says all it needs.
 
@@ -151,6 +153,16 @@ def choice_item(ident: str, title: str, points: float, text: str, choices: Seque
     return _item(ident, title, "multiple_choice_question", points, text, response, conditions, solution, answer_ids)
 
 
+def short_answer_item(ident: str, title: str, points: float, text: str, accepted: Sequence[str], solution: str) -> str:
+    """A `short_answer_question`: full marks for any of the `accepted` texts (Canvas compares text)."""
+    response = ('<response_str ident="response1" rcardinality="Single"><render_fib>'
+                '<response_label ident="answer1" rshuffle="No"/></render_fib></response_str>')
+    equal = "".join(f'<varequal respident="response1">{escape(a)}</varequal>' for a in accepted)
+    conditions = (f'<respcondition continue="No"><conditionvar><or>{equal}</or></conditionvar>'
+                  '<setvar action="Set" varname="SCORE">100</setvar></respcondition>')
+    return _item(ident, title, "short_answer_question", points, text, response, conditions, solution)
+
+
 def essay_item(ident: str, title: str, points: float, text: str, solution: str) -> str:
     response = ('<response_str ident="response1" rcardinality="Single"><render_fib>'
                 '<response_label ident="answer1" rshuffle="No"/></render_fib></response_str>')
@@ -184,7 +196,7 @@ class _Ids:
 def _prompt(f: Field, scale: int = 0) -> str:
     hint = f" ({html.escape(f.hint)})" if f.hint else ""
     times = f" <em>Enter it multiplied by \\(10^{{{scale}}}\\).</em>" if scale else ""
-    verb = "Enter" if f.kind == "number" else "Choose"
+    verb = "Choose" if f.kind == "choice" else "Enter"
     return f"<p><strong>{verb}:</strong> {html.escape(f.label)}{hint}.{times}</p>"
 
 
@@ -221,6 +233,9 @@ def _field_item(q: QuizQuestion, f: Field, ids: _Ids) -> CanvasItem:
         text += "\n" + _prompt(f, scale)
     if f.kind == "number":
         xml = numerical_item(ident, title, f.points, text, number, q.solution)
+    elif f.kind == "list":  # every entry of an answer whose size is asked, as text
+        xml = short_answer_item(ident, title, f.points, text, [o.text for o in f.options], q.solution)
+        record.update(type="short_answer_question")
     else:
         answer_ids = ids.take(len(f.options))
         options = [o.html for o in f.options]

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..family import Answer
 from ..grading import precision_for
 from ..html.widgets import leaves_of
-from ..labels import Words, form_hint, is_formula, leaf_label
+from ..labels import Words, answer_label, form_hint, is_formula, leaf_label
 
 MAX_OPTIONS = 5  # a choice shows the verified value and at most four distractors
 _EVAL_POINTS = ((0.731, -1.37, 2.113), (1.913, 0.457, -0.829), (-0.613, 2.71, 1.291))
@@ -56,13 +56,14 @@ class Field:
     answer: str  # the answer's name on the card
     label: str  # in words: "output, entry 4", "W, row 2, column 1"
     hint: str  # the form and precision asked (qbank.labels.form_hint): "3 numbers, 4 decimal places each"
-    kind: str  # "number" or "choice"
+    kind: str  # "number", "choice", or "list" (every entry of an answer whose size is asked, as text)
     value: Any  # the verified value (a number, or the verified text)
     tol: float = 0.0  # number: absolute tolerance for this variant
     options: tuple[Option, ...] = ()
     correct: int = -1
     points: float = 0.0  # its share of the question's points (set when the question is built)
     part: int | None = None  # the part asking it (index from 0), None when the problem has no parts
+    title: str = ""  # the answer as the problem names it ("dJ/dW2"), heading its fields
 
     @property
     def maths(self) -> bool:
@@ -84,6 +85,12 @@ def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequ
     """The fields of one asked answer (none for a None value), or UNGRADABLE when one of its leaves is
     text the LMS cannot grade. `pool`: the variant's text values by leaf name (`text_pool`), from
     which distractors are taken."""
+    title = answer_label(name, answer)
+    if answer.size_asked and answer.grading.mode == "exact" and _entry_rows(value) is not None:
+        rows = _entry_rows(value)
+        texts = list_texts(rows, answer)
+        hint = LIST_HINT["matrix" if len(rows) > 1 or isinstance(value[0], list) else "vector"]
+        return [Field(name, name, title, hint, "list", texts[0], options=tuple(Option(t) for t in texts), correct=0, title=title)]
     out: list[Field] = []
     hint = form_hint(answer, value, lms=True)
     for index, leaf_kind, leaf in leaves_of(answer, value):
@@ -93,15 +100,53 @@ def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequ
         if isinstance(leaf, bool):
             options = (Option("yes"), Option("no"))
             out.append(Field(key, name, label, hint, "choice", "yes" if leaf else "no", options=options,
-                             correct=0 if leaf else 1))
+                             correct=0 if leaf else 1, title=title))
         elif isinstance(leaf, (int, float)):
-            out.append(Field(key, name, label, hint, "number", leaf, tol=precision_for(answer, leaf, lms=True).tolerance(leaf)))
+            out.append(Field(key, name, label, hint, "number", leaf, tol=precision_for(answer, leaf, lms=True).tolerance(leaf),
+                             title=title))
         else:
             options = text_options(answer, leaf, pool.get(leaf_name(name, index), ()))
             if options is None:
                 return UNGRADABLE
             correct = next(i for i, o in enumerate(options) if o.text == leaf)
-            out.append(Field(key, name, label, hint, "choice", leaf, options=options, correct=correct))
+            out.append(Field(key, name, label, hint, "choice", leaf, options=options, correct=correct, title=title))
+    return out
+
+
+LIST_HINT = {
+    "vector": "the entries in order, separated by commas",
+    "matrix": "the rows in order, separated by semicolons, the entries of a row by commas",
+}
+
+
+def _entry_rows(value: Any) -> list[list[Any]] | None:
+    """A vector or matrix of numbers as rows, else None."""
+    def numbers(row: Any) -> bool:
+        return isinstance(row, list) and bool(row) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
+
+    if numbers(value):
+        return [value]
+    if isinstance(value, list) and value and all(numbers(r) for r in value) and len({len(r) for r in value}) == 1:
+        return value
+    return None
+
+
+def list_texts(rows: Sequence[Sequence[Any]], answer: Answer) -> list[str]:
+    """The ways a student types every entry of an answer whose size is asked (Answer.size_asked), the
+    first the one shown as the answer: "3, -1, 4", "3,-1,4", "3 -1 4", with brackets or without; a
+    matrix's rows separated by semicolons. An LMS compares text, so each is an accepted answer."""
+    cells = [[answer.grading.text(v) for v in row] for row in rows]
+    out: list[str] = []
+    for inner, outer in ((", ", "; "), (",", ";"), (" ", "; ")):
+        body = outer.join(inner.join(row) for row in cells)
+        for text in (body, f"[{body}]"):
+            if text not in out:
+                out.append(text)
+    if len(cells) > 1:
+        for inner in (", ", ","):
+            nested = "[" + inner.join("[" + inner.join(row) + "]" for row in cells) + "]"
+            if nested not in out:
+                out.append(nested)
     return out
 
 

@@ -88,6 +88,8 @@ def cloze_field(field: Field, weight: int, where: str) -> str:
     """`{w:NUMERICAL:=v:tol}` or `{w:MULTICHOICE:=a~b}` for one field."""
     if field.kind == "number":
         return f"{{{weight}:NUMERICAL:={number_text(field.value, where)}:{number_text(field.tol, where)}}}"
+    if field.kind == "list":  # every entry as text, each way of writing it a full answer
+        return f"{{{weight}:SHORTANSWER:" + "~".join(f"%100%{cloze_escape(o.text)}" for o in field.options) + "}"
     if len(field.options) < 2 or not 0 <= field.correct < len(field.options):
         raise MoodleLimitError(f"{where}: a choice needs two or more options and one correct one")
     kind = "MULTICHOICE_V" if field.maths else "MULTICHOICE"
@@ -118,7 +120,7 @@ def fields_html(fields: Sequence[Field], place: Callable[[Field], str]) -> str:
     for f in fields:
         by_answer.setdefault(f.answer, []).append(f)
     for name, group in by_answer.items():
-        head = f"<strong>{html.escape(name)}</strong>" + (f" ({html.escape(group[0].hint)})" if group[0].hint else "")
+        head = f"<strong>{html.escape(group[0].title or name)}</strong>" + (f" ({html.escape(group[0].hint)})" if group[0].hint else "")
         shape = _shape(name, group)
         if shape == "scalar":
             blocks.append(f"<p>{head}: {place(group[0])}</p>")

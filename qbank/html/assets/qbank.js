@@ -561,6 +561,30 @@
 
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
+  /* The entries typed into one field for a whole vector ("3, -1, 4") or matrix (a row per line, or rows
+     separated by ";"), brackets ignored: a list of rows of entries. */
+  function splitList(text, shape) {
+    var s = normalizeSigns(String(text)).replace(/[\[\]()]/g, " ").trim();
+    if (s === "") return [];
+    var rows = shape === "matrix" ? s.split(/\s*[\n;]\s*/) : [s];
+    return rows.filter(function (r) { return r.trim() !== ""; }).map(function (r) {
+      return r.trim().split(/\s*,\s*|\s+/).filter(function (t) { return t !== ""; });
+    });
+  }
+
+  /* The entries of a list field, one per leaf in the key's order, or null when their number (or a
+     matrix's rows) do not fit: the message says so without telling the size. */
+  function listEntries(text, spec, leaves) {
+    var rows = splitList(text, spec.list);
+    var flat = [].concat.apply([], rows);
+    if (flat.length !== leaves.length) return null;
+    if (spec.list === "matrix") {
+      var width = spec.value[0].length;
+      if (rows.length !== spec.value.length || rows.some(function (r) { return r.length !== width; })) return null;
+    }
+    return flat;
+  }
+
   /* Checks one answer; returns its state. */
   function checkAnswer(section, inputs, name, spec) {
     var result = resultOf(section, name);
@@ -575,14 +599,30 @@
     var first = null;
     var close = "";
     var mine = inputs[name] || {};
+    if (spec.list) {
+      var field = mine[""];
+      var typedList = typedIn(field);
+      if (isEmpty(typedList)) {
+        markLeaf(field, "incorrect");
+        showResult(result, "incorrect", "\u2717 No answer");
+        return "incorrect";
+      }
+      var entries = listEntries(typedList, spec, leaves);
+      if (entries === null) {
+        markLeaf(field, "incorrect");
+        showResult(result, "incorrect", spec.list === "matrix" ? "\u2717 Not the right number of rows or entries"
+                                                                : "\u2717 Not the right number of entries");
+        return "incorrect";
+      }
+    }
     for (var i = 0; i < leaves.length; i++) {
       var leaf = leaves[i];
-      var elements = mine[leaf[0]];
-      var v = compareLeaf(leaf[1], leaf[2], typedIn(elements), leaf[3], spec.points, spec.rel, spec.precision);
+      var elements = spec.list ? mine[""] : mine[leaf[0]];
+      var v = compareLeaf(leaf[1], leaf[2], spec.list ? entries[i] : typedIn(elements), leaf[3], spec.points, spec.rel, spec.precision);
       if (v.empty) counts.empty++;
       else counts[v.state]++;
       if (v.reason.indexOf("close") === 0) close = v.message;
-      markLeaf(elements, v.empty ? "incorrect" : v.state);
+      if (!spec.list) markLeaf(elements, v.empty ? "incorrect" : v.state);
       if (first === null) first = v;
     }
     var total = leaves.length;
@@ -601,8 +641,11 @@
         (counts.compare ? "; compare " + counts.compare + " with the model answer in the solution" : "");
     } else if (counts.incorrect + counts.empty > 0) {
       state = "incorrect";
-      if (total === 1) text = "\u2717 " + first.message.charAt(0).toUpperCase() + first.message.slice(1);
-      else {
+      if (total === 1 && !spec.list) text = "\u2717 " + first.message.charAt(0).toUpperCase() + first.message.slice(1);
+      else if (spec.list) {  // never "of N": the number of entries is asked elsewhere
+        var off = counts.incorrect + counts.empty;
+        text = "\u2717 " + plural(off, "entry").replace("entrys", "entries") + " not correct" + (close ? "; " + close : "");
+      } else {
         var wrong = counts.incorrect + counts.empty;
         text = "\u2717 " + wrong + " of " + total + " " + words + " not correct" + (counts.empty ? " (" + counts.empty + " empty)" : "") +
           (close ? "; " + close : "");
@@ -612,6 +655,7 @@
       text = "\u270E " + counts.correct + " of " + plural(total, word) +
         " match the model answer; compare the others with the solution";
     }
+    if (spec.list) markLeaf(mine[""], state);
     showResult(result, state, text);
     return state;
   }
@@ -793,6 +837,7 @@
     readNumber: readNumber,
     effectiveTolerance: effectiveTolerance,
     typedUnit: typedUnit,
+    splitList: splitList,
     parseExpression: parseExpression,
     evaluate: evaluate,
     variablesOf: variablesOf,
