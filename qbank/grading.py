@@ -261,10 +261,11 @@ def statement_text(fam: Family, answers: Mapping[str, Any], names: Sequence[str]
             groups.setdefault(phrase, []).append(name)
     if not groups:
         return ""
-    if len(groups) == 1:
+    # an expression asked beside the numbers ("give sigma exactly and as a decimal") could be taken for one
+    formulas = [n for n in names if answers.get(n) is not None and fam.answers[n].kind == "expression"]
+    if len(groups) == 1 and not formulas:  # the part's numbers are all asked so: one short sentence
         return next(iter(groups))[1]
-    clauses = [f"{_join([_symbol(n, fam.answers[n]) for n in members])} {phrase}" for (phrase, _), members in groups.items()]
-    return f"Give {_join(clauses)}."
+    return " ".join(f"Give {_join([_symbol(n, fam.answers[n]) for n in members])} {phrase}." for (phrase, _), members in groups.items())
 
 
 def part_statement(fam: Family, answers: Mapping[str, Any], names: Sequence[str]) -> str:

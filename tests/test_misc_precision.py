@@ -140,9 +140,10 @@ def test_the_statements_read_as_the_precisions_are_chosen():
     for lam in (0.5, 1):  # the same words whether lambda, and so A and its determinant, are whole or not
         variant = draw("ridge-map", 0, {"X": [[1, 2], [3, 4], [0, 1]], "y": [1, 0, 2], "lam": lam})
         problem, _ = render_fragments(variant)
-        assert "Give $X^\\top X + \\lambda I$ and $\\det(X^\\top X + \\lambda I)$ exactly" in problem
-        assert "and $(X^\\top X + \\lambda I)^{-1}$ to 4 significant digits." in problem
-        assert "\\qbankprecision{Round to 4 significant digits.}" in problem  # w-hat
+        assert "Give $X^\\top X + \\lambda I$ and $\\det(X^\\top X + \\lambda I)$ exactly." in problem
+        assert "Give $(X^\\top X + \\lambda I)^{-1}$ to 4 significant digits." in problem
+        # w-hat, named: the part also asks it as an exact expression, which the sentence must not seem to round
+        assert "\\qbankprecision{Give $\\hat w$ to 4 significant digits.}" in problem
     for family in CONV:  # whole numbers asked exactly: nothing to say
         assert "qbankprecision" not in render_fragments(draw(family, 3))[0]
 

@@ -122,12 +122,12 @@ def test_each_part_states_the_precision_of_its_numbers_once(family):
 
 def test_the_statements_read_as_the_parts_ask():
     lstm = render_fragments(draw("lstm-cell-backward", 3))[0]
-    assert r"\qbankprecision{Give $a$ exactly and $f$, $i$, $g$, $o$, $c_t$ and $h_t$ to 4 decimal places.}" in lstm
+    assert r"\qbankprecision{Give $a$ exactly. Give $f$, $i$, $g$, $o$, $c_t$ and $h_t$ to 4 decimal places.}" in lstm
     assert lstm.count(r"\qbankprecision{Round to 3 significant digits.}") == 5
     flow = render_fragments(draw("rnn-gradient-flow", 2))[0]
     assert (
-        r"\qbankprecision{Give $\partial L / \partial h_t$ and $\|\partial L / \partial h_t\|$ to 4 significant digits "
-        r"and $\log_{10} \|\partial L / \partial h_t\|$ to 3 decimal places.}"
+        r"\qbankprecision{Give $\partial L / \partial h_t$ and $\|\partial L / \partial h_t\|$ to 4 significant digits. "
+        r"Give $\log_{10} \|\partial L / \partial h_t\|$ to 3 decimal places.}"
     ) in flow
     assert r"\qbankprecision{Round to 4 significant digits.}" in flow
 
