@@ -16,6 +16,7 @@ answers. What makes the versions fair is decided once per exam, before any versi
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
@@ -338,4 +339,5 @@ def working_time(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for q in record["questions"]:
             if q.get("minutes") is not None:
                 per_slot.setdefault(q["slot"], []).append(q["minutes"])
-    return [{"slot": slot, "min": min(m), "max": max(m)} for slot, m in per_slot.items()]
+    order = sorted(per_slot, key=lambda slot: [int(n) for n in re.findall(r"\d+", slot)])  # s1.2 before s1.10
+    return [{"slot": slot, "min": min(per_slot[slot]), "max": max(per_slot[slot])} for slot in order]

@@ -222,3 +222,26 @@ def test_practice_set_is_reproducible_with_its_seed(tmp_path):
     assert "Solution" not in problems and "Solution" in solutions
     proc = run_qbank("practice", "--topic", "vision")
     assert proc.returncode == 2 and "no bank item has topic 'vision'" in proc.stderr
+
+
+def test_every_version_of_a_slot_needs_the_same_working_time_and_the_manifest_says_so(blueprint):
+    """Versions of one question are equally hard in fact: a version whose working time differs from the
+    slot's is refused like one of another structure; the manifest reports each slot's spread."""
+    from qbank.exam import fairness_report
+
+    manifest = plan_exam(blueprint, 12, b"secret-one-two-three")
+    spread = {w["slot"]: (w["min"], w["max"]) for w in manifest["working_time"]}
+    family_slots = {q["slot"] for r in manifest["versions"] for q in r["questions"] if q["item"].get("family")}
+    assert family_slots and all(spread[slot][0] == spread[slot][1] for slot in family_slots)
+    assert [w["slot"] for w in manifest["working_time"]] == sorted(spread, key=lambda s: [int(n) for n in s[1:].replace("#", ".").split(".")])
+    line = next(line for line in fairness_report(manifest) if line.startswith("working time per slot"))
+    assert "s1.1 " in line and "s2.1 " in line
+
+
+def test_instructions_may_not_state_a_precision(tmp_path):
+    from qbank.errors import InputError
+
+    bank = Bank({i.id: i for i in load_items(write(tmp_path, GOOD))})
+    text = "title: T\ninstructions: Show your work. Round decimals to four places.\n" + BLUEPRINT.split("\n", 1)[1]
+    with pytest.raises(InputError, match=r"exam.yaml: line 2: instructions: states a precision \('Round'\); each part"):
+        load_blueprint(write(tmp_path, text, "exam.yaml"), bank)

@@ -320,3 +320,18 @@ def test_a_mark_that_went_over_to_the_next_page_alone_counts_for_the_page_before
         place_questions(pdf, [1, 1], "page-per-question", cover=False)
     with pytest.raises(LatexError, match=r"marks\.pdf: the marks of question 4 are missing"):
         place_questions(pdf, [1, 1, 1, 1], "compact", cover=False)
+
+
+def test_the_instructions_say_how_precisions_are_stated_and_how_to_answer_multiple_choice(builds):
+    """Generated from what the exam holds, never typed in the blueprint (which may not state a precision):
+    the precision rule wherever a part states one, the multiple-choice rule where there is any."""
+    from qbank.documents import CHOICE_RULE, PRECISION_RULE
+
+    for name, build in builds.items():
+        record = build.manifest["versions"][0]
+        first = " ".join(page_texts(build.exam(record))[0].split())
+        has_choice = any(q["item"].get("kind") == "multiple-choice" for q in record["questions"])
+        assert " ".join(PRECISION_RULE.split()) in first, name
+        assert (" ".join(CHOICE_RULE.split()) in first) == has_choice, name
+        whole = " ".join(" ".join(page_texts(build.exam(record))).split())
+        assert re.search(r"Round to \d (decimal places|significant digits)\.|Give exact values", whole), name
