@@ -226,18 +226,29 @@ class _Builder:
             f"{self.text_input(path, value, id_=id_)}</div>"
         )
 
+    def position(self, path: tuple[str, ...], default: str) -> str:
+        """The last step of `path` in words when the card or the family names it ("t = 12"), else ""
+        (the default `default` goes without saying: the cells are numbered)."""
+        word = self.shown(path)
+        return "" if word == default else word
+
     def vector(self, path: tuple[str, ...], values: Sequence[Any]) -> str:
-        cells = "".join(
-            f'<span class="qbank-cell">{self.leaf((*path, str(i)), v)}</span>' for i, v in enumerate(values)
-        )
+        def cell(i: int, v: Any) -> str:
+            word = self.position((*path, str(i)), f"entry {i + 1}")
+            named = f' data-qbank-pos="{_esc(word)}"' if word else ""
+            return f'<span class="qbank-cell"{named}>{self.leaf((*path, str(i)), v)}</span>'
+
+        cells = "".join(cell(i, v) for i, v in enumerate(values))
         return (
             f'<div class="qbank-scroll"><div class="qbank-vector" role="group" aria-label="{_esc(self.label(path))}, '
             f'{len(values)} {"entry" if len(values) == 1 else "entries"}">{cells}</div></div>'
         )
 
     def matrix(self, path: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> str:
+        words = [self.position((*path, str(i)), f"entry {i + 1}") for i in range(len(rows))]  # a row the problem names
         body = "".join(
-            "<tr>" + "".join(f"<td>{self.leaf((*path, str(i), str(j)), v)}</td>" for j, v in enumerate(row)) + "</tr>"
+            "<tr>" + (f'<th scope="row">{_esc(words[i])}</th>' if any(words) else "")
+            + "".join(f"<td>{self.leaf((*path, str(i), str(j)), v)}</td>" for j, v in enumerate(row)) + "</tr>"
             for i, row in enumerate(rows)
         )
         size = f"{len(rows)} by {len(rows[0])}"
