@@ -31,7 +31,7 @@ import numpy as np
 from qbank.arith import evaluate
 from qbank.draws import choice
 from qbank.family import Answer, Family, Part, register
-from qbank.grading import number_leaves, scoring_mistake
+from qbank.grading import scoring_mistake
 from qbank.params import ParamError, as_choice, as_decimal, as_int, require_keys
 from qbank.precision import decimals, exact, sig
 

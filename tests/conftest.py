@@ -40,6 +40,19 @@ def pdf_text(path: Path) -> str:
     return out.stdout.replace("\u2212", "-")
 
 
+def command_arguments(tex: str, command: str) -> list[str]:
+    """The first argument of every `\\command{...}` in LaTeX text, braces matched: the answer boxes
+    of a solution (`qbankanswer`), the paper's words of each precision statement (`qbankprecision`)."""
+    out = []
+    for match in re.finditer(re.escape(f"\\{command}") + r"\{", tex):
+        depth, i = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(tex[i], 0)
+            i += 1
+        out.append(tex[match.end() : i - 1])
+    return out
+
+
 def squash(text: str) -> str:
     """Text without any whitespace, for matching numbers that the layout may space out."""
     return "".join(text.split())

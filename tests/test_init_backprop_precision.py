@@ -11,6 +11,8 @@ import re
 import numpy as np
 import pytest
 
+from conftest import command_arguments
+
 from qbank import InputError, draw, get_family
 from qbank.grading import number_leaves, part_statement, rounding_trap
 from qbank.labels import form_hint, leaf_label
@@ -36,17 +38,6 @@ def drawn():
 def asked(fam, params, answers):
     return [name for part in fam.parts(params) for name in part.answers if answers.get(name) is not None]
 
-
-def answer_boxes(solution: str) -> str:
-    """The text of every \\qbankanswer{...} of a solution (braces balanced)."""
-    out = []
-    for match in re.finditer(r"\\qbankanswer\{", solution):
-        depth, i = 1, match.end()
-        while depth:
-            depth += {"{": 1, "}": -1}.get(solution[i], 0)
-            i += 1
-        out.append(solution[match.end():i - 1])
-    return "\n".join(out)
 
 
 def longer_texts(value: float, precision) -> list[str]:
@@ -141,7 +132,7 @@ def test_each_part_states_its_precision_and_the_solution_prints_it(family, drawn
             assert text.count("\\qbankprecision") == (1 if statement else 0), (family, variant.seed)
             typed = text.replace(statement, "")  # no precision typed by the template
             assert "decimal places" not in typed and "significant" not in typed
-        boxes = answer_boxes(solution)
+        boxes = "\n".join(command_arguments(solution, "qbankanswer"))
         stated = {fam.answers[name].grading.latex(v) for name in asked(fam, params, answers)
                   for _, v in number_leaves(answers[name])}  # a value may be another answer's, at its precision
         for name in asked(fam, params, answers):
@@ -160,7 +151,7 @@ def test_resnet_solution_prints_no_more_digits_than_asked():
     # the reviewer's examples: 1.020736 and 0.08333 printed where 4 decimals were asked
     variant = draw(RESNET, 0, {"L": 20, "D": 3, "J": 64, "sigma_w": 0.004, "target": 2, "ell": 7})
     _, solution = render_fragments(variant)
-    boxes = answer_boxes(solution)
+    boxes = "\n".join(command_arguments(solution, "qbankanswer"))
     assert "1.009216" in boxes  # the factor, exact
     assert "0.007825" in boxes and "0.0078246" not in boxes and "0.00782457" not in boxes
     assert "-0.0087" in boxes and "-0.00865" not in boxes

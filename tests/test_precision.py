@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from conftest import command_arguments
+
 from qbank.engine import draw, part_specs
 from qbank.grading import grading_record, number_leaves, rounding_trap, tolerance_of
 from qbank.html import widgets
@@ -160,19 +162,8 @@ def _parts_of(problem: str) -> list[str]:
 
 
 def _statement(text: str) -> str:
-    """The paper's words of every precision statement in a fragment (the first argument of each
-    \\qbankprecision, braces matched)."""
-    found, start = [], 0
-    while (at := text.find("\\qbankprecision{", start)) >= 0:
-        i = depth = at + len("\\qbankprecision")
-        depth = 0
-        for j in range(i, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[j], 0)
-            if depth == 0:
-                found.append(text[i + 1 : j])
-                break
-        start = j
-    return " ".join(found)
+    """The paper's words of every precision statement in a fragment."""
+    return " ".join(command_arguments(text, "qbankprecision"))
 
 
 def _stated(precision: Precision) -> str | None:
@@ -223,6 +214,23 @@ def test_key_site_and_lms_grade_every_number_alike_and_the_problem_states_it():
                         assert field.tol == max(lms_tol, record[name]["rel"] * abs(number)), f"{where}[{path}]: LMS {field.tol}"
                     checked += 1
     assert checked > 10_000
+
+
+def test_exact_answers_print_as_the_values_themselves():
+    """An exact answer is printed and graded as it is: a short decimal, a whole number, or (where its card
+    allows) a fraction, never a float that would need rounding (the engine refuses any other value)."""
+    from fractions import Fraction
+
+    for fam, variant in _variants(range(60)):
+        for name, value in thaw(variant.answers).items():
+            grading = fam.answers[name].grading
+            if grading.mode != "exact":
+                continue
+            for _, v in number_leaves(value):
+                text = grading.text(v)
+                where = (fam.id, variant.seed, name, v, text)
+                assert "/" not in text or grading.fractions, where
+                assert float(Fraction(text)) == pytest.approx(v, rel=1e-12, abs=1e-12), where
 
 
 def test_no_rounding_trap_is_ever_drawn():
