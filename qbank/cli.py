@@ -111,6 +111,7 @@ def cmd_exam(args: argparse.Namespace) -> int:
         out,
         versions=args.versions or 1,
         roster=Path(args.roster) if args.roster else None,
+        makeup_for=[Path(folder) for folder in args.makeup_for or ()],
         secret_flag=args.secret,
         secret_file=Path(args.secret_file) if args.secret_file else None,
         build=_build(args),
@@ -179,6 +180,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         secret_flag=args.secret,
         secret_file=Path(args.secret_file) if args.secret_file else None,
         jobs=_jobs(args),
+        same_variants_as_exam=args.same_variants_as_exam,
         reporter=REPORTER,
     )
     quiz = next(path for path in written if path.suffix in (".xml", ".zip"))
@@ -187,6 +189,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         _info("  Moodle: Question bank > Import > Moodle XML; then add a random question from each category to the quiz")
     else:
         _info("  Canvas: Settings > Import course content > QTI .zip file; each question group picks one variant")
+    return 0
+
+
+def cmd_key_new(args: argparse.Namespace) -> int:
+    from .keys import new_key_file
+
+    new_key_file(Path(args.file), _info)
     return 0
 
 
@@ -352,21 +361,29 @@ def build_parser() -> argparse.ArgumentParser:
         "of a slot has the same structure (printed), letters and points are balanced, and no two questions "
         "give each other away. Seeds derive from a secret key (at least 128 bits), so the version code "
         f"printed on an exam cannot be turned into its answers: the key file .qbank-secret of the course "
-        f"folder (created on first use), ${SECRET_ENV}, or --secret-file.", 100),
+        f"folder (made for a course that never had a key), ${SECRET_ENV}, or --secret-file. A roster "
+        "student's numbers derive from the student's id; --makeup-for makes a make-up exam that repeats "
+        "no numbers and no version code of the exam it makes up for.", 100),
         epilog="examples:\n  qbank exam bank/exams/midterm.yaml --versions 40 --out build/midterm\n"
         "  qbank exam bank/exams/quiz-backprop.yaml --roster students.csv --out build/quiz\n"
+        "  qbank exam midterm --roster late.csv --makeup-for build/midterm --out build/midterm-makeup\n"
         "  qbank rebuild build/quiz/instructor/manifest.json --out build/quiz-again",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("blueprint", metavar="BLUEPRINT", help="exam blueprint, e.g. bank/exams/midterm.yaml, or a name: midterm (bank/exams/midterm.yaml of the workspace or the built-in bank)")
     p.add_argument("--versions", type=versions_arg, help=f"number of versions (default 1, at most {MAX_VERSIONS})")
-    p.add_argument("--roster", metavar="CSV", help="one version per student: a CSV with columns id[,name]")
+    p.add_argument("--roster", metavar="CSV", help="one version per student: a CSV with columns id[,name]; "
+                   "each student's numbers derive from the id, never the row")
+    p.add_argument("--makeup-for", metavar="EXAM_DIR", action="append",
+                   help="a make-up of the exam built into EXAM_DIR (repeatable: name every exam already given): new "
+                   "version codes, and no parameterized question with the numbers of any version there")
     p.add_argument("--out", metavar="DIR", help="output folder (default build/BLUEPRINT-NAME, in the workspace's output folder inside a workspace)")
     p.add_argument(
         "--secret-file",
         metavar="FILE",
-        help="key file holding the secret (default: .qbank-secret in the blueprint's course folder, the nearest "
-        f"folder up with qbank.yaml or .git; created on first use, mode 0600)",
+        help="key file holding the secret, which must exist (`qbank key new FILE` makes one; default: "
+        ".qbank-secret in the blueprint's course folder, the nearest folder up with qbank.yaml or .git, "
+        "made with mode 0600 for a course that never had a key)",
     )
     p.add_argument(
         "--secret",
@@ -430,7 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
         "by the LMS within each answer's tolerance: for Moodle one question category per slot (add a random question "
         "from each to the quiz), for Canvas one question group per slot (or per asked value) that picks one variant. "
         "manifest.json and key.json are written beside the quiz file, as for an exam; seeds come from the secret, as "
-        "for `qbank exam`, so the same secret gives the same files.", 100),
+        "for `qbank exam`, so the same secret gives the same files, but from the quiz's own seed domain: no quiz "
+        "reproduces a paper exam's variants.", 100),
         epilog="examples:\n  qbank export moodle quiz-backprop --variants 20 --out build/week3/quiz.xml\n"
         "  qbank export canvas midterm --variants 10 --out build/midterm-canvas/midterm.zip",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -442,8 +460,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "published as a whole (default build/BLUEPRINT-TARGET/)")
     p.add_argument("--secret-file", metavar="FILE", help="key file holding the secret (as for `qbank exam`)")
     p.add_argument("--secret", metavar="TEXT", help=f"the secret itself, for tests and scripts (prefer ${SECRET_ENV})")
+    p.add_argument("--same-variants-as-exam", action="store_true",
+                   help="draw the paper exam's variants (version v of `qbank exam` with this key) instead of the "
+                   "quiz's own: anyone taking the quiz then knows those exams' numbers (warned)")
     p.add_argument("--jobs", type=positive_int, help="parallel conversions (default: all cores)")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser(
+        "key",
+        help="make a new secret key file (qbank never makes one in place of a lost key)",
+        description=textwrap.fill("Secret key files. `qbank key new FILE` writes a new key (256 random bits) into "
+        "FILE, mode 0600, and never replaces a file that exists. When FILE is a course's key file (qbank.yaml's "
+        "secret_file, or a .qbank-secret outside any workspace), the key's fingerprint is recorded in the course's "
+        ".qbank-fingerprint (commit it): a build whose key file is then missing is an error, never a new key. "
+        "This is the way to start over after a key is lost, or to make a key for --secret-file.", 100),
+        epilog="examples:\n  qbank key new .qbank-secret\n  qbank key new ~/keys/midterm.key",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keys = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    q = keys.add_parser("new", help="write a new key file (never replacing one)",
+                        description="Write a new secret key into FILE (mode 0600; FILE must not exist) and record its "
+                        "fingerprint when FILE is a course's key file.")
+    q.add_argument("file", metavar="FILE", help="the new key file, e.g. .qbank-secret")
+    q.set_defaults(run=cmd_key_new)
 
     p = sub.add_parser(
         "bank",

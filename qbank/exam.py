@@ -9,17 +9,18 @@ byte-identical PDFs, even after the bank or the samplers change.
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .engine import describe_structure, verify
 from .errors import InputError
-from .keys import default_secret_file, resolve_secret
+from .keys import resolve_secret
 from .memo import NO_MEMO, Memo, two_texts
 from .model import Variant
 from .progress import QUIET, Reporter
@@ -284,18 +285,21 @@ def build_exam(
     *,
     versions: int | None = None,
     roster: Path | None = None,
+    makeup_for: Sequence[Path] = (),
     secret: bytes | None = None,
     secret_flag: str | None = None,
     secret_file: Path | None = None,
     build: BuildOptions = BuildOptions(),
 ) -> list[Path]:
     """`secret` (bytes, for library use) or else where qbank.keys.resolve_secret finds it: `secret_flag`
-    (the CLI's --secret), $QBANK_SECRET, `secret_file` or the course's key file."""
+    (the CLI's --secret), $QBANK_SECRET, `secret_file` or the course's key file. With `makeup_for`
+    (the output folders of exams already given), a make-up of them (see load_earlier_exams)."""
     from .blueprint import load_blueprint
     from .plan import plan_exam
     from .publish import check_output_dir
 
     check_output_dir(Path(out))  # before any work
+    earlier = load_earlier_exams(makeup_for, Path(out)) if makeup_for else None
     memo = Memo(enabled=build.cache)  # verified draws, fragments and documents of an earlier build
     with memo.keeping_draws():  # the blueprint's and the bank's checks draw too
         bp = load_blueprint(Path(blueprint_path))
@@ -305,9 +309,14 @@ def build_exam(
         raise InputError(f"--versions: expected 1 to {MAX_VERSIONS} versions, got {count}")
     if secret is None:
         secret = find_secret(Path(blueprint_path), secret_flag, secret_file, build.reporter)
-    build.reporter.info(f"drawing {count} version(s) of {bp.question_count} questions")
+    what = f"a make-up of {', '.join(str(e['folder']) for e in earlier.exams)}: " if earlier else ""
+    build.reporter.info(f"drawing {what}{count} version(s) of {bp.question_count} questions")
     with memo.keeping_draws():
-        manifest = plan_exam(bp, count, secret, students)
+        manifest = plan_exam(bp, count, secret, students, earlier=earlier)
+    check_same_key(Path(out), EXAM_MANIFEST, manifest, secret)
+    if earlier is not None:
+        for line in makeup_notes(manifest, secret):
+            build.reporter.info(line)
     for line in fairness_report(manifest):
         build.reporter.info(line)
     return _publish(manifest, Path(out), build, reverify=False, memo=memo)  # plan_exam's draws were just verified
@@ -315,16 +324,110 @@ def build_exam(
 
 def find_secret(blueprint_path: Path, secret_flag: str | None, secret_file: Path | None, reporter: Reporter = QUIET) -> bytes:
     """The secret of a build from `blueprint_path`, where qbank.keys.resolve_secret finds it: `secret_flag`
-    (the CLI's --secret), $QBANK_SECRET, `secret_file` or the course's key file (created on first use)."""
+    (the CLI's --secret), $QBANK_SECRET, `secret_file` (which must exist) or the course's key file (made
+    for a course that never had one, said in one line)."""
     if secret_flag is not None and secret_file is not None:
         raise InputError("give either --secret or --secret-file, not both")
-    key_file = Path(secret_file) if secret_file is not None else default_secret_file(blueprint_path)
-    existed = key_file.exists()
     env = {} if secret_file is not None else os.environ  # a key file named on the command line wins
-    secret, source = resolve_secret(secret_flag, env, key_file, blueprint_path, reporter.info)
-    if source == str(key_file) and not existed:
-        reporter.info(f"created the secret key file {key_file} (keep it private and out of git)")
+    secret, _ = resolve_secret(secret_flag, env, secret_file, blueprint_path, reporter.info)
     return secret
+
+
+# --- one key per output folder -------------------------------------------------------------------------
+
+EXAM_MANIFEST = "instructor/manifest.json"  # where an exam folder keeps its manifest
+
+
+def check_same_key(out: Path, manifest_name: str, manifest: Mapping[str, Any], secret: bytes | None) -> None:
+    """Refuse to replace an output folder built with another secret key than the new `manifest`'s: the
+    old manifest (`out/manifest_name`) records its secret's fingerprint, salted with its blueprint's
+    digest. With the same blueprint the two fingerprints compare as they are; with another, the new
+    `secret` is fingerprinted with the old digest (a rebuild, which has no secret, cannot tell: refused).
+    An output from before fingerprints has nothing to compare, and is replaced as before."""
+    from .keys import fingerprint_matches
+
+    path = Path(out) / manifest_name
+    if not path.is_file():
+        return
+    try:
+        old = json.loads(read_text(path, "manifest", max_bytes=200_000_000), parse_constant=_no_constant)
+    except (InputError, ValueError, RecursionError):
+        old = None
+    if not isinstance(old, dict):
+        raise InputError(f"--out {out}: {path} cannot be read as a qbank manifest, so qbank cannot tell which key "
+                         "built this folder, and replacing it could delete an exam's keys; give another --out")
+    recorded = old.get("secret_fingerprint")
+    digest = old["blueprint"].get("sha256") if isinstance(old.get("blueprint"), dict) else None
+    if not isinstance(recorded, str) or not isinstance(digest, str):
+        return  # built before manifests recorded the key's fingerprint
+    if digest == manifest["blueprint"]["sha256"] and isinstance(manifest.get("secret_fingerprint"), str):
+        same = hmac.compare_digest(recorded, manifest["secret_fingerprint"])
+    elif secret is not None:
+        same = fingerprint_matches(secret, digest, recorded)
+    else:
+        why = "of another blueprint" if digest != manifest["blueprint"]["sha256"] else "from before key fingerprints"
+        raise InputError(f"--out {out}: this folder holds an exam (its {manifest_name}) and the manifest rebuilt is "
+                         f"{why}, so a rebuild, which has no key, cannot tell whether one key built both; give another --out")
+    if not same:
+        noun = "quiz" if "lms" in old else "exam"
+        way_out = ("give the key file it was built with (--secret-file FILE), or another --out" if secret is not None
+                   else "give another --out")
+        raise InputError(f"--out {out}: this folder holds {'a' if noun == 'quiz' else 'an'} {noun} built with another "
+                         f"secret key (its {manifest_name} records another key's fingerprint), and replacing it would "
+                         f"delete that {noun}'s keys; {way_out}")
+
+
+# --- make-ups -----------------------------------------------------------------------------------------
+
+
+def load_earlier_exams(folders: Sequence[Path], out: Path):
+    """The exams a make-up is for (qbank.plan.EarlierExams): each folder named by --makeup-for must be an
+    exam's output folder, read through its instructor/manifest.json, and none may be the make-up's own
+    --out (which the make-up would replace). Another blueprint than the make-up's is allowed (a make-up
+    may swap a question): its numbers are compared family by family."""
+    from .plan import earlier_exams
+
+    manifests, seen = [], set()
+    for folder in folders:
+        folder = Path(folder)
+        path = folder / EXAM_MANIFEST
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "no such folder"
+            raise InputError(f"--makeup-for {folder}: {what}; name the output folder of the exam the make-up is for "
+                             "(the folder `qbank exam --out` wrote, holding instructor/manifest.json)")
+        if folder.resolve() == Path(out).resolve():
+            raise InputError(f"--makeup-for {folder}: is the make-up's own --out, which the make-up would replace; "
+                             "give the make-up another --out")
+        if not path.is_file():
+            lms = " (it holds an LMS quiz, not a paper exam)" if (folder / "manifest.json").is_file() else ""
+            raise InputError(f"--makeup-for {folder}: no {EXAM_MANIFEST} in it{lms}; name the output folder of the "
+                             "exam the make-up is for (the folder `qbank exam --out` wrote)")
+        if folder.resolve() in seen:
+            continue
+        seen.add(folder.resolve())
+        manifests.append((str(folder), read_manifest(path, f"--makeup-for {folder}: ")))
+    return earlier_exams(manifests)
+
+
+def makeup_notes(manifest: Mapping[str, Any], secret: bytes) -> list[str]:
+    """What a make-up build says about the exams it makes up for: another blueprint, another key."""
+    from .keys import fingerprint_matches
+
+    lines = []
+    for exam in manifest["makeup_for"]:
+        digest = exam["blueprint"]["sha256"]
+        if digest != manifest["blueprint"]["sha256"]:
+            lines.append(f"note: {exam['folder']} was built from another blueprint ({exam['blueprint']['path']}); "
+                         "the make-up's numbers are still checked against every version of it, family by family")
+        recorded = exam.get("secret_fingerprint")
+        same = (recorded == manifest["secret_fingerprint"] if digest == manifest["blueprint"]["sha256"]
+                else isinstance(recorded, str) and fingerprint_matches(secret, digest, recorded))
+        if isinstance(recorded, str) and not same:
+            lines.append(f"note: {exam['folder']} was built with another secret key, so the make-up's slot structures "
+                         "(sizes, strides, ...) may differ from the exam's; build with the exam's key file for the same shapes")
+    codes = sum(e["versions"] for e in manifest["makeup_for"])
+    lines.append(f"make-up: new version codes and numbers, none of the {codes} version(s) of the exam(s) made up for")
+    return lines
 
 
 def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
@@ -365,27 +468,38 @@ def fairness_report(manifest: Mapping[str, Any]) -> list[str]:
 
 
 def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOptions()) -> list[Path]:
-    from .plan import MANIFEST_FORMAT
     from .publish import check_output_dir
 
-    readable = (1, 2, MANIFEST_FORMAT)  # format 1 (no part points) and 2 (tolerances only) still rebuild
     path = Path(manifest_path)
     check_output_dir(Path(out))
-    text = read_text(path, "manifest", max_bytes=200_000_000)
-    try:
-        manifest = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: invalid manifest: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") not in readable:
-        raise InputError(f"{path}: not a qbank exam manifest (format {' or '.join(map(str, readable))})")
-    check_manifest(manifest, path)
+    manifest = read_manifest(path)
+    check_same_key(Path(out), EXAM_MANIFEST, manifest, None)
     _grading_from_cards(manifest)
     try:
         return _publish(manifest, Path(out), build, reverify=True, memo=Memo(enabled=build.cache))
     except (KeyError, TypeError, IndexError, AttributeError) as exc:  # a field check_manifest cannot foresee
         raise InputError(f"{path}: a field of the manifest is missing or malformed ({type(exc).__name__}: {exc})") from None
+
+
+def read_manifest(path: Path, where: str = "") -> dict[str, Any]:
+    """An exam's manifest.json, its fields checked (check_manifest), or one error line (after `where`)."""
+    from .plan import MANIFEST_FORMAT
+
+    readable = (1, 2, MANIFEST_FORMAT)  # format 1 (no part points) and 2 (tolerances only) still rebuild
+    text = read_text(path, "manifest", max_bytes=200_000_000)
+    try:
+        manifest = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}{path}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{where}{path}: invalid manifest: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") not in readable:
+        raise InputError(f"{where}{path}: not a qbank exam manifest (format {' or '.join(map(str, readable))})")
+    try:
+        check_manifest(manifest, path)
+    except InputError as exc:
+        raise InputError(f"{where}{exc}") from None
+    return manifest
 
 
 def _grading_from_cards(manifest: Mapping[str, Any]) -> None:

@@ -10,10 +10,17 @@ Where the secret comes from (`resolve_secret`), first found wins:
 
 1. ``--secret TEXT``, kept for tests and scripts: it shows in `ps` and shell history, so it warns;
 2. ``$QBANK_SECRET``;
-3. a key file: ``--secret-file FILE``, else the course's ``.qbank-secret`` (`default_secret_file`),
-   created on first use with 256 random bits, mode 0600.
+3. a key file: ``--secret-file FILE``, which must exist, else the course's key file (`default_secret_file`:
+   ``.qbank-secret`` or qbank.yaml's ``secret_file``).
 
 An empty ``--secret ''`` or ``QBANK_SECRET=`` is an error, never silently replaced by the key file.
+
+A key file is never made silently in place of a lost one. The course records its key's fingerprint in
+``.qbank-fingerprint`` (`fingerprint_file`), a file to commit: it survives a fresh clone, where the
+git-ignored key does not. The course's key file is made (256 random bits, mode 0600) only for a course
+that has never had a key: no key file and no fingerprint. A missing key file whose fingerprint is
+recorded, or a key file that is not the recorded one, is an error naming both files; a missing
+``--secret-file`` is an error too. ``qbank key new FILE`` (`new_key_file`) is how a user asks for a new key.
 """
 
 from __future__ import annotations
@@ -32,12 +39,13 @@ from typing import Callable, Mapping
 from .errors import InputError
 
 SECRET_FILE_NAME = ".qbank-secret"
+FINGERPRINT_FILE_NAME = ".qbank-fingerprint"
 DEFAULT_SECRET_FILE = Path(SECRET_FILE_NAME)
 SECRET_ENV = "QBANK_SECRET"
 MIN_BITS = 128
 MAX_SECRET_CHARS = 1024  # a key is one line; a bigger key file is something else
 MAKE_ONE = 'python3 -c "import secrets; print(secrets.token_hex(32))"'
-COURSE_MARKERS = ("qbank.yaml", ".git", SECRET_FILE_NAME)
+COURSE_MARKERS = ("qbank.yaml", ".git", SECRET_FILE_NAME, FINGERPRINT_FILE_NAME)
 
 # --- how strong is a secret -------------------------------------------------------------------
 
@@ -172,8 +180,8 @@ def _how_for_value() -> str:
 
 
 def _how_for_file(path: Path) -> str:
-    return (f"replace it: `{MAKE_ONE} > {path}`, or delete it and let qbank create one "
-            "(exams built with the old key still rebuild from their manifests)")
+    return ("it cannot be a key: make a new key file with `qbank key new FILE` and give it with --secret-file FILE "
+            "(exams built with another key still rebuild from their manifests)")
 
 
 def check_strength(text: str, where: str) -> bytes:
@@ -189,7 +197,8 @@ def check_strength(text: str, where: str) -> bytes:
 def course_root(blueprint: Path) -> Path:
     """The course folder of a blueprint, whatever the current folder: walking up from the blueprint's
     own folder, the first folder that holds `qbank.yaml` or `.git` (the repository root) or an
-    existing `.qbank-secret`; if there is none up to the file-system root, the blueprint's folder."""
+    existing `.qbank-secret` or `.qbank-fingerprint` (so that a lost key file leaves the course where it
+    was); if there is none up to the file-system root, the blueprint's folder."""
     start = Path(blueprint).resolve().parent
     for folder in (start, *start.parents):
         if any(os.path.lexists(folder / name) for name in COURSE_MARKERS):
@@ -226,9 +235,10 @@ def resolve_secret(
 ) -> tuple[bytes, str]:
     """The exam's secret and where it came from ("--secret", "$QBANK_SECRET" or the key file's path):
     `flag` (the CLI's --secret, None when not given), else `env[QBANK_SECRET]`, else the key file
-    `secret_file` (None: the course's, `default_secret_file(blueprint)`), created when missing if
-    `create`. An empty flag or variable is an error, never a fallback to the key file. `warn` gets
-    one-line warnings: --secret shows in `ps`, a key file others can read."""
+    `secret_file` (named by the user: it must exist), else the course's, `default_secret_file(blueprint)`,
+    made when the course never had a key if `create` (see `read_key_file`). An empty flag or variable
+    is an error, never a fallback to the key file. `warn` gets one-line messages: warnings (--secret
+    shows in `ps`, a key file others can read) and what was made or recorded."""
     if flag is not None:
         secret = check_strength(flag, "--secret")
         warn("warning: --secret is visible to other users in `ps` and stays in your shell history; "
@@ -236,8 +246,149 @@ def resolve_secret(
         return secret, "--secret"
     if SECRET_ENV in env:
         return check_strength(env[SECRET_ENV], f"${SECRET_ENV}"), f"${SECRET_ENV}"
-    path = Path(secret_file) if secret_file is not None else default_secret_file(blueprint)
-    return load_or_create_secret(path, create=create, warn=warn), str(path)
+    named = secret_file is not None
+    path = Path(secret_file) if named else default_secret_file(blueprint)
+    return read_key_file(path, named=named, create=create, say=warn), str(path)
+
+
+def read_key_file(path: Path, *, named: bool, create: bool = True, say: Callable[[str], None] = lambda m: None) -> bytes:
+    """The secret in the key file `path`, checked against the fingerprint its course records (see
+    `fingerprint_file`). A missing key file is an error when its fingerprint is recorded (the course
+    has a key: it was lost or moved) or when the user `named` it (a mistyped --secret-file); otherwise,
+    when `create`, the course never had a key: one is made and its fingerprint recorded, said in one
+    line. An existing key file whose course records no fingerprint yet gets it recorded (courses from
+    before fingerprints)."""
+    path = Path(path)
+    record = fingerprint_file(path)
+    recorded = read_fingerprint(record) if record is not None and os.path.lexists(record) else None
+    if not os.path.lexists(path):
+        if recorded is not None:
+            raise InputError(
+                f"{path}: the key file is missing, but {record} records that the course has a key "
+                f"(fingerprint {recorded[-12:]}): qbank never makes a new key in its place; restore the key file "
+                f"from your backup, or, to start the course over with a new key, run `qbank key new {path}` "
+                "(exams built with the old key still rebuild from their manifests)")
+        if named:
+            raise InputError(f"{path}: no such key file; check the path, or make a new key there with "
+                             f"`qbank key new {path}`")
+        if not create:
+            raise InputError(f"{path}: no secret key file (build the exam once to create it, or set ${SECRET_ENV})")
+        warnings: list[str] = []  # said after the line saying what was made
+        secret = _create_key_file(path, warnings.append)
+        said = f"created the secret key file {path} (keep it private and out of git)"
+        if record is not None and _record_fingerprint(record, path, secret, warnings.append):
+            said += f" and recorded its fingerprint in {record} (commit that file: it tells qbank the key exists)"
+        for line in (said, *warnings):
+            say(line)
+        return secret
+    secret = load_or_create_secret(path, create=False, warn=say)
+    if recorded is None:
+        if record is not None and _record_fingerprint(record, path, secret, say):
+            say(f"recorded the fingerprint of the key file {path} in {record} (commit that file: "
+                "it tells qbank the key exists, so that a lost key file is an error, never a new key)")
+    elif not hmac.compare_digest(recorded, key_fingerprint(secret)):
+        raise InputError(
+            f"{path}: this is not the course's key: {record} records another one (fingerprint {recorded[-12:]}); "
+            f"restore the course's key file, or, if the course uses this key from now on, delete {record} "
+            "and build again (qbank records this key then)")
+    return secret
+
+
+# --- the course's record of its key -----------------------------------------------------------
+
+_FINGERPRINT_LINE = re.compile(r"hmac-sha256:[0-9a-f]{32}")
+_FINGERPRINT_NOTE = """\
+# qbank: the fingerprint of this course's secret key file ({key}), not the key.
+# Commit this file. It tells qbank that the course has a key, so that a lost key file is an error
+# (never silently replaced by a new key, which would change every exam built from now on).
+"""
+
+
+def key_fingerprint(secret: bytes) -> str:
+    """What `.qbank-fingerprint` records: a MAC of a fixed text under the key. It reveals nothing a
+    version code does not already: anyone holding an exam can test a guessed key against its printed
+    code with one HMAC, and a key has at least 128 bits, so a slow hash would protect nothing more here,
+    and this check runs on every build."""
+    return "hmac-sha256:" + _mac(secret, "course-key-fingerprint")[:16].hex()
+
+
+def fingerprint_file(key: Path) -> Path | None:
+    """Where the fingerprint of the key file `key` is recorded: `.qbank-fingerprint` in the workspace
+    folder when `key` is a workspace's key file (qbank.yaml's `secret_file`: the workspace holding it,
+    or the one qbank runs in, for a key kept outside the course), else beside a key file named
+    `.qbank-secret` outside any workspace (a repository or folder used as a course); None for any
+    other file (a key of the user's own, named with --secret-file)."""
+    from .workspace import find_root, load, workspace_above
+
+    key = Path(os.path.abspath(key))
+    own = workspace_above(key.parent)
+    for root in dict.fromkeys(r for r in (own, find_root()) if r is not None):
+        if Path(os.path.abspath(load(root).secret_file)) == key:
+            return root / FINGERPRINT_FILE_NAME
+    if key.name == SECRET_FILE_NAME and own is None:
+        return key.parent / FINGERPRINT_FILE_NAME
+    return None
+
+
+def read_fingerprint(record: Path) -> str:
+    """The fingerprint recorded in `record`, or an error naming it."""
+    try:
+        if not record.is_file():
+            raise InputError(f"{record}: not a regular file; a fingerprint file holds the line qbank wrote "
+                             "(restore it from git)")
+        with open(record, "rb") as handle:
+            data = handle.read(4096)
+        lines = data.decode("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{record}: cannot read the course's key fingerprint ({getattr(exc, 'strerror', None) or exc}); "
+                         "restore it from git") from None
+    found = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if len(found) != 1 or not _FINGERPRINT_LINE.fullmatch(found[0]):
+        raise InputError(f"{record}: not a qbank key fingerprint (expected one line `hmac-sha256:` and 32 hex "
+                         "digits); restore it from git")
+    return found[0]
+
+
+def _record_fingerprint(record: Path, key: Path, secret: bytes, say: Callable[[str], None]) -> bool:
+    """Write the fingerprint of `secret` into `record` (atomically, replacing an older record); a
+    warning, not an error, when it cannot be written: the key itself is fine."""
+    shown = key.name if key.parent == record.parent else str(key)
+    text = _FINGERPRINT_NOTE.format(key=shown) + key_fingerprint(secret) + "\n"
+    temporary = record.with_name(f"{record.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, record)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        say(f"warning: cannot record the key's fingerprint in {record} ({exc.strerror or exc}); exams still build, "
+            "but a lost key file would then go unnoticed")
+        return False
+    return True
+
+
+def new_key_file(path: Path, say: Callable[[str], None]) -> bytes:
+    """`qbank key new FILE`: a new key in FILE, which must not exist (a key is never replaced: the exams
+    built with it need it), its fingerprint recorded when FILE is a course's key file (see
+    `fingerprint_file`), replacing the record of a lost key."""
+    path = Path(path)
+    if os.path.lexists(path):
+        raise InputError(f"{path}: the file exists; `qbank key new` never replaces a key file (the exams built with "
+                         "it need it); give the name of a new file")
+    record = fingerprint_file(path)
+    replaced = record is not None and os.path.lexists(record)
+    warnings: list[str] = []  # said after the lines saying what was made
+    secret = _create_key_file(path, warnings.append, exclusive=True)
+    say(f"wrote a new secret key file {path} (mode 0600: keep it private, backed up and out of git)")
+    if record is None:
+        say(f"it is not a course's key file, so no fingerprint is recorded: build with --secret-file {path}")
+    elif _record_fingerprint(record, path, secret, warnings.append):
+        what = "replaced the course's recorded fingerprint with this key's in" if replaced else "recorded its fingerprint in"
+        say(f"{what} {record} (commit that file)")
+    for line in warnings:
+        say(line)
+    return secret
 
 
 def load_or_create_secret(
@@ -280,10 +431,11 @@ def _read_key_file(path: Path, warn: Callable[[str], None]) -> bytes:
     return _strong(text, str(path), _how_for_file(path))
 
 
-def _create_key_file(path: Path, warn: Callable[[str], None]) -> bytes:
+def _create_key_file(path: Path, warn: Callable[[str], None], exclusive: bool = False) -> bytes:
     """Write a new key where no file is: the key is written to a private temporary file first and then
     linked into place, which fails if another build made the key file meanwhile (then that one is
-    used): nobody ever reads a half-written key, and no key is ever replaced."""
+    used, or with `exclusive` it is an error): nobody ever reads a half-written key, and no key is
+    ever replaced."""
     folder = path.parent
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
@@ -305,9 +457,11 @@ def _create_key_file(path: Path, warn: Callable[[str], None]) -> bytes:
         try:
             os.link(temporary, path)
         except FileExistsError:  # another build created it meanwhile: use that one
+            if exclusive:
+                raise InputError(f"{path}: the file appeared meanwhile; `qbank key new` never replaces a key file") from None
             return load_or_create_secret(path, create=False, warn=warn)
         except OSError:  # a file system without hard links: claim the name itself, still exclusively
-            return _create_in_place(path, text, warn)
+            return _create_in_place(path, text, warn, exclusive)
     finally:
         temporary.unlink(missing_ok=True)
     _warn_unless_git_ignores(path, warn)
@@ -336,10 +490,12 @@ def _warn_unless_git_ignores(path: Path, warn: Callable[[str], None]) -> None:
              "so that it is never committed")
 
 
-def _create_in_place(path: Path, text: str, warn: Callable[[str], None]) -> bytes:
+def _create_in_place(path: Path, text: str, warn: Callable[[str], None], exclusive: bool = False) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        if exclusive:
+            raise InputError(f"{path}: the file appeared meanwhile; `qbank key new` never replaces a key file") from None
         return load_or_create_secret(path, create=False, warn=warn)
     except OSError as exc:
         raise InputError(f"{path}: cannot create the key file: {exc.strerror or exc}") from None
@@ -357,14 +513,30 @@ def _mac(secret: bytes, *parts: object) -> bytes:
     return hmac.new(secret, message, hashlib.sha256).digest()
 
 
-def question_seed(secret: bytes, blueprint_digest: str, version: int, slot: str, attempt: int = 0) -> int:
-    return int.from_bytes(_mac(secret, "seed", blueprint_digest, version, slot, attempt)[:8], "big") >> 1
+# Seed domains: what a seed is for, added to the HMAC's input. A paper exam's seeds have none (they stay
+# as they always were); an LMS quiz draws from "quiz", so that no quiz reproduces a paper exam's variant.
+EXAM_DOMAIN = ""
+QUIZ_DOMAIN = "quiz"
 
 
-def version_code(secret: bytes, blueprint_digest: str, version: int) -> str:
+def question_seed(secret: bytes, blueprint_digest: str, version: int | str, slot: str, attempt: int = 0,
+                  domain: str = EXAM_DOMAIN) -> int:
+    """The seed of one random choice. `version` is a version number (a `--versions` build), or a text
+    naming what the version belongs to (`student:ID` for a roster, `makeup:...` for a make-up): text
+    never equals a number's digits, so the two never share seeds."""
+    return int.from_bytes(_mac(secret, "seed", *_domain(domain), blueprint_digest, version, slot, attempt)[:8], "big") >> 1
+
+
+def version_code(secret: bytes, blueprint_digest: str, version: int | str, domain: str = EXAM_DOMAIN) -> str:
     """A short code like 'K7QF-2MZD' printed on the exam and its solutions."""
-    raw = base64.b32encode(_mac(secret, "code", blueprint_digest, version)[:5]).decode()
+    raw = base64.b32encode(_mac(secret, "code", *_domain(domain), blueprint_digest, version)[:5]).decode()
     return f"{raw[:4]}-{raw[4:8]}"
+
+
+def _domain(domain: str) -> tuple[str, ...]:
+    if domain and re.fullmatch(r"[0-9a-f]{64}", domain):  # never mistaken for a blueprint digest
+        raise ValueError(f"seed domain {domain!r} looks like a digest")
+    return (domain,) if domain else ()
 
 
 def secret_fingerprint(secret: bytes, blueprint_digest: str) -> str:

@@ -11,15 +11,22 @@ answers. What makes the versions fair is decided once per exam, before any versi
   MINUTES_TOLERANCE);
 - the letters come from a shuffle bag per item (qbank.fairness.LetterPlanner);
 - the points of a question are split over its parts by their weights (qbank.fairness.split_points).
+
+Whose seeds: a `--versions` build's version v draws from the number v (versions 1..N stay the same as
+N grows); a roster's student from `student:ID`, never from the row, so that two rosters never give two
+students the same numbers by position; a make-up (`EarlierExams`) from `makeup:LABEL:...`, and none of
+its parameterized questions repeats the numbers of a version of the exams it makes up for, nor any of
+their version codes. An LMS quiz draws all of it from its own seed domain (qbank.keys.QUIZ_DOMAIN).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .bank import Item, item_to_dict
 from .blueprint import Blueprint, Slot
@@ -27,7 +34,7 @@ from .engine import describe_structure, draw, part_specs
 from .errors import InputError, QbankError
 from .fairness import LETTERS, LetterPlanner, Tags, conceptual_minutes, conflict, item_tags, part_labels, split_points
 from .grading import grading_record
-from .keys import question_seed, secret_fingerprint, version_code
+from .keys import EXAM_DOMAIN, question_seed, secret_fingerprint, version_code
 from .registry import get_family
 from .toolinfo import tool_versions
 
@@ -57,7 +64,44 @@ class SlotStructure:
         return text
 
 
-def plan_structures(bp: Blueprint, secret: bytes) -> dict[tuple[str, str], SlotStructure]:
+@dataclass(frozen=True)
+class EarlierExams:
+    """What a make-up exam must not repeat: the exams it makes up for (`exams`, as its manifest records
+    them), every version code they printed, and per family the params of every version they drew."""
+
+    exams: tuple[dict[str, Any], ...] = ()
+    codes: frozenset[str] = frozenset()
+    params: Mapping[str, frozenset[str]] = field(default_factory=dict)  # family id -> canonical params
+
+    @property
+    def label(self) -> str:
+        """The make-up's seed label: the same set of earlier exams, the same make-up."""
+        return hashlib.sha256("\n".join(sorted(self.codes)).encode()).hexdigest()[:16]
+
+
+def earlier_exams(manifests: Sequence[tuple[str, Mapping[str, Any]]]) -> EarlierExams:
+    """The `EarlierExams` of exam manifests, each given with the folder it was read from."""
+    exams, codes, params = [], set(), {}
+    for folder, manifest in manifests:
+        for record in manifest["versions"]:
+            codes.add(record["code"])
+            for entry in record["questions"]:
+                if entry["item"].get("family"):
+                    params.setdefault(entry["family"], set()).add(_canonical(entry["params"]))
+        exams.append({
+            "folder": folder,
+            "blueprint": {"path": manifest["blueprint"]["path"], "sha256": manifest["blueprint"]["sha256"]},
+            "secret_fingerprint": manifest.get("secret_fingerprint"),
+            "versions": len(manifest["versions"]),
+        })
+    return EarlierExams(tuple(exams), frozenset(codes), {k: frozenset(v) for k, v in params.items()})
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def plan_structures(bp: Blueprint, secret: bytes, domain: str = EXAM_DOMAIN) -> dict[tuple[str, str], SlotStructure]:
     """Per (slot label, item id) of every parameterized item a slot may hold: one reference draw from
     the secret, whose structure (less the features the slot or item lets vary) every version keeps.
     Items of one family in one pool share what their pins allow: a later item takes the first one's
@@ -71,7 +115,7 @@ def plan_structures(bp: Blueprint, secret: bytes) -> dict[tuple[str, str], SlotS
                 if not item.parameterized:
                     continue
                 fam = get_family(item.family)
-                seed = question_seed(secret, bp.digest, 0, f"{slot.label}:structure:{item.id}")
+                seed = question_seed(secret, bp.digest, 0, f"{slot.label}:structure:{item.id}", domain=domain)
                 reference = draw(fam, seed, item.params, constraints=item.ranges, structure=item.structure)
                 if fam.id in first:
                     reference = _shared_reference(fam, seed, item, first[fam.id]) or reference
@@ -124,32 +168,49 @@ def check_fixed_conflicts(bp: Blueprint, tags: Mapping[tuple[str, str], Tags]) -
 
 
 def plan_exam(
-    bp: Blueprint, versions: int, secret: bytes, students: list[dict[str, str]] | None = None
+    bp: Blueprint,
+    versions: int,
+    secret: bytes,
+    students: list[dict[str, str]] | None = None,
+    *,
+    domain: str = EXAM_DOMAIN,
+    earlier: EarlierExams | None = None,
 ) -> dict[str, Any]:
+    """Every version of the exam (one per student of `students`, else `versions`), drawn from `secret`
+    in the seed `domain`; with `earlier`, a make-up of those exams (see the module's docstring)."""
     import numpy as np  # late: the CLI's --help imports this module
 
     fingerprint = _started(secret_fingerprint, secret, bp.digest)  # slow on purpose (scrypt): beside the drawing
-    structures = plan_structures(bp, secret)
+    structures = plan_structures(bp, secret, domain)
     tags = slot_tags(bp, structures)
     check_fixed_conflicts(bp, tags)
-    letters = LetterPlanner(lambda item_id: np.random.default_rng(question_seed(secret, bp.digest, 0, f"letters:{item_id}")))
-    planner = _VersionPlanner(bp, secret, structures, tags, letters)
+    keys = [f"student:{student['id']}" for student in students] if students else list(range(1, versions + 1))
+    build: int | str = 0  # what the letters' shuffle bags are drawn for: one build
+    if students:
+        build = "roster:" + hashlib.sha256("\n".join(sorted(str(k) for k in keys)).encode()).hexdigest()[:16]
+    if earlier is not None:
+        keys = [f"makeup:{earlier.label}:{key}" for key in keys]
+        build = f"makeup:{earlier.label}:{build}"
+    letters = LetterPlanner(lambda item_id: np.random.default_rng(
+        question_seed(secret, bp.digest, build, f"letters:{item_id}", domain=domain)))
+    planner = _VersionPlanner(bp, secret, structures, tags, letters, domain, earlier or EarlierExams())
     records = []
-    for v in range(1, versions + 1):
+    codes = set(earlier.codes) if earlier is not None else set()
+    for v, key in enumerate(keys, start=1):
         student = students[v - 1] if students else None
-        questions = planner.version(v)
+        questions = planner.version(v, key)
         minutes = [q.get("minutes") for q in questions]
         records.append(
             {
                 "version": v,
-                "code": version_code(secret, bp.digest, v),
+                "code": _new_code(secret, bp.digest, key, domain, codes),
                 "folder": student["id"] if student else f"v{v:02d}",
                 "student": student,
                 "minutes": None if None in minutes else round(sum(minutes), 1),
                 "questions": questions,
             }
         )
-    return {
+    manifest = {
         "format": MANIFEST_FORMAT,
         "tool": tool_versions(),
         "blueprint": {"path": str(bp.path), "sha256": bp.digest, "text": bp.text},
@@ -165,6 +226,28 @@ def plan_exam(
         "working_time": working_time(records),
         "versions": records,
     }
+    # what only some builds have, so that a --versions build's manifest stays as it always was
+    if students:
+        manifest["seeds_by"] = "student"
+    if domain:
+        manifest["seed_domain"] = domain
+    if earlier is not None:
+        manifest["makeup_for"] = list(earlier.exams)
+    return manifest
+
+
+MAX_CODE_ATTEMPTS = 100
+
+
+def _new_code(secret: bytes, digest: str, key: int | str, domain: str, taken: set[str]) -> str:
+    """The version code of `key`, unless a version of this build or of an exam made up for has it
+    already: then another, derived from the same key."""
+    for attempt in range(MAX_CODE_ATTEMPTS):
+        code = version_code(secret, digest, key if attempt == 0 else f"{key}:code:{attempt}", domain)
+        if code not in taken:
+            taken.add(code)
+            return code
+    raise QbankError(f"no new version code for {key} after {MAX_CODE_ATTEMPTS} attempts")
 
 
 def _started(function, *args) -> Future:
@@ -177,35 +260,43 @@ def _started(function, *args) -> Future:
 
 
 class _VersionPlanner:
-    def __init__(self, bp: Blueprint, secret: bytes, structures, tags: Mapping[tuple[str, str], Tags], letters: LetterPlanner):
+    """Draws one version at a time: `v` is its number in this build (for messages), `key` what its
+    seeds derive from (see plan_exam)."""
+
+    def __init__(self, bp: Blueprint, secret: bytes, structures, tags: Mapping[tuple[str, str], Tags], letters: LetterPlanner,
+                 domain: str = EXAM_DOMAIN, earlier: EarlierExams = EarlierExams()):
         self.bp, self.secret, self.structures, self.tags, self.letters = bp, secret, structures, tags, letters
+        self.domain, self.earlier = domain, earlier
         self.seen: dict[tuple[str, str], set[str]] = {}  # (slot, item) -> params already used by earlier versions
 
-    def rng(self, v: int, *label: object) -> np.random.Generator:
+    def seed(self, key: int | str, label: str, attempt: int = 0) -> int:
+        return question_seed(self.secret, self.bp.digest, key, label, attempt, domain=self.domain)
+
+    def rng(self, key: int | str, *label: object) -> np.random.Generator:
         import numpy as np
 
-        return np.random.default_rng(question_seed(self.secret, self.bp.digest, v, ":".join(map(str, label))))
+        return np.random.default_rng(self.seed(key, ":".join(map(str, label))))
 
-    def version(self, v: int) -> list[dict[str, Any]]:
-        picks = self._pick_items(v)
+    def version(self, v: int, key: int | str) -> list[dict[str, Any]]:
+        picks = self._pick_items(v, key)
         questions: list[dict[str, Any]] = []
         for s_index, section in enumerate(self.bp.sections, start=1):
             placed = [
-                self._question(v, section.title, slot, k, item)
+                self._question(v, key, section.title, slot, k, item)
                 for slot in section.slots
                 for k, item in enumerate(picks[slot.label])
             ]
             if section.shuffle:
-                placed = [placed[int(i)] for i in self.rng(v, "shuffle", s_index).permutation(len(placed))]
+                placed = [placed[int(i)] for i in self.rng(key, "shuffle", s_index).permutation(len(placed))]
             for i, entry in enumerate(placed):
                 entry["heading"] = section.title if i == 0 else ""
             questions += placed
-        self._place_letters(v, questions)
+        self._place_letters(key, questions)
         for number, entry in enumerate(questions, start=1):
             entry["number"] = number
         return questions
 
-    def _pick_items(self, v: int) -> dict[str, list[Item]]:
+    def _pick_items(self, v: int, key: int | str) -> dict[str, list[Item]]:
         """The items of every slot: fixed slots first, then each pool picks among the items that are
         not used yet and conflict with nothing already placed."""
         slots = [slot for section in self.bp.sections for slot in section.slots]
@@ -216,7 +307,7 @@ class _VersionPlanner:
                 picks[slot.label] = [slot.pool[0]]
                 placed.append((slot.label, slot.pool[0]))
                 continue
-            rng = self.rng(v, "pool", slot.label)
+            rng = self.rng(key, "pool", slot.label)
             chosen: list[Item] = []
             for _ in range(slot.choose):
                 eligible = [item for item in slot.pool if self._fits(slot.label, item, placed)]
@@ -248,7 +339,7 @@ class _VersionPlanner:
             f"the others are used or conflict ({'; '.join(reasons[:4])})"
         )
 
-    def _question(self, v: int, section: str, slot: Slot, k: int, item: Item) -> dict[str, Any]:
+    def _question(self, v: int, key: int | str, section: str, slot: Slot, k: int, item: Item) -> dict[str, Any]:
         points = slot.points if slot.points is not None else item.points
         entry: dict[str, Any] = {
             "slot": slot.label,
@@ -259,7 +350,7 @@ class _VersionPlanner:
         }
         where = f"{slot.source}: item {item.id!r}"
         if item.parameterized:
-            entry.update(self._draw_unique(v, slot, k, item))
+            entry.update(self._draw_unique(v, key, slot, k, item))
             fam = get_family(item.family)
             specs = part_specs(fam, entry["params"])
             shares = split_points(points, [p.weight for p in specs], where)
@@ -276,14 +367,16 @@ class _VersionPlanner:
             entry["choice_rng"] = (slot.label, k)  # the order is settled once the version's letters are known
         return entry
 
-    def _draw_unique(self, v: int, slot: Slot, k: int, item: Item) -> dict[str, Any]:
-        """A verified variant of the slot's structure whose params no earlier version used here."""
+    def _draw_unique(self, v: int, key: int | str, slot: Slot, k: int, item: Item) -> dict[str, Any]:
+        """A verified variant of the slot's structure whose params no earlier version used here, nor
+        (a make-up) any version of the exams made up for, in any slot holding the family."""
         fam = get_family(item.family)
         plan = self.structures[(slot.label, item.id)]
         taken = self.seen.setdefault((slot.label, item.id), set())
-        reason = "every draw repeated an earlier version"
+        earlier = self.earlier.params.get(fam.id, frozenset())
+        reason = "every draw repeated an earlier version" + (" or a version of the exam made up for" if self.earlier.exams else "")
         for attempt in range(MAX_REDRAWS):
-            seed = question_seed(self.secret, self.bp.digest, v, f"{slot.label}#{k}", attempt)
+            seed = self.seed(key, f"{slot.label}#{k}", attempt)
             try:
                 variant = draw(fam, seed, item.params, constraints=item.ranges, structure=plan.structure)
             except QbankError as exc:
@@ -292,10 +385,10 @@ class _VersionPlanner:
                 held = f"while varying {', '.join(plan.vary)}" if plan.vary else "with the slot's structure"
                 reason = f"no draw needs the slot's {plan.minutes:g} minutes {held}"
                 continue
-            key = json.dumps(variant.to_dict()["params"], sort_keys=True)
-            fully_pinned = set(item.params) >= set(variant.params)
-            if key not in taken or fully_pinned:
-                taken.add(key)
+            drawn = _canonical(variant.to_dict()["params"])
+            fully_pinned = set(item.params) >= set(variant.params)  # every version the same, by the bank's choice
+            if (drawn not in taken and drawn not in earlier) or fully_pinned:
+                taken.add(drawn)
                 data = variant.to_dict()
                 return {
                     "family": fam.id,
@@ -310,7 +403,7 @@ class _VersionPlanner:
             "distinct problems for this many versions"
         )
 
-    def _place_letters(self, v: int, questions: list[dict[str, Any]]) -> None:
+    def _place_letters(self, key: int | str, questions: list[dict[str, Any]]) -> None:
         """The correct letter of each multiple-choice question (see LetterPlanner), and the order of
         the other choices around it."""
         mc = [q for q in questions if "choice_rng" in q]
@@ -319,7 +412,7 @@ class _VersionPlanner:
             choices = entry["item"]["choices"]
             correct = next(i for i, c in enumerate(choices) if c["correct"])
             others = [i for i in range(len(choices)) if i != correct]
-            others = [others[int(j)] for j in self.rng(v, "choices", *entry.pop("choice_rng")).permutation(len(others))]
+            others = [others[int(j)] for j in self.rng(key, "choices", *entry.pop("choice_rng")).permutation(len(others))]
             entry["choice_order"] = others[:position] + [correct] + others[position:]
             entry["correct"] = LETTERS[position]
 

@@ -41,8 +41,8 @@ STRONG = HEX32
 
 
 def for_file(path) -> str:
-    return (f"replace it: `{MAKE} > {path}`, or delete it and let qbank create one "
-            "(exams built with the old key still rebuild from their manifests)")
+    return ("it cannot be a key: make a new key file with `qbank key new FILE` and give it with --secret-file FILE "
+            "(exams built with another key still rebuild from their manifests)")
 
 
 def too_weak(where, bits, how) -> str:
@@ -208,7 +208,9 @@ def test_the_key_file_is_created_on_first_use_then_read_back(tmp_path):
     assert source == str(key)
     assert key.stat().st_mode & 0o777 == 0o600
     assert re.fullmatch(rb"[0-9a-f]{64}", secret) and key.read_bytes() == secret + b"\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".qbank-secret"]  # no temporary file left
+    # no temporary file left; the fingerprint is recorded beside the key, readable (it is committed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".qbank-fingerprint", ".qbank-secret"]
+    assert (tmp_path / ".qbank-fingerprint").stat().st_mode & 0o777 == 0o644
     assert resolve_secret(None, {}, None, tmp_path / "x.yaml", warn=quiet) == (secret, str(key))
     with pytest.raises(InputError) as caught:
         load_or_create_secret(tmp_path / "other", create=False)
@@ -331,6 +333,9 @@ def test_a_missing_folder_is_one_clear_error(tmp_path):
     key = tmp_path / "nowhere" / ".qbank-secret"
     with pytest.raises(InputError) as caught:
         resolve_secret(None, {}, key, tmp_path / "x.yaml", warn=quiet)
+    assert str(caught.value) == f"{key}: no such key file; check the path, or make a new key there with `qbank key new {key}`"
+    with pytest.raises(InputError) as caught:
+        load_or_create_secret(key)
     assert str(caught.value) == (f"{key}: cannot create the key file: the folder {key.parent} does not exist; "
                                  "create the folder or give another --secret-file")
     (tmp_path / "afile").write_text("x")
@@ -416,10 +421,11 @@ def test_a_new_key_file_git_would_commit_gets_a_warning(tmp_path):
     warnings = []
     resolve_secret(None, {}, None, course / "exams" / "quiz.yaml", warn=warnings.append)
     key = course / ".qbank-secret"
-    assert warnings == [(f"warning: git does not ignore the new key file {key}; add `.qbank-secret` to .gitignore "
-                         "so that it is never committed")]
+    assert warnings[1:] == [(f"warning: git does not ignore the new key file {key}; add `.qbank-secret` to .gitignore "
+                             "so that it is never committed")]
     key.unlink()
+    (course / ".qbank-fingerprint").unlink()  # a course that never had a key, again
     (course / ".gitignore").write_text(".qbank-secret\n")
     warnings.clear()
     resolve_secret(None, {}, None, course / "exams" / "quiz.yaml", warn=warnings.append)
-    assert warnings == [] and key.exists()
+    assert [w for w in warnings if w.startswith("warning")] == [] and key.exists()

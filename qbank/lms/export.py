@@ -1,7 +1,11 @@
 """`qbank export moodle|canvas BLUEPRINT --variants N --out FILE`: a quiz for an LMS, with its manifest.
 
 The blueprint is planned as an exam of N versions (qbank.plan.plan_exam: the same slots, pools,
-structures, letters and points, seeds from the secret), so version v is variant v of every slot. The
+structures, letters and points, seeds from the secret), so version v is variant v of every slot. Its
+seeds come from the quiz's own domain (qbank.keys.QUIZ_DOMAIN), so that no quiz hands out the variants
+(and worked solutions) of the paper exam of the same blueprint and secret, unless asked for on purpose
+(`same_variants_as_exam`, with a warning). An output folder built with another key is never replaced
+(qbank.exam.check_same_key). The
 quiz file, `manifest.json` (the exam's manifest plus an `lms` record: every exported question's name,
 ident, place and graded fields with their tolerances) and `key.json` (the exam's key) are published
 together as one folder (qbank.publish): a failed export leaves no half-written file and replaces
@@ -58,12 +62,14 @@ def export_quiz(
     secret_flag: str | None = None,
     secret_file: Path | None = None,
     jobs: int | None = None,
+    same_variants_as_exam: bool = False,
     reporter: Reporter = QUIET,
 ) -> list[Path]:
     """Write the quiz of `blueprint_path` for `target` ("moodle" or "canvas"); return the files written."""
     from ..answerkey import answer_keys
     from ..blueprint import load_blueprint
-    from ..exam import MAX_VERSIONS, check_texts, fairness_report, find_secret
+    from ..exam import MAX_VERSIONS, check_same_key, check_texts, fairness_report, find_secret
+    from ..keys import EXAM_DOMAIN, QUIZ_DOMAIN
     from ..plan import plan_exam
     from ..publish import check_output_dir, output_folder
     from .common import quiz_from_manifest
@@ -78,8 +84,13 @@ def export_quiz(
     bp = load_blueprint(blueprint_path)
     if secret is None:
         secret = find_secret(blueprint_path, secret_flag, secret_file, reporter)
+    if same_variants_as_exam:
+        reporter.info(f"warning: --same-variants-as-exam: variant v of every slot is version v of the paper exam of "
+                      f"{blueprint_path.name} built with this key, so anyone who takes the quiz (or sees its feedback) "
+                      "knows those exams' numbers and worked solutions")
     reporter.info(f"drawing {variants} variant(s) of each of {bp.question_count} questions")
-    manifest = plan_exam(bp, variants, secret)
+    manifest = plan_exam(bp, variants, secret, domain=EXAM_DOMAIN if same_variants_as_exam else QUIZ_DOMAIN)
+    check_same_key(folder, "manifest.json", manifest, secret)
     for line in fairness_report(manifest):
         reporter.info(line)
     check_texts(manifest)
@@ -87,7 +98,8 @@ def export_quiz(
     quiz = quiz_from_manifest(manifest, name=blueprint_path.stem, jobs=jobs, reporter=reporter)
     writer = _writer(target)
     data, record = writer(quiz, f"written by qbank from {blueprint_path.name}: {variants} verified variant(s) per slot")
-    manifest["lms"] = {"target": target, "file": name, "variants": variants, **record}
+    manifest["lms"] = {"target": target, "file": name, "variants": variants,
+                       "same_variants_as_exam": same_variants_as_exam, **record}
     key_json, _ = answer_keys(manifest)
     with output_folder(folder, f"lms-{target}") as stage:
         os.chmod(stage.path, 0o700)  # like an exam's instructor/: nothing in it is for students
