@@ -164,11 +164,14 @@ class _Reader:
 
 @no_gc()
 def load_items(path: Path) -> list[Item]:
-    doc = load_located(path, "bank file")
+    from .workspace import check_course_file
+
+    check_course_file(path, "bank file")
+    doc = load_located(path, "bank file", items=True)
     if doc.data is None:
         return []
     if not isinstance(doc.data, list):
-        raise doc.error((), f"expected a list of items (each a mapping starting with `- id: ...`), got {kind_of(doc.data)}")
+        raise doc.error((), f"expected a list of items (each a mapping starting with `- id: ...`), got {kind_of(doc.data, quote=False)}")
     items = [_item(_Reader(doc, i), path) for i in range(len(doc.data))]
     from .texcheck import check_item  # the LaTeX of every conceptual field, named by field
 
@@ -177,20 +180,23 @@ def load_items(path: Path) -> list[Item]:
     return items
 
 
-def kind_of(value: Any) -> str:
-    """What a YAML value is, in words."""
+def kind_of(value: Any, quote: bool = True) -> str:
+    """What a YAML value is, in words: with `quote`, a number or a text as written (cut short), else
+    only what it is. A message about the shape of a whole file, or of an item in it, never quotes:
+    a file that is not a bank file or a blueprint (a link to another file, the wrong file) must not
+    have its content repeated in a terminal or a CI log."""
     if isinstance(value, bool):
         return "true or false"
     if isinstance(value, (int, float)):
-        return f"the number {shown(value)}"
+        return f"the number {shown(value)}" if quote else "a number"
     if isinstance(value, str):
-        return f"the text {shown(value)}"
+        return f"the text {shown(value)}" if quote else "text"
     return {list: "a list", dict: "a mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 def _item(r: _Reader, path: Path) -> Item:
     if not isinstance(r.data, dict):
-        raise r.fail((), f"expected a mapping with id, title, topic, tags, difficulty, points, got {kind_of(r.data)}")
+        raise r.fail((), f"expected a mapping with id, title, topic, tags, difficulty, points, got {kind_of(r.data, quote=False)}")
     d = r.data
     item_id = d.get("id")
     if not isinstance(item_id, str) or not _ID.match(item_id) or len(item_id) > MAX_ID:
@@ -369,6 +375,7 @@ def family_item(data: Mapping[str, Any], common: dict[str, Any], fail: Callable[
     if not isinstance(ranges, dict):
         raise fail(("ranges",), "expected a mapping of parameter names to [lo, hi] or {one_of: [...]}")
     from .engine import draw, rng_for  # late: the engine imports the registry
+    from .params import ParamError
 
     drawn = fam.sample(rng_for(fam.id, 0))
     for name in [*params, *ranges]:
@@ -402,7 +409,21 @@ def family_item(data: Mapping[str, Any], common: dict[str, Any], fail: Callable[
     )
     try:  # the pins, ranges and structure must admit at least one verified variant
         variant = draw(fam, 0, params, constraints=ranges, structure=structure)
+    except ParamError as exc:
+        keys = exc.keys
+        if keys and keys[0] in params:  # a pinned value of the wrong type, shape or range: named where it is
+            raise fail(("params", *keys), exc.detail) from None
+        raise fail(("params",), f"the pinned {', '.join(map(str, params))} leave no valid draw: {exc}") from None
+    except InputError as exc:
+        if params:  # the pins are what the family refuses (a degenerate problem, a drawn value they rule out)
+            raise fail(("params",), f"no verified variant with these params: {exc}") from None
+        raise fail(("family",), f"no verified variant with these ranges: {exc}") from None
     except QbankError as exc:
+        given = [key for key, value in (("params", params), ("ranges", ranges), ("structure", structure)) if value]
+        if structure and "no draw had the structure" in str(exc):
+            given = ["structure"]
+        if len(given) == 1:  # what the family cannot meet is named where it is written
+            raise fail((given[0],), f"no verified variant with this {given[0]}: {exc}") from None
         what = "params, ranges and structure" if structure else "params and ranges"
         raise fail(("family",), f"no verified variant with these {what}: {exc}") from None
     check_vary(fam, variant.params, vary, lambda message: fail(("vary",), message))

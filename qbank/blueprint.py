@@ -84,12 +84,15 @@ class Blueprint:
 
 @no_gc()
 def load_blueprint(path: Path, bank: Bank | None = None) -> Blueprint:
+    from .workspace import check_course_file
+
+    check_course_file(path, "blueprint")
     doc = load_located(Path(path), "blueprint")
     data = doc.data
     if data is None:
         raise doc.error((), "the blueprint is empty; expected a mapping with course, title, ..., options and sections")
     if not isinstance(data, dict):
-        raise doc.error((), f"expected a mapping with course, title, ..., options and sections, got {kind_of(data)}")
+        raise doc.error((), f"expected a mapping with course, title, ..., options and sections, got {kind_of(data, quote=False)}")
     known = (*HEADER, "options", "sections")
     for key in data:
         if key not in known:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import InputError
 from .textfile import YAML_MAX_BYTES, read_text, size_text
-from .yamlfile import MAX_DEPTH, MAX_DIGITS, load_located
+from .yamlfile import MAX_DEPTH, MAX_DIGITS, field_name, load_located, too_many_digits
 
 
 class ParamError(InputError):
@@ -24,7 +25,16 @@ class ParamError(InputError):
         shown = json.dumps(got) if _jsonable(got) else repr(got)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        super().__init__(f"params.{field}: expected {expected}, got {shown}")
+        self.detail = f"expected {expected}, got {shown}"
+        super().__init__(f"params.{field}: {self.detail}")
+
+    @property
+    def keys(self) -> tuple:
+        """The field as keys: `signal[1]` is ("signal", 1), `logp.a.b` ("logp", "a", "b")."""
+        keys: list = []
+        for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", self.field):
+            keys.append(int(index) if index else name)
+        return tuple(keys)
 
 
 def _jsonable(value: Any) -> bool:
@@ -163,34 +173,40 @@ def _kind(value: Any) -> str:
     )
 
 
-class _JsonProblem(ValueError):
-    pass
+class _Unusable:
+    """What the strict JSON reader puts in place of a value it refuses (NaN, a huge number, an object
+    with a key twice), so that the message can name where it is."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str):
+        self.problem = problem
 
 
-def _json_int(text: str) -> int:
+def _json_int(text: str) -> Any:
     if len(text.lstrip("-")) > MAX_DIGITS:
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise _JsonProblem(f"the integer {shown} has more than {MAX_DIGITS} digits (numbers must be of a sane size)")
+        return _Unusable(too_many_digits(len(text.lstrip("-"))))
     return int(text)
 
 
-def _json_float(text: str) -> float:
+def _json_float(text: str) -> Any:
     value = float(text)
     if not math.isfinite(value):
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise _JsonProblem(f"{shown} is not a finite number (it is too large for a float)")
+        shown = text if len(text) <= 12 else "the number"
+        return _Unusable(f"{shown} is not a finite number (it is too large for a float)")
     return value
 
 
 def _json_constant(name: str) -> Any:
-    raise _JsonProblem(f"{name} is not a number qbank accepts (JSON has no NaN or Infinity; give a finite number)")
+    return _Unusable(f"{name} is not a number qbank accepts (JSON has no NaN or Infinity; give a finite number)")
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _json_object(pairs: list[tuple[str, Any]]) -> Any:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _JsonProblem(f"duplicate key {key!r}; each key may appear only once in an object")
+            shown = key if len(key) <= 40 else key[:37] + "..."
+            return _Unusable(f"duplicate key {shown!r}; each key may appear only once in an object")
         out[key] = value
     return out
 
@@ -208,13 +224,56 @@ def _strict_json(text: str, where: str, inline: bool) -> Any:
         if inline:
             raise InputError(f"--params: invalid inline JSON at column {exc.colno}: {exc.msg}") from None
         raise InputError(f"{where}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
-    except _JsonProblem as exc:
-        raise InputError(f"{where}: {exc}") from None
     except RecursionError:
-        raise InputError(f"{where}: lists and objects nested more than {MAX_DEPTH} levels deep") from None
+        raise InputError(f"{where}: {_deep_key(text)}lists and objects nested more than {MAX_DEPTH} levels deep") from None
     if _depth(data) > MAX_DEPTH:
-        raise InputError(f"{where}: lists and objects nested more than {MAX_DEPTH} levels deep")
+        raise InputError(f"{where}: {_deep_key(text)}lists and objects nested more than {MAX_DEPTH} levels deep")
+    found = _first_unusable(data)
+    if found is not None:
+        keys, problem = found
+        field = f"{field_name(keys)}: " if keys else ""
+        raise InputError(f"{where}: {field}{problem}")
     return data
+
+
+def _deep_key(text: str) -> str:
+    """`signal: ` when the first value nested too deep is under the top-level key `signal` (the text
+    scanned once, without parsing it: JSON that deep does not parse)."""
+    depth, key, last_string, i = 0, None, None, 0
+    while i < len(text):
+        c = text[i]
+        if c == '"':
+            end = i + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            last_string, i = text[i + 1 : end], end + 1
+            continue
+        if c == ":" and depth == 1 and last_string is not None:
+            key = last_string
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH + 1 and key is not None:
+                return f"{field_name((key,))}: "
+        elif c in "]}":
+            depth -= 1
+        if c not in " \t\r\n":
+            last_string = None if c != ":" else last_string
+        i += 1
+    return ""
+
+
+def _first_unusable(data: Any) -> tuple[tuple, str] | None:
+    """The keys to the first refused value in document order, and why (no recursion)."""
+    stack: list[tuple[Any, tuple]] = [(data, ())]
+    while stack:
+        value, keys = stack.pop()
+        if isinstance(value, _Unusable):
+            return keys, value.problem
+        if isinstance(value, dict):
+            stack.extend(reversed([(v, (*keys, k)) for k, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(v, (*keys, i)) for i, v in enumerate(value)]))
+    return None
 
 
 def _depth(value: Any) -> int:

@@ -44,6 +44,23 @@ def read_text(path: Path | str, what: str = "file", max_bytes: int = DEFAULT_MAX
     return decode_text(data, path, what)
 
 
+def check_within(path: Path | str, folder: Path | str, what: str = "file") -> None:
+    """A file written inside `folder` that is a symbolic link (or reached through a linked folder)
+    leading out of it is refused before a byte of it is read: a course's bank files and blueprints
+    come from the course, and a link to /etc/passwd or a key elsewhere must not be read into a
+    message, a PDF or a CI log. Links that stay inside `folder` are fine."""
+    path, folder = Path(path), Path(folder)
+    try:
+        real, base = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError):  # a loop of links: reading it reports it
+        return
+    if not real.is_relative_to(base):
+        raise InputError(
+            f"{path}: the {what} is a symbolic link leading out of {base} (to {real}); qbank reads a course's "
+            f"files only from inside its folder: copy the file in, or list its folder in QBANK_PATH"
+        )
+
+
 def _read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
     try:
         return _checked_read(path, what, max_bytes)

@@ -18,6 +18,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 
@@ -65,6 +66,31 @@ def workspace_above(start: Path) -> Path | None:
     return None
 
 
+def course_folder(path: Path | str) -> Path | None:
+    """The folder a course file (a bank file, a blueprint) belongs to, by where it is written (links
+    not followed): the deepest content root holding it (qbank's own, the workspace, a QBANK_PATH
+    folder), else the nearest folder up holding qbank.yaml or .git; None for a loose file."""
+    from .paths import content_roots
+
+    written = Path(os.path.abspath(path))
+    holding = [root for root in content_roots() if written.is_relative_to(root)]
+    if holding:
+        return max(holding, key=lambda root: len(root.parts))
+    for folder in written.parents:
+        if (folder / WORKSPACE_FILE).is_file() or os.path.lexists(folder / ".git"):
+            return folder
+    return None
+
+
+def check_course_file(path: Path | str, what: str) -> None:
+    """A course file must not be a link leading out of its course folder (textfile.check_within)."""
+    from .textfile import check_within
+
+    folder = course_folder(path)
+    if folder is not None:
+        check_within(path, folder, what)
+
+
 def current() -> Workspace | None:
     """The workspace qbank runs in (see find_root), read and checked; None outside any."""
     root = find_root()
@@ -73,12 +99,16 @@ def current() -> Workspace | None:
 
 @functools.lru_cache(maxsize=8)
 def load(root: Path) -> Workspace:
+    from .textfile import check_within
     from .yamlfile import load_located
 
+    check_within(root / WORKSPACE_FILE, root, "workspace file")
     doc = load_located(root / WORKSPACE_FILE, "workspace file")
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
-        raise doc.error((), f"expected a mapping with {', '.join(sorted(FIELDS))}, got {type(data).__name__}")
+        from .bank import kind_of
+
+        raise doc.error((), f"expected a mapping with {', '.join(sorted(FIELDS))}, got {kind_of(data, quote=False)}")
     for key in data:
         if key not in FIELDS:
             raise doc.error((key,), f"unknown field (expected {', '.join(sorted(FIELDS))})")
@@ -100,6 +130,7 @@ def load(root: Path) -> Workspace:
         return path if path.is_absolute() else root / path
 
     secret_file = inside("secret_file", ".qbank-secret")
+    _key_file_inside(doc, root, secret_file)
     out = inside("out", "build")
     if out.resolve() == root:
         raise doc.error(("defaults", "out"), "the output folder cannot be the workspace itself (outputs replace their folder as a whole)")
@@ -107,6 +138,26 @@ def load(root: Path) -> Workspace:
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS):
         raise doc.error(("defaults", "jobs"), f"expected a whole number of parallel jobs from 1 to {MAX_JOBS}")
     return Workspace(root, course.strip(), secret_file, out, jobs)
+
+
+def _key_file_inside(doc: Any, root: Path, secret_file: Path) -> None:
+    """The course's key file lies inside the workspace folder, and is no link leading out of it:
+    qbank creates it there, and its advice about a bad key (replace it, delete it) must never be
+    about a file outside the course (`secret_file: /etc/passwd`). A key kept elsewhere is given
+    with --secret-file or $QBANK_SECRET."""
+    written = Path(os.path.normpath(secret_file))
+    where = ("defaults", "secret_file")
+    if not written.is_relative_to(root) or written == root:
+        raise doc.error(where, f"expected a file inside the workspace folder {root} (such as .qbank-secret), got "
+                        f"{written}; for a key kept elsewhere, use --secret-file or $QBANK_SECRET")
+    try:
+        real = written.resolve()
+    except (OSError, RuntimeError):
+        return  # a loop of links: reading the key file reports it
+    if not real.is_relative_to(root.resolve()):
+        raise doc.error(where, f"{written} is a symbolic link leading out of the workspace folder (to {real}); "
+                        "the course's key file must be a file of its own inside it: remove the link, or use "
+                        "--secret-file or $QBANK_SECRET for a key kept elsewhere")
 
 
 def default_out(*parts: str) -> Path:

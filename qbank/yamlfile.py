@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,11 +85,18 @@ _SCALARS = SafeConstructor()  # its int, float and bool constructors (they keep 
 
 
 class _Problem(Exception):
-    """A limit or check failed at a line (turned into an InputError naming the file)."""
+    """A limit or check failed at a line (turned into an InputError naming the file, and the field
+    of `node` when it is known)."""
 
-    def __init__(self, line: int, message: str):
+    def __init__(self, line: int, message: str, node: Node | None = None):
         super().__init__(message)
         self.line = line
+        self.node = node
+
+
+def too_many_digits(digits: int) -> str:
+    """An integer too long to be meant (its digits are not repeated: a message quotes no number that long)."""
+    return f"an integer of {digits:,} digits, more than {MAX_DIGITS} (numbers must be of a sane size)"
 
 
 def _too_deep() -> str:
@@ -114,7 +122,7 @@ class Located:
         return line
 
     def error(self, keys: tuple, message: str) -> InputError:
-        field = ".".join(str(k) if not isinstance(k, int) else f"[{k}]" for k in keys).replace(".[", "[")
+        field = field_name(keys)
         field = f"{field}: " if field else ""
         return InputError(f"{self.path}: line {self.line(*keys)}: {field}{message}")
 
@@ -142,6 +150,78 @@ def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+MAX_FIELD_KEYS = 12  # a field deeper than this is named by its line alone
+MAX_FIELD_CHARS = 120
+
+
+def field_name(keys: tuple | list) -> str:
+    """`sections[0].slots[1].points`: a path of keys and list positions as messages name it (cut
+    short past MAX_FIELD_CHARS: a message is one line)."""
+    text = ".".join(str(k) if not isinstance(k, int) else f"[{k}]" for k in keys).replace(".[", "[")
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_FIELD_CHARS else text[: MAX_FIELD_CHARS - 3] + "..."
+
+
+def _keys_to(root: Node, target: Node) -> tuple | None:
+    """The keys from `root` to `target` (the first way there, breadth first, each node visited once:
+    an alias bomb costs its distinct nodes only); None when it is not in the graph."""
+    if target is root:
+        return ()
+    seen = {id(root)}
+    level: list[tuple[Node, tuple]] = [(root, ())]
+    while level:
+        following = []
+        for node, keys in level:
+            if isinstance(node, MappingNode):
+                children = [(v, (*keys, _safe_key(k))) for k, v in node.value]
+            elif isinstance(node, SequenceNode):
+                children = [(v, (*keys, i)) for i, v in enumerate(node.value)]
+            else:
+                continue
+            for child, child_keys in children:
+                if child is target:
+                    return child_keys
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    following.append((child, child_keys))
+        level = following
+    return None
+
+
+def _item_field(root: Node, keys: tuple) -> str:
+    """`item 'ID': field: ` for a value inside the items of a bank file (its id as written)."""
+    if not isinstance(keys[0], int) or not isinstance(root, SequenceNode):
+        return f"{field_name(keys)}: "
+    item = root.value[keys[0]]
+    found = None
+    if isinstance(item, MappingNode):
+        found = next((v for k, v in item.value if isinstance(k, ScalarNode) and k.value == "id"), None)
+    name = found.value if isinstance(found, ScalarNode) and len(found.value) <= 90 else None
+    who = f"item {name!r}" if name else f"item {keys[0] + 1}"
+    rest = field_name(keys[1:])
+    return f"{who}: {rest}: " if rest else f"{who}: "
+
+
+_LINE_KEY = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w-]{0,60})\s*:")
+
+
+def _key_on_line(text: str, index: int) -> str:
+    """`sections: ` when line `index` (from 0) starts with that key: the field a parser error is in,
+    when the parser gives no more than its line (nesting too deep for it to go on)."""
+    lines = text.split("\n", index + 1)
+    found = _LINE_KEY.match(lines[index]) if index < len(lines) else None
+    return f"{found.group(1)}: " if found else ""
+
+
+_QUOTED = re.compile(r"'[^'\s]{2,}'|\"[^\"\s]{2,}\"")  # a name, not punctuation such as ',' or ']'"
+
+
+def _without_quotes(problem: str) -> str:
+    """A parser's problem without any text of the file it may quote (an alias or a tag's name):
+    the message names the line; it never repeats what the file holds."""
+    return _QUOTED.sub("a name", problem)
+
+
 @contextmanager
 def no_gc() -> Iterator[None]:
     """The cycle collector paused: a big file is a graph of many small objects without cycles, and
@@ -156,9 +236,13 @@ def no_gc() -> Iterator[None]:
 
 
 @no_gc()
-def load_located(path: Path, what: str = "YAML file", max_bytes: int = YAML_MAX_BYTES) -> Located:
+def load_located(path: Path, what: str = "YAML file", max_bytes: int = YAML_MAX_BYTES, items: bool = False) -> Located:
+    """The file's data and where each value is. A problem is one line naming the file, the line and,
+    where known, the field; with `items` (a list of items with ids: a bank file) the field of an
+    item is named as `item 'ID': field`."""
     path = Path(path)
     text = read_text(path, what, max_bytes)
+    root = None
     try:
         composer = _Composer(text)
         try:
@@ -167,18 +251,24 @@ def load_located(path: Path, what: str = "YAML file", max_bytes: int = YAML_MAX_
             composer.dispose()
         data = _build(root) if root is not None else None
     except _Problem as exc:
-        raise InputError(f"{path}: line {exc.line}: {exc}") from None
+        keys = _keys_to(root, exc.node) if root is not None and exc.node is not None else None
+        field = ""
+        if keys and len(keys) <= MAX_FIELD_KEYS:
+            field = _item_field(root, keys) if items else f"{field_name(keys)}: "
+        raise InputError(f"{path}: line {exc.line}: {field}{exc}") from None
     except yaml.reader.ReaderError as exc:
         raise InputError(f"{path}: {_reader_problem(text, exc)}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = f"line {mark.line + 1}: " if mark else ""
-        problem = str(getattr(exc, "problem", None) or exc)
+        problem = str(getattr(exc, "problem", None) or "the text is not valid YAML")
         if problem.startswith("but ") and getattr(exc, "context", None):
             problem = f"{exc.context}, {problem}"
+        field = ""
         if problem == "exceeded maximum nesting depth":
             problem = _too_deep()
-        raise InputError(f"{path}: {line}invalid YAML: {problem}") from None
+            field = _key_on_line(text, mark.line) if mark else ""
+        raise InputError(f"{path}: {line}{field}invalid YAML: {_without_quotes(problem)}") from None
     except RecursionError:
         raise InputError(f"{path}: {_too_deep()}") from None
     return Located(path, data, root, text)
@@ -218,18 +308,18 @@ class _Builder:
             self.written += 1
             return
         if node in self.open:
-            raise _Problem(_line(node), "an alias refers to the list or mapping it is in (a recursive structure)")
+            raise _Problem(_line(node), "an alias refers to the list or mapping it is in (a recursive structure)", node)
         if level >= MAX_DEPTH:
             raise _Problem(_line(node), _too_deep())
         if node.tag not in (SEQ, MAP):
-            raise _Problem(_line(node), _unsupported(node.tag))
+            raise _Problem(_line(node), _unsupported(node.tag), node)
         self.open.add(node)
         self.written += 1
         total, tallest = 1, 0
         for child in _children(node):
             if child in values:  # an alias of a node built before
                 if level + 1 + height[child] > MAX_DEPTH:
-                    raise _Problem(_line(child), _too_deep() + " (through aliases)")
+                    raise _Problem(_line(child), _too_deep() + " (through aliases)", child)
                 total += size[child]
                 tallest = max(tallest, height[child])
             elif type(child) is ScalarNode:  # most nodes: built here, without a call
@@ -243,7 +333,7 @@ class _Builder:
                 total += size[child]
                 tallest = max(tallest, height[child])
         if total > MAX_VALUES and total > self.written:
-            raise _Problem(_line(node), f"expands to more than {MAX_VALUES} values (an alias bomb?); write the values out")
+            raise _Problem(_line(node), f"expands to more than {MAX_VALUES} values (an alias bomb?); write the values out", node)
         self.open.discard(node)
         size[node], height[node] = total, tallest + 1
         if type(node) is SequenceNode:
@@ -261,7 +351,9 @@ def _children(node: Node) -> list[Node]:
 
 
 def _unsupported(tag: str) -> str:
-    return f"the tag {tag.replace(_TAG, '!!')} is not supported (write plain text, numbers, lists and mappings)"
+    shown = tag.replace(_TAG, "!!")
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"the tag {shown} is not supported (write plain text, numbers, lists and mappings)"
 
 
 def _scalar(node: ScalarNode) -> Any:
@@ -275,17 +367,19 @@ def _scalar(node: ScalarNode) -> Any:
     if tag == INT and text.isdecimal() and text.isascii() and (text[0] != "0" or text == "0") and len(text) <= MAX_DIGITS:
         return int(text)  # the common case; 012 is octal in YAML 1.1, so it takes the long way
     if tag not in (INT, FLOAT, BOOL):
-        raise _Problem(_line(node), _unsupported(tag))
+        raise _Problem(_line(node), _unsupported(tag), node)
     shown = text if len(text) <= 40 else text[:37] + "..."
-    if tag == INT and len(text.lstrip("+-").replace("_", "")) > MAX_DIGITS:
-        raise _Problem(_line(node), f"the integer {shown} has more than {MAX_DIGITS} digits (numbers must be of a sane size)")
+    digits = len(text.lstrip("+-").replace("_", ""))
+    if tag == INT and digits > MAX_DIGITS:
+        raise _Problem(_line(node), too_many_digits(digits), node)
     try:
         value = {INT: _SCALARS.construct_yaml_int, FLOAT: _SCALARS.construct_yaml_float, BOOL: _SCALARS.construct_yaml_bool}[tag](node)
     except (ValueError, KeyError, TypeError, OverflowError):
         kind = {INT: "an integer", FLOAT: "a number", BOOL: "true or false"}[tag]
-        raise _Problem(_line(node), f"{shown!r} is not {kind}") from None
+        raise _Problem(_line(node), f"{shown!r} is not {kind}", node) from None
     if tag == FLOAT and not math.isfinite(value):
-        raise _Problem(_line(node), f"{shown} is not a finite number (infinite and NaN values are not allowed)")
+        what = text if len(text) <= 12 else "the number"
+        raise _Problem(_line(node), f"{what} is not a finite number (infinite and NaN values are not allowed)", node)
     return value
 
 
@@ -311,12 +405,13 @@ def _mapping(node: MappingNode, values: dict[Node, Any]) -> dict:
         try:
             twice = key in written
         except TypeError:
-            raise _Problem(_line(key_node), "a key must be text or a number, not a list or mapping") from None
+            raise _Problem(_line(key_node), "a key must be text or a number, not a list or mapping", node) from None
         if twice:
             first = next(k for k, _v in pairs if not _is_merge(k) and _same_key(values[k], key))
             raise _Problem(
                 _line(key_node),
                 f"duplicate key {key_node.value!r} (first at line {_line(first)}); each key may appear only once in a mapping",
+                node,
             )
         written[key] = out[key] = values[value_node]
     return out
@@ -335,6 +430,16 @@ def _merged(key_node: Node, value_node: Node, values: dict[Node, Any]) -> list[d
     if not all(isinstance(s, MappingNode) for s in sources):
         raise _Problem(_line(key_node), "a merge key `<<` takes a mapping or a list of mappings (such as <<: *defaults)")
     return [values[s] for s in sources]
+
+
+def _safe_key(key_node: Node) -> Any:
+    """A key for a message: its value, or its text as written when it is no valid scalar."""
+    if not isinstance(key_node, ScalarNode):
+        return "?"
+    try:
+        return _key_of(key_node)
+    except _Problem:
+        return key_node.value
 
 
 def _key_of(key_node: Node) -> Any:
