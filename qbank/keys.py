@@ -248,10 +248,11 @@ def resolve_secret(
         return check_strength(env[SECRET_ENV], f"${SECRET_ENV}"), f"${SECRET_ENV}"
     named = secret_file is not None
     path = Path(secret_file) if named else default_secret_file(blueprint)
-    return read_key_file(path, named=named, create=create, say=warn), str(path)
+    return read_key_file(path, named=named, create=create, say=warn, blueprint=blueprint), str(path)
 
 
-def read_key_file(path: Path, *, named: bool, create: bool = True, say: Callable[[str], None] = lambda m: None) -> bytes:
+def read_key_file(path: Path, *, named: bool, create: bool = True, say: Callable[[str], None] = lambda m: None,
+                  blueprint: Path | None = None) -> bytes:
     """The secret in the key file `path`, checked against the fingerprint its course records (see
     `fingerprint_file`). A missing key file is an error when its fingerprint is recorded (the course
     has a key: it was lost or moved) or when the user `named` it (a mistyped --secret-file); otherwise,
@@ -259,7 +260,7 @@ def read_key_file(path: Path, *, named: bool, create: bool = True, say: Callable
     line. An existing key file whose course records no fingerprint yet gets it recorded (courses from
     before fingerprints)."""
     path = Path(path)
-    record = fingerprint_file(path)
+    record = fingerprint_file(path, blueprint)
     recorded = read_fingerprint(record) if record is not None and os.path.lexists(record) else None
     if not os.path.lexists(path):
         if recorded is not None:
@@ -312,17 +313,18 @@ def key_fingerprint(secret: bytes) -> str:
     return "hmac-sha256:" + _mac(secret, "course-key-fingerprint")[:16].hex()
 
 
-def fingerprint_file(key: Path) -> Path | None:
+def fingerprint_file(key: Path, blueprint: Path | None = None) -> Path | None:
     """Where the fingerprint of the key file `key` is recorded: `.qbank-fingerprint` in the workspace
-    folder when `key` is a workspace's key file (qbank.yaml's `secret_file`: the workspace holding it,
-    or the one qbank runs in, for a key kept outside the course), else beside a key file named
-    `.qbank-secret` outside any workspace (a repository or folder used as a course); None for any
-    other file (a key of the user's own, named with --secret-file)."""
+    folder when `key` is a workspace's key file (qbank.yaml's `secret_file`: of the workspace holding
+    the key file, or the blueprint, or the one qbank runs in; a key may be kept outside the course),
+    else beside a key file named `.qbank-secret` outside any workspace (a repository or folder used as
+    a course); None for any other file (a key of the user's own, named with --secret-file)."""
     from .workspace import find_root, load, workspace_above
 
     key = Path(os.path.abspath(key))
     own = workspace_above(key.parent)
-    for root in dict.fromkeys(r for r in (own, find_root()) if r is not None):
+    course = workspace_above(Path(blueprint).parent) if blueprint is not None else None
+    for root in dict.fromkeys(r for r in (own, course, find_root()) if r is not None):
         if Path(os.path.abspath(load(root).secret_file)) == key:
             return root / FINGERPRINT_FILE_NAME
     if key.name == SECRET_FILE_NAME and own is None:

@@ -429,3 +429,243 @@ def test_a_new_key_file_git_would_commit_gets_a_warning(tmp_path):
     warnings.clear()
     resolve_secret(None, {}, None, course / "exams" / "quiz.yaml", warn=warnings.append)
     assert [w for w in warnings if w.startswith("warning")] == [] and key.exists()
+
+
+# --- the course's record of its key (issue 17: a lost key loses the exam) ---------------------------------
+
+from qbank.keys import fingerprint_file, key_fingerprint, new_key_file, read_fingerprint  # noqa: E402
+
+CREATED = ("created the secret key file {key} (keep it private and out of git) and recorded its fingerprint in {record} "
+           "(commit that file: it tells qbank the key exists)")
+
+
+def lost(key, record) -> str:
+    return (f"{key}: the key file is missing, but {record} records that the course has a key (fingerprint "
+            f"{read_fingerprint(record)[-12:]}): qbank never makes a new key in its place; restore the key file from "
+            f"your backup, or, to start the course over with a new key, run `qbank key new {key}` (exams built with "
+            "the old key still rebuild from their manifests)")
+
+
+def repository(tmp_path) -> tuple[Path, Path]:
+    """A course kept in a repository: the blueprint in exams/, the course folder marked by .git."""
+    course = tmp_path / "course"
+    (course / ".git").mkdir(parents=True)
+    (course / "exams").mkdir()
+    return course, course / "exams" / "quiz.yaml"
+
+
+def test_a_new_course_key_records_its_fingerprint_in_one_line(tmp_path):
+    course, blueprint = repository(tmp_path)
+    said = []
+    secret, source = resolve_secret(None, {}, None, blueprint, warn=said.append)
+    key, record = course / ".qbank-secret", course / ".qbank-fingerprint"
+    assert source == str(key) and said == [CREATED.format(key=key, record=record)]
+    assert read_fingerprint(record) == key_fingerprint(secret) and secret.decode() not in record.read_text()
+    assert record.read_text().startswith("# qbank: the fingerprint of this course's secret key file (.qbank-secret), not the key.")
+    said.clear()
+    assert resolve_secret(None, {}, None, blueprint, warn=said.append) == (secret, str(key)) and said == []
+
+
+def test_a_lost_key_file_is_an_error_never_a_new_key(tmp_path):
+    course, blueprint = repository(tmp_path)
+    resolve_secret(None, {}, None, blueprint, warn=quiet)
+    key, record = course / ".qbank-secret", course / ".qbank-fingerprint"
+    key.unlink()
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {}, None, blueprint, warn=quiet)
+    assert str(caught.value) == lost(key, record)
+    assert sorted(p.name for p in course.iterdir()) == [".git", ".qbank-fingerprint", "exams"]
+
+
+def test_a_lost_key_leaves_a_loose_course_where_it_was(tmp_path):
+    """In a folder with no qbank.yaml or .git, the key file itself marked the course: its fingerprint
+    marks it as well, so that losing the key never moves the course (and a new key) into exams/."""
+    course = tmp_path / "loose"
+    (course / "exams").mkdir(parents=True)
+    (course / ".qbank-secret").write_text(STRONG + "\n")
+    (course / ".qbank-secret").chmod(0o600)
+    blueprint = course / "exams" / "quiz.yaml"
+    said = []
+    assert resolve_secret(None, {}, None, blueprint, warn=said.append)[0] == STRONG.encode()
+    record = course / ".qbank-fingerprint"
+    assert said == [f"recorded the fingerprint of the key file {course / '.qbank-secret'} in {record} (commit that file: "
+                    "it tells qbank the key exists, so that a lost key file is an error, never a new key)"]
+    (course / ".qbank-secret").unlink()
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {}, None, blueprint, warn=quiet)
+    assert str(caught.value) == lost(course / ".qbank-secret", record)
+    assert not (course / "exams" / ".qbank-secret").exists()
+
+
+def test_a_key_file_that_is_not_the_recorded_one_is_an_error(tmp_path):
+    course, blueprint = repository(tmp_path)
+    resolve_secret(None, {}, None, blueprint, warn=quiet)
+    key, record = course / ".qbank-secret", course / ".qbank-fingerprint"
+    key.write_text(HEX32 + "\n")  # a key made by hand after the first was lost
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {}, None, blueprint, warn=quiet)
+    assert str(caught.value) == (
+        f"{key}: this is not the course's key: {record} records another one (fingerprint {read_fingerprint(record)[-12:]}); "
+        f"restore the course's key file, or, if the course uses this key from now on, delete {record} and build again "
+        "(qbank records this key then)")
+
+
+def test_a_named_key_file_must_exist(tmp_path):
+    """A mistyped --secret-file used to create a new key file there."""
+    typo = tmp_path / "corse.key"
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {}, typo, tmp_path / "x.yaml", warn=quiet)
+    assert str(caught.value) == f"{typo}: no such key file; check the path, or make a new key there with `qbank key new {typo}`"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_workspace_records_its_key_beside_qbank_yaml(tmp_path):
+    course = tmp_path / "course"
+    (course / "exams").mkdir(parents=True)
+    (course / "private").mkdir()
+    (course / "qbank.yaml").write_text("course: X\ndefaults:\n  secret_file: private/dl.key\n")
+    blueprint = course / "exams" / "quiz.yaml"
+    said = []
+    secret, source = resolve_secret(None, {}, None, blueprint, warn=said.append)
+    key, record = course / "private" / "dl.key", course / ".qbank-fingerprint"
+    assert Path(source).resolve() == key.resolve() and read_fingerprint(record) == key_fingerprint(secret)
+    assert fingerprint_file(key, blueprint) == record and fingerprint_file(tmp_path / "mine.key") is None
+    key.unlink()
+    with pytest.raises(InputError, match=r"the key file is missing, but .*course/.qbank-fingerprint records"):
+        resolve_secret(None, {}, None, blueprint, warn=quiet)
+
+
+@pytest.mark.parametrize("content", ["hmac-sha256:nothex\n", "", "# only a comment\n", "root:x:0:0:root:/root:/bin/bash\n"])
+def test_a_bad_fingerprint_file_is_one_clear_error_quoting_nothing(tmp_path, content):
+    course, blueprint = repository(tmp_path)
+    record = course / ".qbank-fingerprint"
+    record.write_text(content)
+    with pytest.raises(InputError) as caught:
+        resolve_secret(None, {}, None, blueprint, warn=quiet)
+    assert str(caught.value) == (f"{record}: not a qbank key fingerprint (expected one line `hmac-sha256:` and 32 hex "
+                                 "digits); restore it from git")
+    assert not (course / ".qbank-secret").exists()
+
+
+def test_key_new_never_replaces_a_key_and_records_the_fingerprint(tmp_path):
+    course, blueprint = repository(tmp_path)
+    key, record = course / ".qbank-secret", course / ".qbank-fingerprint"
+    said = []
+    secret = new_key_file(key, said.append)
+    assert key.stat().st_mode & 0o777 == 0o600 and read_fingerprint(record) == key_fingerprint(secret)
+    assert said == [f"wrote a new secret key file {key} (mode 0600: keep it private, backed up and out of git)",
+                    f"recorded its fingerprint in {record} (commit that file)"]
+    with pytest.raises(InputError) as caught:
+        new_key_file(key, quiet)
+    assert str(caught.value) == (f"{key}: the file exists; `qbank key new` never replaces a key file (the exams built "
+                                 "with it need it); give the name of a new file")
+    assert key.read_bytes() == secret + b"\n"
+    key.unlink()  # lost: the way to start over
+    said.clear()
+    fresh = new_key_file(key, said.append)
+    assert said[1] == f"replaced the course's recorded fingerprint with this key's in {record} (commit that file)"
+    assert fresh != secret and resolve_secret(None, {}, None, blueprint, warn=quiet)[0] == fresh
+    own = tmp_path / "keys" / "midterm.key"  # a key of the user's own, for --secret-file
+    own.parent.mkdir()
+    said.clear()
+    new_key_file(own, said.append)
+    assert said[1] == f"it is not a course's key file, so no fingerprint is recorded: build with --secret-file {own}"
+    assert sorted(p.name for p in own.parent.iterdir()) == ["midterm.key"]
+
+
+def test_key_new_through_the_cli(tmp_path):
+    course, _ = repository(tmp_path)
+    proc = run_qbank("key", "new", ".qbank-secret", cwd=course)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "wrote a new secret key file .qbank-secret (mode 0600: keep it private, backed up and out of git)",
+        f"recorded its fingerprint in {course / '.qbank-fingerprint'} (commit that file)"]
+    proc = run_qbank("key", "new", ".qbank-secret", cwd=course)
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        "qbank: error: .qbank-secret: the file exists; `qbank key new` never replaces a key file (the exams built with "
+        "it need it); give the name of a new file"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_fresh_clone_of_this_repository_makes_its_own_key_and_says_so(tmp_path):
+    """`make exam` on a fresh clone: the repository commits no key and no fingerprint (every clone makes
+    its own key), so the first build makes both, says so in one line, and git ignores both."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    assert not (clone / ".qbank-secret").exists() and not (clone / ".qbank-fingerprint").exists()
+    said = []
+    resolve_secret(None, {}, None, clone / "bank" / "exams" / "demo.yaml", warn=said.append)
+    assert said == [CREATED.format(key=clone / ".qbank-secret", record=clone / ".qbank-fingerprint")]
+    status = subprocess.run(["git", "-C", str(clone), "status", "--porcelain", "--ignored"], capture_output=True, text=True, check=True)
+    assert sorted(status.stdout.splitlines()) == ["!! .qbank-fingerprint", "!! .qbank-secret"]
+
+
+# --- one key per output folder -------------------------------------------------------------------------
+
+TINY = "title: Tiny\noptions:\n  layout: compact\n  cover: false\nsections:\n  - slots:\n      - family: conv1d-forward\n        points: 4\n"
+
+
+def files(folder: Path) -> list[tuple[Path, bytes]]:
+    return sorted((p.relative_to(folder), p.read_bytes()) for p in folder.rglob("*") if p.is_file())
+
+
+def one_error(proc) -> str:
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.pdf
+def test_a_lost_key_never_costs_the_exam_through_the_cli(tmp_path):
+    """Before issue 17 a rebuild after the key file was lost made a new key silently and replaced the
+    output folder: the manifest and keys of the exam handed out were gone."""
+    course, blueprint = repository(tmp_path)
+    blueprint.write_text(TINY)
+    key, record, out = course / ".qbank-secret", course / ".qbank-fingerprint", course / "build" / "quiz"
+    proc = run_qbank("exam", "exams/quiz.yaml", "--versions", "2", "--out", "build/quiz", cwd=course)
+    assert proc.returncode == 0, proc.stderr
+    handed_out = files(out)
+    saved = tmp_path / "backup.key"
+    key.rename(saved)
+    assert one_error(run_qbank("exam", "exams/quiz.yaml", "--versions", "2", "--out", "build/quiz", cwd=course)) == \
+        "qbank: error: " + lost(key, record)
+    assert not key.exists() and files(out) == handed_out
+    assert CREATED.format(key=key, record=record) in proc.stderr.splitlines()  # what the first build said
+    typo = course / "backup.kye"
+    assert one_error(run_qbank("exam", "exams/quiz.yaml", "--out", "build/quiz", "--secret-file", str(typo), cwd=course)) == (
+        f"qbank: error: {typo}: no such key file; check the path, or make a new key there with `qbank key new {typo}`")
+    assert not typo.exists()
+    # the user starts over with a new key: the exam built with the old one is still never replaced
+    assert run_qbank("key", "new", str(key), cwd=course).returncode == 0
+    assert one_error(run_qbank("exam", "exams/quiz.yaml", "--versions", "2", "--out", "build/quiz", cwd=course)) == (
+        f"qbank: error: --out build/quiz: this folder holds an exam built with another secret key (its "
+        "instructor/manifest.json records another key's fingerprint), and replacing it would delete that exam's keys; "
+        "give the key file it was built with (--secret-file FILE), or another --out")
+    assert files(out) == handed_out
+    proc = run_qbank("exam", "exams/quiz.yaml", "--versions", "1", "--out", "build/other", cwd=course)
+    assert proc.returncode == 0, proc.stderr
+    assert one_error(run_qbank("rebuild", "build/other/instructor/manifest.json", "--out", "build/quiz", cwd=course)) == (
+        "qbank: error: --out build/quiz: this folder holds an exam built with another secret key (its "
+        "instructor/manifest.json records another key's fingerprint), and replacing it would delete that exam's keys; "
+        "give another --out")
+    assert files(out) == handed_out
+    # with the key it was built with, the folder is rebuilt as before, byte for byte
+    proc = run_qbank("exam", "exams/quiz.yaml", "--versions", "2", "--out", "build/quiz", "--secret-file", str(saved), cwd=course)
+    assert proc.returncode == 0, proc.stderr
+    assert files(out) == handed_out
+
+
+def test_a_quiz_built_with_another_key_is_never_replaced(tmp_path):
+    blueprint = tmp_path / "tiny.yaml"
+    blueprint.write_text(TINY)
+    quiz = tmp_path / "quiz" / "tiny.xml"
+    proc = run_qbank("export", "moodle", str(blueprint), "--variants", "2", "--out", str(quiz), "--secret", HEX32)
+    assert proc.returncode == 0, proc.stderr
+    before = files(quiz.parent)
+    assert one_error(run_qbank("export", "moodle", str(blueprint), "--variants", "2", "--out", str(quiz),
+                               "--secret", HEX32[::-1])) == (
+        f"qbank: error: --out {quiz.parent}: this folder holds a quiz built with another secret key (its manifest.json "
+        "records another key's fingerprint), and replacing it would delete that quiz's keys; give the key file it was "
+        "built with (--secret-file FILE), or another --out")
+    assert files(quiz.parent) == before
+    proc = run_qbank("export", "moodle", str(blueprint), "--variants", "3", "--out", str(quiz), "--secret", HEX32)
+    assert proc.returncode == 0, proc.stderr  # the same key replaces it as before
