@@ -6,7 +6,13 @@ of a generated .tex file:
   for T1 and its companions (Latin scripts, their accents, common punctuation and symbols);
 - in bank LaTeX (questions, solutions, choices, parts, table cells): braces and math delimiters must
   balance, and commands that read or write files, or change how TeX reads its input, are refused;
-- names and header texts have length limits, and no word so long that it cannot break.
+- names and header texts have length limits, and no word so long that it cannot break;
+- links and images in bank LaTeX: `\\href` and `\\url` only to `http(s)` and `mailto` addresses written
+  out in braces; no image files (`\\includegraphics` of a URL, an absolute path, a `..` or any file:
+  qbank carries no course image files into its PDFs, site and LMS exports; figures are TikZ); no
+  MathJax-only commands that style or link (`\\style`, `\\class`, `\\cssId`, `\\require`); and none of
+  the placeholders the writers put figure files at (`@@PLUGINFILE@@`, `qbank-figure:`, Canvas's
+  `$IMS-CC-FILEBASE$`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,16 @@ FORBIDDEN = (
     "endinput", "newwrite", "newread", "pdfobj", "pdfliteral", "directlua", "makeatletter", "csname",
 )
 _COMMAND = re.compile(r"\\([A-Za-z@]+)")
+# links: the schemes a link in bank text may use (what a student may be sent to)
+LINK_SCHEMES = ("http://", "https://", "mailto:")
+LINK_COMMANDS = ("href", "url")
+IMAGE_COMMANDS = ("includegraphics", "includesvg", "includepdf", "pgfimage", "pgfdeclareimage", "epsfig", "epsfbox",
+                  "psfig", "graphicspath")
+# MathJax (Moodle's and Canvas's maths) knows these where TeX does not: CSS (a remote background image),
+# classes, ids and extensions loaded by name
+MATHJAX_ONLY = ("style", "class", "cssId", "require", "data")
+PLACEHOLDERS = re.compile(r"@@pluginfile@@|qbank-figure:|ims-cc-filebase|%24ims-cc", re.IGNORECASE)
+_URL_ESCAPES = re.compile(r"\\([%#_&~$])")
 MAX_NAME = 60
 MAX_WORD = 30
 
@@ -92,6 +108,7 @@ def check_latex(text: str, where: str) -> None:
         if name in FORBIDDEN:
             raise InputError(f"{where}: \\{name} is not allowed in bank text (it reads or writes files or "
                              "changes how TeX reads its input); write the content itself")
+    check_links(re.sub(r"(?<!\\)%.*", "", text), where)
     if "\\end{document}" in text:
         raise InputError(f"{where}: \\end{{document}} is not allowed in bank text")
     depth = 0
@@ -112,6 +129,74 @@ def check_latex(text: str, where: str) -> None:
             raise InputError(f"{where}: {text.count(open_)} {open_} but {text.count(close)} {close}; math must close in the same field")
     if len(re.findall(r"\\begin\{", body)) != len(re.findall(r"\\end\{", body)):
         raise InputError(f"{where}: \\begin{{...}} and \\end{{...}} do not pair up")
+
+
+_TOKEN = re.compile(r"\\(?:([A-Za-z@]+)|.)", re.S)  # a command, or an escaped character (`\\%`, `\\\\`)
+
+
+def check_links(body: str, where: str) -> None:
+    """Links and images of bank LaTeX (`body`: the text without its comments): see the module's
+    docstring."""
+    found = PLACEHOLDERS.search(body)
+    if found:
+        raise InputError(f"{where}: {found.group(0)!r} is a placeholder qbank's writers put figure files at; "
+                         "it may not appear in bank text")
+    for match in _TOKEN.finditer(body):
+        name = match.group(1)
+        if name in IMAGE_COMMANDS:
+            raise InputError(f"{where}: \\{name} is not allowed in bank text: an image must be the course's own, "
+                             "and qbank does not carry image files into its PDFs, site and LMS exports; draw the "
+                             "figure with TikZ (a tikzpicture), which every medium shows")
+        if name in MATHJAX_ONLY:
+            raise InputError(f"{where}: \\{name} is not allowed in bank text (the LMS's MathJax would style, link "
+                             "or load something with it; TeX does not know it)")
+        if name in LINK_COMMANDS:
+            address = _link_address(body, match.end())
+            problem = link_problem(address)
+            if problem:
+                raise InputError(f"{where}: \\{name}: {problem}")
+
+
+def _link_address(body: str, start: int) -> str | None:
+    """The address of `\\href[...]{ADDRESS}{...}` or `\\url{ADDRESS}` as a browser gets it (TeX's
+    escapes `\\%`, `\\#`, `\\_`, `\\&`, `\\~` read), or None when it is not written in braces."""
+    i = start
+    while i < len(body) and body[i] in " \t\n":
+        i += 1
+    if body[i : i + 1] == "[":
+        close = body.find("]", i)
+        i = close + 1 if close >= 0 else len(body)
+        while i < len(body) and body[i] in " \t\n":
+            i += 1
+    if body[i : i + 1] != "{":
+        return None
+    depth, j = 0, i
+    while j < len(body):
+        if body[j] == "\\":  # an escaped character or a command's backslash: never a brace
+            j += 2
+            continue
+        depth += (body[j] == "{") - (body[j] == "}")
+        if depth == 0:
+            return body[i + 1 : j]
+        j += 1
+    return None
+
+
+def link_problem(address: str | None) -> str | None:
+    """Why `address` (a link's target as written in LaTeX) may not be linked to, or None: only
+    http(s) and mailto addresses, written out (no commands, braces, spaces or control characters)."""
+    if address is None:
+        return "write the address in braces, such as \\url{https://example.org}"
+    shown = address if len(address) <= 60 else address[:57] + "..."
+    written = _URL_ESCAPES.sub(r"\1", address)
+    if "\\" in written or "{" in written or "}" in written:
+        return f"the address {shown!r} is made with commands or braces; write it out"
+    if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in written):
+        return f"the address {shown!r} holds spaces or control characters; write it without them (%20 for a space)"
+    if not written.lower().startswith(LINK_SCHEMES) or written.lower() in LINK_SCHEMES:
+        return (f"links in bank text go only to http://, https:// and mailto: addresses, not {shown!r} "
+                "(other schemes, such as javascript:, data: or file:, and relative links are refused)")
+    return None
 
 
 def _near(text: str, index: int) -> str:

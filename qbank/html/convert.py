@@ -731,7 +731,81 @@ def _fix_math(math: str) -> str:
     return _CELL_TEXT_ALIGN.sub(_cell_style, math) if "<mtd" in math else math
 
 
+# --- links and images: nothing live but http(s), mailto and the page's own anchors; no image but qbank's figures
+
+SAFE_LINK = re.compile(r"(?:https?://|mailto:|#)", re.IGNORECASE)
+_ATTRS = r"""((?:[^>"']|"[^"]*"|'[^']*')*)"""  # a tag's attributes, quotes read (a `>` may stand in a value)
+_LINK = re.compile(r"<a\b" + _ATTRS + r">(.*?)</a\s*>", re.S | re.I)
+_IMG = re.compile(r"<img\b" + _ATTRS + r">", re.S | re.I)
+_ATTR = re.compile(r"""\s([A-Za-z_:][-A-Za-z0-9_:.]*)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_URL_ATTRS = {"href", "src", "srcset", "xlink:href", "action", "formaction", "poster", "background", "data", "lowsrc", "dynsrc"}
+_OWN_FIGURE = re.compile(r"fig-[0-9a-f]{16}\.svg")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
+_RISKY = re.compile(r"<a\b|<img\b|\s(?:" + "|".join(sorted(_URL_ATTRS | {"style"})) + r"|on[a-z]+)\s*=", re.I)
+
+
+def safe_address(value: str, allowed: re.Pattern = SAFE_LINK) -> bool:
+    """Whether an attribute's address (as written in the HTML) is one a page may link to: read as a
+    browser reads it (entities decoded, spaces and control characters dropped), it starts with
+    http://, https://, mailto: or # (this page's own anchors, such as pandoc's footnotes)."""
+    plain = _CONTROL.sub("", htmlmod.unescape(value))
+    return bool(allowed.match(plain))
+
+
+def _attributes_safe(attrs: str, own_image: bool = False) -> bool:
+    for name, value in _ATTR.findall(attrs):
+        name, value = name.lower(), value.strip("\"'") if value[:1] in "\"'" else value
+        if name.startswith("on"):  # an event handler (pandoc never writes one)
+            return False
+        if name == "style" and re.search(r"url\s*\(|expression\s*\(|@import|\\", htmlmod.unescape(value), re.I):
+            return False
+        if name in _URL_ATTRS:
+            if own_image and name == "src":
+                if not _OWN_FIGURE.fullmatch(value):
+                    return False
+            elif not safe_address(value):
+                return False
+    return True
+
+
+def safe_links(text: str) -> str:
+    """HTML from pandoc with no live link but to http(s), mailto or the page's own anchors, and no
+    image but qbank's own figures (`fig-<hash>.svg`, before the caller places them): bank text is
+    checked at load (qbank.texcheck), and this holds whatever reaches the converter (a family's
+    template, a cache entry). A refused link keeps its text, unlinked; a refused image becomes the
+    word [image]."""
+    if not _RISKY.search(text):
+        return text
+
+    def link(match: re.Match) -> str:
+        if _attributes_safe(match.group(1)):
+            return match.group(0)
+        return f'<span class="qbank-link-removed">{match.group(2)}</span>'
+
+    def image(match: re.Match) -> str:
+        if _attributes_safe(match.group(1), own_image=True):
+            return match.group(0)
+        return '<span class="qbank-image-removed">[image]</span>'
+
+    text = _LINK.sub(link, _IMG.sub(image, text))
+    # any other element: an attribute that loads or links (a style's url(), an href on MathML) goes
+    return _ELEMENT.sub(_element_without_unsafe, text)
+
+
+_ELEMENT = re.compile(r"<(?!a\b|img\b)([A-Za-z][-A-Za-z0-9:]*)" + _ATTRS + r">", re.I)
+
+
+def _element_without_unsafe(match: re.Match) -> str:
+    attrs = match.group(2)
+    if "=" not in attrs or not _RISKY.search(attrs) or _attributes_safe(attrs):
+        return match.group(0)
+    kept = "".join(f" {n}={v}" for n, v in _ATTR.findall(attrs) if _attributes_safe(f" {n}={v}"))
+    closing = "/" if attrs.rstrip().endswith("/") else ""
+    return f"<{match.group(1)}{kept}{closing}>"
+
+
 def finish_html(text: str, figure_src: Callable[[str], str]) -> str:
+    text = safe_links(text)
     text = _FIGURE_SRC.sub(lambda m: f'src="{htmlmod.escape(figure_src(m.group(1)), quote=True)}"', text)
     text = _MATH.sub(lambda m: _display_box(_fix_math(m.group(0))), text)
     return text.strip() + "\n" if text.strip() else ""

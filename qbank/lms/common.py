@@ -150,8 +150,30 @@ def inline_html(fragment: str) -> str:
 
 def for_mathjax(html: str) -> str:
     """pandoc's HTML made ready for an LMS's MathJax: `\\allowbreak` (a line-break hint qbank's lists
-    carry, unknown to MathJax 2) dropped from the maths."""
-    return html.replace("\\allowbreak", "")
+    carry, unknown to MathJax 2) dropped from the maths; and nothing in it that the LMS or its MathJax
+    would turn into a link, a style or a file (see `inert`)."""
+    return inert(html.replace("\\allowbreak", ""))
+
+
+# MathJax's commands that link, style (a CSS background is a remote image), tag or load an extension:
+# bank text may not use them (qbank.texcheck); whatever else reaches a writer (a family's template)
+# shows them as text
+_MATHJAX_LIVE = re.compile(r"\\(href|url|style|class|cssId|require|data|unicode)(?![A-Za-z])")
+# the placeholders the LMSs replace by a file's address: only qbank's own figure references may hold them
+_PLACEHOLDERS = re.compile(r"@@PLUGINFILE@@|\$IMS-CC-FILEBASE\$|%24IMS-CC-FILEBASE%24", re.IGNORECASE)
+_STRAY_FIGURE_URL = re.compile(re.escape(FIGURE_URL) + r"(?!fig-[0-9a-f]{16}\.svg\")")
+
+
+def inert(html: str) -> str:
+    """HTML for an LMS with nothing live that qbank did not put there: MathJax's `\\href`, `\\style`,
+    `\\class`, `\\cssId`, `\\require`... written as text (`\\backslash`), the placeholders Moodle and
+    Canvas replace by a file's address (`@@PLUGINFILE@@`, `$IMS-CC-FILEBASE$`) escaped as entities so
+    that no text can point at a file (`@@PLUGINFILE@@/../../etc/passwd`), and `qbank-figure:` left only
+    in the `src` of qbank's own figures (`fig-<hash>.svg`), which each writer places. (Links and images
+    are made safe by the converter: qbank.html.convert.safe_links.)"""
+    html = _MATHJAX_LIVE.sub(lambda m: "\\backslash\\mathrm{" + m.group(1) + "}", html)
+    html = _PLACEHOLDERS.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group(0)), html)
+    return _STRAY_FIGURE_URL.sub("qbank&#45;figure:", html)
 
 
 def points_note(points: float) -> str:
