@@ -349,32 +349,57 @@ def check_same_key(out: Path, manifest_name: str, manifest: Mapping[str, Any], s
     path = Path(out) / manifest_name
     if not path.is_file():
         return
-    try:
-        old = json.loads(read_text(path, "manifest", max_bytes=200_000_000), parse_constant=_no_constant)
-    except (InputError, ValueError, RecursionError):
-        old = None
-    if not isinstance(old, dict):
+    recorded = _recorded_key(path)
+    if recorded is None:
         raise InputError(f"--out {out}: {path} cannot be read as a qbank manifest, so qbank cannot tell which key "
                          "built this folder, and replacing it could delete an exam's keys; give another --out")
-    recorded = old.get("secret_fingerprint")
-    digest = old["blueprint"].get("sha256") if isinstance(old.get("blueprint"), dict) else None
-    if not isinstance(recorded, str) or not isinstance(digest, str):
+    digest, fingerprint = recorded
+    if fingerprint is None or digest is None:
         return  # built before manifests recorded the key's fingerprint
     if digest == manifest["blueprint"]["sha256"] and isinstance(manifest.get("secret_fingerprint"), str):
-        same = hmac.compare_digest(recorded, manifest["secret_fingerprint"])
+        same = hmac.compare_digest(fingerprint, manifest["secret_fingerprint"])
     elif secret is not None:
-        same = fingerprint_matches(secret, digest, recorded)
+        same = fingerprint_matches(secret, digest, fingerprint)
     else:
         why = "of another blueprint" if digest != manifest["blueprint"]["sha256"] else "from before key fingerprints"
         raise InputError(f"--out {out}: this folder holds an exam (its {manifest_name}) and the manifest rebuilt is "
                          f"{why}, so a rebuild, which has no key, cannot tell whether one key built both; give another --out")
     if not same:
-        noun = "quiz" if "lms" in old else "exam"
+        noun = "exam" if manifest_name == EXAM_MANIFEST else "quiz"
         way_out = ("give the key file it was built with (--secret-file FILE), or another --out" if secret is not None
                    else "give another --out")
-        raise InputError(f"--out {out}: this folder holds {'a' if noun == 'quiz' else 'an'} {noun} built with another "
+        raise InputError(f"--out {out}: this folder holds {'an' if noun == 'exam' else 'a'} {noun} built with another "
                          f"secret key (its {manifest_name} records another key's fingerprint), and replacing it would "
                          f"delete that {noun}'s keys; {way_out}")
+
+
+# In a manifest as qbank writes it (json.dumps, indent 2) the blueprint's digest and the key's fingerprint
+# come before the versions, as top-level fields: indented by exactly two spaces after a line break, which
+# no JSON string holds raw. So the head of a large manifest is enough.
+_RECORDED_DIGEST = re.compile(r'\n  "blueprint": \{\n    "path": "(?:[^"\\]|\\.)*",\n    "sha256": "([0-9a-f]{64})"')
+_RECORDED_FINGERPRINT = re.compile(r'\n  "secret_fingerprint": "(scrypt:[0-9a-f]{32})"')
+
+
+def _recorded_key(path: Path) -> tuple[str | None, str | None] | None:
+    """(blueprint digest, secret fingerprint) recorded in the manifest `path` (None for a field it lacks),
+    or None when it cannot be read as a manifest."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1_000_000).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    digest, fingerprint = _RECORDED_DIGEST.search(head), _RECORDED_FINGERPRINT.search(head)
+    if digest and fingerprint:
+        return digest.group(1), fingerprint.group(1)
+    try:  # written by hand, or by an older qbank: read it whole
+        old = json.loads(read_text(path, "manifest", max_bytes=200_000_000), parse_constant=_no_constant)
+    except (InputError, ValueError, RecursionError):
+        return None
+    if not isinstance(old, dict):
+        return None
+    recorded = old.get("secret_fingerprint")
+    digest_found = old["blueprint"].get("sha256") if isinstance(old.get("blueprint"), dict) else None
+    return (digest_found if isinstance(digest_found, str) else None, recorded if isinstance(recorded, str) else None)
 
 
 # --- make-ups -----------------------------------------------------------------------------------------

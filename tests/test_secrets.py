@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import errno
 import itertools
+import json
 import os
 import random
 import re
@@ -669,3 +670,38 @@ def test_a_quiz_built_with_another_key_is_never_replaced(tmp_path):
     assert files(quiz.parent) == before
     proc = run_qbank("export", "moodle", str(blueprint), "--variants", "3", "--out", str(quiz), "--secret", HEX32)
     assert proc.returncode == 0, proc.stderr  # the same key replaces it as before
+
+
+def test_the_key_check_reads_any_manifest_and_refuses_one_it_cannot_read(tmp_path):
+    from qbank.exam import EXAM_MANIFEST, check_same_key
+
+    digest = "d" * 64
+    mine = {"blueprint": {"path": "x.yaml", "sha256": digest}, "secret_fingerprint": secret_fingerprint(STRONG.encode(), digest)}
+    other = {**mine, "secret_fingerprint": secret_fingerprint(HEX16.encode(), digest)}
+    out = tmp_path / "out"
+    (out / "instructor").mkdir(parents=True)
+    manifest = out / EXAM_MANIFEST
+    refused = (f"--out {out}: this folder holds an exam built with another secret key (its instructor/manifest.json "
+               "records another key's fingerprint), and replacing it would delete that exam's keys; give the key file "
+               "it was built with (--secret-file FILE), or another --out")
+    for write in (lambda m: json.dumps(m, indent=2), lambda m: json.dumps(m, indent=4, sort_keys=True), json.dumps):
+        manifest.write_text(write(other))  # as qbank writes it (its head is read), or by hand (read whole)
+        with pytest.raises(InputError) as caught:
+            check_same_key(out, EXAM_MANIFEST, mine, STRONG.encode())
+        assert str(caught.value) == refused
+        manifest.write_text(write(mine))
+        check_same_key(out, EXAM_MANIFEST, mine, STRONG.encode())
+    manifest.write_text(json.dumps({"blueprint": {"path": "x.yaml", "sha256": digest}}))  # before fingerprints
+    check_same_key(out, EXAM_MANIFEST, mine, STRONG.encode())
+    manifest.write_text('{"blueprint": ')
+    with pytest.raises(InputError) as caught:
+        check_same_key(out, EXAM_MANIFEST, mine, STRONG.encode())
+    assert str(caught.value) == (f"--out {out}: {manifest} cannot be read as a qbank manifest, so qbank cannot tell "
+                                 "which key built this folder, and replacing it could delete an exam's keys; give another --out")
+    # another blueprint: the new key is fingerprinted with the old folder's salt; a rebuild has no key to do so
+    elsewhere = {**mine, "blueprint": {"path": "y.yaml", "sha256": "e" * 64},
+                 "secret_fingerprint": secret_fingerprint(STRONG.encode(), "e" * 64)}
+    manifest.write_text(json.dumps(mine, indent=2))
+    check_same_key(out, EXAM_MANIFEST, elsewhere, STRONG.encode())
+    with pytest.raises(InputError, match="cannot tell whether one key built both; give another --out"):
+        check_same_key(out, EXAM_MANIFEST, elsewhere, None)
