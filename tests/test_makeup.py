@@ -124,6 +124,25 @@ def test_two_makeups_of_one_exam_differ_when_the_second_names_the_first(tmp_path
     assert [e["folder"] for e in second["makeup_for"]] == ["exam", "makeup-1"]
 
 
+def test_a_makeup_of_another_blueprint_or_key_says_so(tmp_path):
+    """Another blueprint is allowed (a make-up may swap a question): numbers are compared family by
+    family, whatever the slot. Another key is allowed too, but the slot structures then differ."""
+    from qbank.exam import makeup_notes
+
+    exam = plan_exam(load_blueprint(tiny(tmp_path)), 8, SECRET)
+    swapped = tmp_path / "swapped.yaml"
+    swapped.write_text(TINY.replace("      - item: why-convolutions-for-images-mc\n", "      - family: beam-search\n        points: 6\n"))
+    other_key = bytes(reversed(SECRET))
+    makeup = plan_exam(load_blueprint(swapped), 4, other_key, earlier=earlier_exams([("build/exam", exam)]))
+    assert not family_params(makeup) & family_params(exam)
+    assert makeup_notes(makeup, other_key) == [
+        "note: build/exam was built from another blueprint (" + str(tmp_path / "tiny.yaml") + "); the make-up's numbers "
+        "are still checked against every version of it, family by family",
+        "note: build/exam was built with another secret key, so the make-up's slot structures (sizes, strides, ...) may "
+        "differ from the exam's; build with the exam's key file for the same shapes",
+        "make-up: new version codes and numbers, none of the 8 version(s) of the exam(s) made up for"]
+
+
 @pytest.mark.pdf
 def test_a_makeup_through_the_cli_shares_no_code_and_no_numbers(tmp_path):
     blueprint = tiny(tmp_path)
