@@ -8,6 +8,7 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .coursecode import region_of
 from .errors import FamilyError, GenerationError, InputError, QbankError, VerificationError
 from .family import Family, Part
 from .memo import active_memo
@@ -56,14 +57,16 @@ def fresh_draw(
     constraints: Mapping[str, Any] | None = None,
     structure: Mapping[str, Any] | None = None,
 ) -> Variant:
-    """`draw`, computed: sampled, solved and verified now."""
+    """`draw`, computed: sampled, solved and verified now, as one run of course code (qbank.coursecode:
+    one time limit for the whole draw, rejected draws included; prints to stderr; no exits)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InputError(f"seed: expected a non-negative integer, got {seed!r}")
     pinned = dict(pinned or {})
     rng = rng_for(fam.id, seed)
     structure = dict(structure or {})
-    params, answers = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
-    verify(fam, seed, params, answers)
+    with region_of(fam, f"the draw of seed {seed}"):
+        params, answers = _usable_params(fam, seed, rng, pinned, constraints or {}, structure)
+        verify(fam, seed, params, answers)
     return Variant(family=fam.id, seed=seed, params=params, answers=answers, pinned=tuple(sorted(pinned)))
 
 
@@ -73,9 +76,12 @@ MAX_DEPTH = 50  # params and answers are lists of lists at most; deeper is a bug
 
 def _call(fam: Family, what: str, method, argument):
     """A family's own code raising an ordinary exception: one line naming the family, the method and
-    the line of the family's file where it happened (QBANK_DEBUG=1 still shows the traceback)."""
+    the line of the family's file where it happened (QBANK_DEBUG=1 still shows the traceback). Any
+    other way out (sys.exit, a BaseException, running out of time) is a FamilyError too
+    (qbank.coursecode)."""
     try:
-        return method(argument)
+        with region_of(fam, what):
+            return method(argument)
     except QbankError:
         raise
     except Exception as exc:
@@ -208,7 +214,8 @@ def _usable_params(
 
 
 def matches_structure(fam: Family, params: Mapping[str, Any], structure: Mapping[str, Any]) -> bool:
-    features = fam.structure_of(params)
+    with region_of(fam, "structure_of()"):
+        features = fam.structure_of(params)
     return all(features.get(name) == value for name, value in structure.items())
 
 
@@ -238,7 +245,8 @@ def within(params: Mapping[str, Any], constraints: Mapping[str, Any]) -> bool:
 
 def _validated(fam: Family, params: dict[str, Any], pinned: Mapping[str, Any], seed: int) -> dict[str, Any]:
     try:
-        return fam.validate(params)
+        with region_of(fam, "validate()"):
+            return fam.validate(params)
     except ParamError as exc:
         field = exc.field.split("[")[0].split(".")[0]
         if field in pinned or not pinned:
@@ -252,7 +260,9 @@ def _validated(fam: Family, params: dict[str, Any], pinned: Mapping[str, Any], s
 
 
 def verify(fam: Family, seed: int, params: Mapping[str, Any], answers: Mapping[str, Any]) -> None:
-    """Run the family's independent check; any failure becomes a VerificationError naming family and seed."""
+    """Run the family's independent check; any failure becomes a VerificationError naming family and seed.
+    The check is course code like a draw (qbank.coursecode), with a time limit of its own when it runs
+    apart from one (a rebuild verifying a manifest)."""
     missing = sorted(set(fam.answers) - set(answers))
     extra = sorted(set(answers) - set(fam.answers))
     if missing or extra:
@@ -264,7 +274,8 @@ def verify(fam: Family, seed: int, params: Mapping[str, Any], answers: Mapping[s
     if problem:
         raise FamilyError(problem)
     try:
-        fam.check(params, answers)
+        with region_of(fam, "check()"):
+            fam.check(params, answers)
     except QbankError:
         raise
     except Exception as exc:  # AssertionError from a check, or anything the second engine raised
@@ -275,7 +286,8 @@ def verify(fam: Family, seed: int, params: Mapping[str, Any], answers: Mapping[s
 def part_specs(fam: Family, params: Mapping[str, Any]) -> tuple[Part, ...]:
     """The family's parts for these params, checked against the card: known answers, none asked twice,
     positive weights."""
-    parts = tuple(fam.parts(params))
+    with region_of(fam, "parts()"):
+        parts = tuple(fam.parts(params))
     seen: set[str] = set()
     for index, part in enumerate(parts):
         if not isinstance(part, Part):

@@ -6,7 +6,10 @@
 - One pdflatex pass per document; a second only when the document uses cross-references that the
   first pass left unresolved. Never more than two.
 - A content-addressed cache: a PDF whose .tex (with the format and the engine) is unchanged is copied,
-  not compiled again (``cache=False`` forces a compile).
+  not compiled again (``cache=False`` forces a compile). PDFs and formats are kept signed (qbank.cache):
+  a cached PDF is used only when its MAC holds, and pdflatex loads a format only from a private copy
+  of a verified entry, never from the cache folder itself.
+
 - Documents compile in parallel, each in its own folder; the output folder is replaced as a whole
   only when every document of the batch succeeded (qbank.publish). On an error the work folder is
   kept as ``<out>.failed/`` (with the .tex and .log) and one clear message names the document, the
@@ -21,6 +24,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import cache as signed
 from .errors import LatexError
 from .progress import QUIET, Reporter
 from .publish import keep_failed, output_folder
@@ -43,7 +48,8 @@ FORMAT_TIMEOUT_S = 300  # building the shared format: once per preamble
 # A document's time limit: enough for a slow machine with every core busy, far less than a loop costs.
 BASE_TIMEOUT_S = 30
 TIMEOUT_S_PER_KB = 0.5
-CACHE_VERSION = "1"  # bump when the way PDFs are produced changes
+CACHE_VERSION = "2"  # bump when the way PDFs are produced changes (2: signed entries, qbank.cache)
+FORMAT_VERSION = "2"  # of the names of precompiled preambles (2: signed entries)
 # A document that uses any of these needs the .aux of a first pass to be right.
 _USES_REFERENCES = re.compile(r"\\(?:ref|pageref|eqref|numpages|gradetable|pointtable|numpoints|cite)\b")
 
@@ -114,26 +120,41 @@ class Compiler:
     # --- the preamble format ---------------------------------------------------------------------
 
     def format_for(self, tex: str) -> str | None:
-        """The name of a format holding this document's preamble, built on first use; None when the
-        document has no dump point or the format cannot be built (then documents compile plainly)."""
+        """The name of a format holding this document's preamble, ready in `format_dir` for pdflatex
+        (verified, or built on first use); None when the document has no dump point or the format cannot
+        be built (then documents compile plainly)."""
+        return self._format(tex, trusted=True)
+
+    def format_name(self, tex: str) -> str | None:
+        """`format_for`'s name without reading the kept format (a cached PDF's key needs only the name)."""
+        return self._format(tex, trusted=False)
+
+    def _format(self, tex: str, trusted: bool) -> str | None:
         if ENDOFDUMP not in tex:
             return None
         preamble = tex.split(ENDOFDUMP, 1)[0]
-        key = hashlib.sha256(f"{engine_version()}\0{preamble}".encode()).hexdigest()[:20]
+        key = hashlib.sha256(f"{FORMAT_VERSION}\0{engine_version()}\0{preamble}".encode()).hexdigest()[:20]
+        name = f"qbank-{key}"
         with self._lock:
             if key not in self._formats:
-                self._formats[key] = self._build_format(f"qbank-{key}", preamble)
+                kept = self.format_cache / f"{name}.fmt"
+                if not trusted and _own_file(kept):
+                    return name  # verified (or replaced by a fresh build) before any compile uses it
+                self._formats[key] = name if _unpack_format(kept) else self._build_format(name, preamble)
             return self._formats[key]
 
     @property
-    def format_dir(self) -> Path:
+    def format_cache(self) -> Path:
+        """Where formats are kept between builds (signed entries)."""
         return self.cache_dir / "formats"
 
+    @property
+    def format_dir(self) -> Path:
+        """Where pdflatex finds the formats (TEXFORMATS): this process's private copies of verified ones."""
+        return _private_formats()
+
     def _build_format(self, name: str, preamble: str) -> str | None:
-        if (self.format_dir / f"{name}.fmt").is_file():
-            return name
         try:
-            self.format_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix="qbank-format-") as work:
                 source = Path(work) / "preamble.tex"
                 source.write_text(preamble + ENDOFDUMP + "\n\\begin{document}\\end{document}\n", encoding="utf-8")
@@ -146,6 +167,7 @@ class Compiler:
                 built = Path(work) / f"{name}.fmt"
                 if proc.returncode != 0 or not built.is_file():
                     raise RuntimeError((proc.stdout or "").strip().splitlines()[-1:] or "no format written")
+                signed.store(self.format_cache / f"{name}.fmt", built.read_bytes())
                 os.replace(built, self.format_dir / f"{name}.fmt")
             return name
         except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -161,13 +183,20 @@ class Compiler:
         return self.cache_dir / "pdf" / key[:2] / f"{key}.pdf"
 
     def take_cached(self, doc: Document, copy: Callable[[Path], object]) -> bool:
-        """Hand the cached PDF of `doc` to `copy` (a function of its path), if the cache has it."""
+        """Hand the cached PDF of `doc` to `copy` (a function of a path: a private copy of the verified
+        entry), if the cache has it and its MAC holds."""
         if not self.use_cache:
             return False
-        cached = self._cache_path(doc, self.format_for(doc.tex))
-        if not cached.is_file():
+        pdf = signed.load(self._cache_path(doc, self.format_name(doc.tex)))
+        if pdf is None:
             return False
-        copy(cached)
+        fd, verified = tempfile.mkstemp(prefix="qbank-cached-", suffix=".pdf")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pdf)
+            copy(Path(verified))
+        finally:
+            os.unlink(verified)
         with self._lock:
             self.cached += 1
         return True
@@ -239,34 +268,64 @@ def needs_second_pass(tex: str, log: str) -> bool:
     return "Rerun to get" in log and bool(_USES_REFERENCES.search(tex))
 
 
-def cache_store(path: Path, text: str) -> None:
-    """Write one cache entry atomically (a reader sees the whole entry or none); a cache that cannot
-    be written only costs speed, so an error is ignored and leaves no temporary file behind."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.suffix.lstrip('.') or 'entry'}-", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+def cache_store(path: Path, text: str | bytes) -> None:
+    """Write one cache entry, signed and atomically (qbank.cache.store); read it with cache_load. A
+    cache that cannot be written only costs speed, so an error is ignored."""
+    signed.store(path, text)
+
+
+def cache_load(path: Path) -> str | None:
+    """The text of a cache entry written by cache_store, if it is there and its MAC holds."""
+    return signed.load_text(path)
 
 
 def _store(pdf: Path, cached: Path) -> None:
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".pdf-", dir=cached.parent)
-        os.close(fd)
-        shutil.copyfile(pdf, tmp)
-        os.replace(tmp, cached)
+        data = pdf.read_bytes()
     except OSError:
-        pass  # a cache that cannot be written only costs speed
+        return  # a cache that cannot be written only costs speed
+    signed.store(cached, data)
+
+
+_formats_folder: Path | None = None
+
+
+def _private_formats() -> Path:
+    """This process's folder of verified formats (0700, removed at exit): pdflatex reads a format from
+    here, never from a cache folder that someone else might write between the check and the read."""
+    global _formats_folder
+    if _formats_folder is None or not _formats_folder.is_dir():
+        import atexit
+
+        _formats_folder = Path(tempfile.mkdtemp(prefix="qbank-formats-"))
+        atexit.register(shutil.rmtree, _formats_folder, True)
+    return _formats_folder
+
+
+def _own_file(path: Path) -> bool:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid()
+
+
+def _unpack_format(kept: Path) -> bool:
+    """Copy a kept format whose MAC holds into the private folder; False when there is none to trust."""
+    target = _private_formats() / kept.name
+    if target.is_file():
+        return True
+    data = signed.load(kept)
+    if data is None:
+        return False
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".fmt-", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except OSError:
+        return False
+    return True
 
 
 def build_pdfs(

@@ -14,8 +14,12 @@ by the SHA-256 of everything that made them:
 
 Change any byte of those and the key changes, so an entry is never stale. A family whose methods are
 not all defined in its module file (patched at run time, or inherited from elsewhere) is not cached
-at all. Entries are written atomically (a temporary file renamed into place); an entry that cannot
-be read, written or decoded only costs the time to compute it again.
+at all. Entries are signed and written atomically (qbank.cache): one whose MAC fails, or that another
+user wrote, is computed again and never used; one that cannot be read, written or decoded only costs
+the time to compute it again.
+
+The files hashed for the key are read in chunks of CHUNK_BYTES, and a file over MAX_HASHED_BYTES in a
+template folder (a stray data set, an 8 GB image) is an error naming it, not a read of it whole.
 """
 
 from __future__ import annotations
@@ -29,10 +33,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from . import cache as signed
+from .coursecode import ORIGINAL
+from .errors import InputError
 from .family import Family
 from .model import Variant, thaw
 
-FORMAT = "1"  # bump when the layout or the meaning of entries changes
+FORMAT = "2"  # bump when the layout or the meaning of entries changes (2: signed entries)
+CHUNK_BYTES = 1 << 20
+MAX_HASHED_BYTES = 64 << 20  # per file of a template folder or a family module: text and a few images
 LIBRARIES = ("numpy", "sympy", "jinja2", "pylatex")
 # The methods through which a family shapes a draw or a fragment; each must be the code of its file.
 FAMILY_METHODS = ("sample", "validate", "degenerate", "solve", "check", "context", "structure_of", "parts",
@@ -74,8 +83,45 @@ def canonical(value: Any) -> str | None:
 
 def _digest_files(digest: Any, files: list[Path], base: Path) -> None:
     for path in files:
-        digest.update(f"{path.relative_to(base)}\0{path.stat().st_size}\0".encode())
-        digest.update(path.read_bytes())
+        digest.update(f"{path.relative_to(base)}\0".encode())
+        size = digest_file(digest, path)
+        digest.update(f"\0{size}\0".encode())
+
+
+def digest_file(digest: Any, path: Path) -> int:
+    """Feed the bytes of `path` to `digest` in chunks; return how many. A file over MAX_HASHED_BYTES
+    (by its size, or by what it turns out to hold) is an InputError naming it; a file that is not a
+    regular one (a pipe put in place of it) is an OSError."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a pipe must not block the build
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path}: not a regular file")
+        if info.st_size > MAX_HASHED_BYTES:
+            raise _too_large(path, info.st_size)
+        total = 0
+        while chunk := handle.read(CHUNK_BYTES):
+            total += len(chunk)
+            if total > MAX_HASHED_BYTES:  # it grew while being read
+                raise _too_large(path, total)
+            digest.update(chunk)
+    return total
+
+
+def _too_large(path: Path, size: int) -> InputError:
+    return InputError(
+        f"{path}: {_size_text(size)}, more than qbank reads from a content folder ({_size_text(MAX_HASHED_BYTES)} "
+        "a file: every build hashes templates/ and generators/ for its cache); move it out of the folder"
+    )
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}".replace(".0 ", " ")
+    return f"{size} bytes"
 
 
 class Memo:
@@ -99,7 +145,8 @@ class Memo:
     # --- keys ----------------------------------------------------------------------------------------
 
     def code_digest(self) -> str:
-        """qbank's modules, the template folders and the library versions, read once per build."""
+        """qbank's modules, the template folders and the library versions, read once per build. A file
+        too large to hash is an InputError; one that cannot be read, an OSError (then nothing is kept)."""
         if self._code is None:
             from importlib import metadata
 
@@ -135,6 +182,7 @@ class Memo:
         try:
             code = self.code_digest()
         except OSError:  # a template or module that cannot be read: no key, no cache
+            self.enabled = False
             return None
         key = hashlib.sha256(f"{kind}\0{code}\0{' '.join(sources)}\0{text}".encode()).hexdigest()
         return self.root / kind / key[:2] / f"{key}.json"
@@ -147,9 +195,12 @@ class Memo:
         path = self._path(kind, request, families)
         if path is None:
             return None
+        kept = signed.load(path)  # only an entry whose MAC holds, written by this user
+        if kept is None:
+            return None
         try:
-            value = json.loads(path.read_bytes())["value"]
-        except (OSError, ValueError, KeyError, TypeError):
+            value = json.loads(kept)["value"]
+        except (ValueError, KeyError, TypeError):
             return None
         return value if shape(value) else None
 
@@ -157,13 +208,11 @@ class Memo:
         path = self._path(kind, request, families)
         if path is None:
             return
-        from .latex import cache_store
-
         try:
             text = json.dumps({"value": value}, allow_nan=False, separators=(",", ":"))
         except (ValueError, TypeError):
             return  # not JSON data: not kept (a cache only costs speed)
-        cache_store(path, text)
+        signed.store(path, text)
 
     # --- what is kept --------------------------------------------------------------------------------
 
@@ -173,6 +222,11 @@ class Memo:
         the bank and the blueprint as well as the exam's own. A verified draw is safe to keep for any
         caller, unlike a fragment, whose caller vouches for its verification (so fragments and
         versions are kept only where a memo is passed explicitly)."""
+        if self.enabled:
+            try:
+                self.code_digest()  # a file too large to hash is an error of its own, before any draw
+            except OSError:
+                self.enabled = False  # one that cannot be read: nothing is kept (a cache only costs speed)
         token = _ACTIVE.set(self if self.enabled else None)
         try:
             yield self
@@ -216,10 +270,14 @@ def _family_source_digest(fam: Family) -> str | None:
         return None
     allowed = {os.path.realpath(source), os.path.realpath(sys.modules[Family.__module__].__file__)}
     for name in FAMILY_METHODS:
-        code = getattr(getattr(cls, name, None), "__code__", None)
+        method = getattr(cls, name, None)
+        method = getattr(method, ORIGINAL, method)  # the family's own function, not qbank's guard around it
+        code = getattr(method, "__code__", None)
         if code is None or os.path.realpath(code.co_filename) not in allowed:
             return None
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+        digest_file(digest, Path(source))
     except OSError:
         return None
+    return digest.hexdigest()

@@ -1,4 +1,8 @@
-"""Discovery: load every generator module (built-in and an instructor's own) through one path."""
+"""Discovery: load every generator module (built-in and an instructor's own) through one path.
+
+Loading a module and every method of the families it registers run as course code (qbank.coursecode):
+with a time limit, prints sent to stderr, and no way to end qbank (sys.exit is an error naming the
+file and line)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .coursecode import draw_timeout, guard_family_class, module_region
 from .errors import FamilyError
 from .family import REGISTRY, Family
 from .paths import generator_files
@@ -18,10 +23,12 @@ _loaded = False
 def load_families() -> dict[str, Family]:
     """Import each generators/*.py once; their @register decorators fill the registry. A module that
     cannot be imported is a FamilyError naming its file and line: the line of a syntax error, else
-    the deepest line of that file the error passed through."""
+    the deepest line of that file the error passed through. The families' methods are then guarded
+    (qbank.coursecode.guard_family_class)."""
     global _loaded
     if _loaded:
         return REGISTRY
+    draw_timeout()  # a bad QBANK_DRAW_TIMEOUT is an error of its own, not one of the first module
     for path in generator_files():
         # A private module name per file: nothing called `generators` ever enters sys.modules.
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
@@ -30,8 +37,10 @@ def load_families() -> dict[str, Family]:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
+        before = set(REGISTRY)
         try:
-            spec.loader.exec_module(module)
+            with module_region(path):
+                spec.loader.exec_module(module)
         except FamilyError:
             sys.modules.pop(name, None)
             raise
@@ -43,9 +52,13 @@ def load_families() -> dict[str, Family]:
             line = f": line {exc.lineno}" if exc.lineno else ""
             text = f" in `{_one_line(exc.text, 80)}`" if exc.text and exc.text.strip() else ""
             raise FamilyError(f"{where}{line}: syntax error in generator module: {_one_line(exc.msg)}{text}") from None
-        except (Exception, SystemExit) as exc:  # SystemExit: a module calling sys.exit() must not end qbank quietly
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit: a module calling sys.exit() must not end qbank quietly
             sys.modules.pop(name, None)
             raise _load_error(path, exc) from None
+        for family_id in set(REGISTRY) - before:
+            guard_family_class(type(REGISTRY[family_id]))
     _loaded = True
     return REGISTRY
 

@@ -18,8 +18,11 @@ settings.register_profile("qbank", derandomize=True, deadline=None)
 settings.load_profile("qbank")
 
 ROOT = Path(__file__).resolve().parent.parent
-# One PDF and format cache for the test session, apart from the user's own (~/.cache/qbank).
-os.environ.setdefault("QBANK_CACHE", tempfile.mkdtemp(prefix="qbank-test-cache-"))
+# One PDF and format cache for the test session, apart from the user's own (~/.cache/qbank), with a
+# cache key of its own (qbank.cache: $XDG_CONFIG_HOME/qbank/cache.key).
+if not os.environ.get("QBANK_CACHE"):
+    os.environ["QBANK_CACHE"] = tempfile.mkdtemp(prefix="qbank-test-cache-")
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="qbank-test-config-")
 QBANK = [sys.executable, "-m", "qbank.cli"]
 
 

@@ -953,10 +953,9 @@ class _HtmlCache:
         return self.dir / key[:2] / f"{key}.html"
 
     def get(self, tex: str) -> str | None:
-        try:
-            return self._path(tex).read_text(encoding="utf-8")
-        except OSError:
-            return None
+        from ..latex import cache_load
+
+        return cache_load(self._path(tex))  # only an entry whose MAC holds (qbank.cache)
 
     def put(self, tex: str, html_text: str) -> None:
         from ..latex import cache_store

@@ -35,6 +35,7 @@ from ..latex import (
     Compiler,
     Document,
     _tex_env,
+    cache_load,
     default_cache_dir,
     describe_error,
     describe_timeout,
@@ -49,7 +50,7 @@ PREAMBLE_TEMPLATE = "documents/preamble.tex.j2"
 # 11pt like the exam documents, so that `font=\small` in a picture is the size it is on paper
 # tikz: every tikzpicture is a page of its own, cropped to it (so several figures can share one run)
 DOCUMENT_CLASS = "\\documentclass[11pt,border=1pt,tikz]{standalone}"
-SVG_CACHE_VERSION = "1"  # bump when the way SVGs are produced or rewritten changes
+SVG_CACHE_VERSION = "2"  # bump when the way SVGs are produced or rewritten changes (2: signed entries)
 PDFTOCAIRO_TIMEOUT_S = 60
 BATCH_SIZE = 24  # figures per TeX run: fewer runs, but a failing batch is compiled again figure by figure
 BATCH_TIMEOUT_S_PER_FIGURE = 2
@@ -287,8 +288,9 @@ def compile_figures(
     svgs: dict[str, str] = {}
     todo: list[Figure] = []
     for figure in unique:
-        if cache and paths[figure.name].is_file():
-            svgs[figure.name] = paths[figure.name].read_text(encoding="utf-8")
+        kept = cache_load(paths[figure.name]) if cache else None  # only an entry whose MAC holds (qbank.cache)
+        if kept is not None:
+            svgs[figure.name] = kept
         else:
             todo.append(figure)
     if todo:
