@@ -316,8 +316,7 @@ def key_fingerprint(secret: bytes) -> str:
 def fingerprint_file(key: Path, blueprint: Path | None = None) -> Path | None:
     """Where the fingerprint of the key file `key` is recorded: `.qbank-fingerprint` in the workspace
     folder when `key` is a workspace's key file (qbank.yaml's `secret_file`: of the workspace holding
-    the key file, or the blueprint, or the one qbank runs in; a key may be kept outside the course),
-    else beside a key file named `.qbank-secret` outside any workspace (a repository or folder used as
+    the key file, or the blueprint, or the one qbank runs in), else beside a key file named `.qbank-secret` outside any workspace (a repository or folder used as
     a course); None for any other file (a key of the user's own, named with --secret-file)."""
     from .workspace import find_root, load, workspace_above
 
