@@ -531,14 +531,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .interrupts import Terminated, installed
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with installed():  # Ctrl-C and SIGTERM: one exception, so that the same clean-up runs for both
+            return args.run(args)
     except QbankError as exc:
+        REPORTER.end_line()
         print(f"qbank: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        REPORTER.end_line()
+        print("qbank: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
+        REPORTER.end_line()
         print("qbank: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `qbank draw ... --format json | head`: the reader left; not an error of ours

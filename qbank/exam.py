@@ -298,7 +298,7 @@ def build_exam(
     from .plan import plan_exam
     from .publish import check_output_dir
 
-    check_output_dir(Path(out))  # before any work
+    check_output_dir(Path(out), "exam")  # before any work
     earlier = load_earlier_exams(makeup_for, Path(out)) if makeup_for else None
     memo = Memo(enabled=build.cache)  # verified draws, fragments and documents of an earlier build
     with memo.keeping_draws():  # the blueprint's and the bank's checks draw too
@@ -496,7 +496,7 @@ def rebuild_exam(manifest_path: Path, out: Path, build: BuildOptions = BuildOpti
     from .publish import check_output_dir
 
     path = Path(manifest_path)
-    check_output_dir(Path(out))
+    check_output_dir(Path(out), "exam")
     manifest = read_manifest(path)
     check_same_key(Path(out), EXAM_MANIFEST, manifest, None)
     _grading_from_cards(manifest)

@@ -9,21 +9,25 @@
   not compiled again (``cache=False`` forces a compile). PDFs and formats are kept signed (qbank.cache):
   a cached PDF is used only when its MAC holds, and pdflatex loads a format only from a private copy
   of a verified entry, never from the cache folder itself.
-
 - Documents compile in parallel, each in its own folder; the output folder is replaced as a whole
   only when every document of the batch succeeded (qbank.publish). On an error the work folder is
   kept as ``<out>.failed/`` (with the .tex and .log) and one clear message names the document, the
   family and seed (or bank item) of the offending fragment, the line and TeX's complaint.
 - TeX runs sandboxed: it reads and writes only its own folder and the TeX installation, never runs
   shell commands, and gets a time limit scaled to the document (seconds, not minutes).
+- The first document that fails (a LaTeX error, or a loop that runs out of time) stops the build at
+  once: every later document's pdflatex is killed or never started; Ctrl-C and SIGTERM kill them all
+  (qbank.interrupts), so no pdflatex outlives its build.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -36,6 +40,7 @@ from typing import Callable
 from . import cache as signed
 from .errors import LatexError
 from .progress import QUIET, Reporter
+from .interrupts import held
 from .publish import keep_failed, output_folder
 from .render import FIELD_MARKER, MARKER
 
@@ -116,6 +121,8 @@ class Compiler:
         self._formats: dict[str, str | None] = {}
         self._lock = threading.Lock()
         self.compiled = self.cached = self.passes = 0
+        self.cutoff = math.inf  # documents after this one (their index in the build) are cancelled
+        self._running: dict[subprocess.Popen, int] = {}
 
     # --- the preamble format ---------------------------------------------------------------------
 
@@ -201,8 +208,55 @@ class Compiler:
             self.cached += 1
         return True
 
-    def compile(self, doc: Document, folder: Path) -> str | None:
-        """Write `folder/<stem>.pdf`; return None, or an error message (with `{staging}` for the log)."""
+    # --- running pdflatex, and stopping every run at once ----------------------------------------------
+
+    def run_tex(self, command: list[str], folder: Path, env: dict[str, str], limit: float, index: int = 0) -> subprocess.CompletedProcess | None:
+        """Run pdflatex for the document numbered `index` in its build (in a process group of its own,
+        killed whole on a timeout); None when the build was cancelled from before that document."""
+        with self._lock:
+            if index > self.cutoff:
+                return None
+            proc = subprocess.Popen(
+                command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
+            )
+            self._running[proc] = index
+        try:
+            try:
+                out, err = proc.communicate(timeout=limit)
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+                out, _ = proc.communicate()
+                if index > self.cutoff:
+                    return None
+                raise subprocess.TimeoutExpired(command, limit, output=out) from None
+        except BaseException:  # an interrupt in this thread: no pdflatex outlives the build
+            _kill(proc)
+            proc.wait()
+            raise
+        finally:
+            with self._lock:
+                self._running.pop(proc, None)
+        if index > self.cutoff:
+            return None
+        return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+    def cancel(self, after: float = -1) -> None:
+        """Stop every document after the one numbered `after` (all of them by default: Ctrl-C or
+        SIGTERM): kill their pdflatex now, start none of them. A failed document cancels those after it
+        and lets those before it finish, so that the error a build reports is always the same: that of
+        its first document that fails."""
+        with self._lock:
+            self.cutoff = min(self.cutoff, after)
+            running = [proc for proc, index in self._running.items() if index > self.cutoff]
+        for proc in running:
+            _kill(proc)
+
+    def compile(self, doc: Document, folder: Path, index: int = 0) -> str | None:
+        """Write `folder/<stem>.pdf`; return None, an error message (with `{staging}` for the log), or
+        CANCELLED when the build stopped before this document (numbered `index`) was done."""
+        if index > self.cutoff:
+            return CANCELLED
         target = folder / f"{doc.stem}.pdf"
         if self.take_cached(doc, lambda cached: shutil.copyfile(cached, target)):
             return None
@@ -215,12 +269,11 @@ class Compiler:
         limit = document_timeout(doc.tex)
         for attempt in (1, 2):
             try:
-                proc = subprocess.run(
-                    command, cwd=folder, env=env, capture_output=True, text=True, errors="replace",
-                    timeout=limit, stdin=subprocess.DEVNULL,
-                )
+                proc = self.run_tex(command, folder, env, limit, index)
             except subprocess.TimeoutExpired as exc:
                 return describe_timeout(doc, exc.stdout, limit) + f" (log: {{staging}}/{doc.name}/{doc.stem}.log)"
+            if proc is None:
+                return CANCELLED
             with self._lock:
                 self.passes += 1
             log_path = folder / f"{doc.stem}.log"
@@ -233,6 +286,17 @@ class Compiler:
             self.compiled += 1
         _store(target, cached)
         return None
+
+
+CANCELLED = "cancelled"  # Compiler.compile's result for a document the build stopped before finishing
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill a pdflatex run and anything it started (its process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def document_timeout(tex: str) -> float:
@@ -336,7 +400,7 @@ def build_pdfs(
     jobs: int = 2,
     cache: bool = True,
     reporter: Reporter = QUIET,
-    kind: str = "documents",
+    kind: str = "draw",
 ) -> list[Path]:
     """Compile every document in a work folder beside out_dir; only if all succeed, publish the PDFs
     (and `extra_files`, name -> text, or a function of the folder holding the compiled PDFs that returns
@@ -345,8 +409,10 @@ def build_pdfs(
     ensure_latex()
     compiler = Compiler(use_cache=cache, reporter=reporter)
     with output_folder(Path(out_dir), kind) as stage:
-        work = Path(tempfile.mkdtemp(prefix=f".{stage.out.name}.work-", dir=stage.out.parent))
+        work = None
         try:
+            with held():  # the work folder exists only once `work` names it, so that it is removed
+                work = Path(tempfile.mkdtemp(prefix=f".{stage.out.name}.work-", dir=stage.out.parent))
             ticker = reporter.start(len(docs), "PDFs")
             fresh = []  # the documents to compile; a cached PDF goes straight into the stage
             for doc in docs:
@@ -358,19 +424,12 @@ def build_pdfs(
                 folder = work / doc.name
                 folder.mkdir(parents=True)
                 (folder / f"{doc.stem}.tex").write_text(doc.tex, encoding="utf-8")
-
-            def compile_one(doc: Document) -> str | None:
-                error = compiler.compile(doc, work / doc.name)
-                ticker.tick(f"{doc.name}.pdf", "FAILED" if error else "")
-                return error
-
-            with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(fresh)))) as pool:
-                errors = [e for e in pool.map(compile_one, fresh) if e]
+            errors = compile_all(compiler, fresh, work, jobs, ticker)
             if errors:
-                failed = keep_failed(work, stage.out)
-                work = None
-                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                raise LatexError(errors[0].replace("{staging}", str(failed)) + more)
+                with held():
+                    failed = keep_failed(work, stage.out)
+                    work = None
+                raise LatexError(errors[0].replace("{staging}", str(failed)))
             if compiler.cached:
                 reporter.info(f"{compiler.compiled} PDF(s) compiled, {compiler.cached} unchanged ones taken from the cache")
             for doc in fresh:
@@ -381,7 +440,36 @@ def build_pdfs(
             return stage.commit()
         finally:
             if work is not None:
-                shutil.rmtree(work, ignore_errors=True)
+                with held():
+                    shutil.rmtree(work, ignore_errors=True)
+
+
+def compile_all(compiler: Compiler, docs: list[Document], work: Path, jobs: int, ticker) -> list[str]:
+    """Compile `docs` in `work`, `jobs` at a time. A failed document stops the build at once: those
+    after it are killed if running and never started otherwise (Compiler.cancel); an interrupt stops
+    all. The errors in the order of `docs`: the first is that of the first document that fails."""
+    if not docs:
+        return []
+
+    def compile_one(index: int, doc: Document) -> str | None:
+        error = compiler.compile(doc, work / doc.name, index)
+        if error == CANCELLED:
+            return error
+        ticker.tick(f"{doc.name}.pdf", "FAILED" if error else "")
+        if error:
+            compiler.cancel(after=index)
+        return error
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(docs))))
+    try:
+        futures = [pool.submit(compile_one, index, doc) for index, doc in enumerate(docs)]
+        results = [future.result() for future in futures]
+    except BaseException:  # Ctrl-C or SIGTERM while waiting: stop every compile before cleaning up
+        compiler.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [error for error in results if error and error != CANCELLED]
 
 
 def write_tex(docs: list[Document], out_dir: Path) -> list[Path]:

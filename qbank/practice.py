@@ -59,4 +59,4 @@ def practice_set(
     header = Header(title=title, subtitle=f"seed {seed}" + (f", tags {', '.join(tags)}" if tags else ""))
     docs = problem_and_solution(questions, header, names=("problems", "solutions"))
     out = Path(out) if out else default_out("practice", str(seed))
-    return build_pdfs(docs, out, jobs=build.jobs or 2, cache=build.cache, reporter=build.reporter)
+    return build_pdfs(docs, out, jobs=build.jobs or 2, cache=build.cache, reporter=build.reporter, kind="practice")

@@ -20,10 +20,18 @@ class Reporter:
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.live = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.open_line = False  # a live bar drawn without its newline yet
 
     def info(self, message: str) -> None:
         if not self.quiet:
+            self.end_line()
             print(message, file=self.stream, flush=True)
+
+    def end_line(self) -> None:
+        """End a live bar's line, so that what follows (an error, "interrupted") is a line of its own."""
+        if self.open_line:
+            self.open_line = False
+            print(file=self.stream, flush=True)
 
     def start(self, total: int, unit: str) -> "Ticker":
         return Ticker(self, total, unit)
@@ -58,6 +66,7 @@ class Ticker:
                 bar = "#" * filled + "." * (width - filled)
                 end = "\n" if self.done == self.total else ""
                 print(f"\r[{bar}] {self.done}/{self.total} {self.unit}  {stats}   ", end=end, file=self.reporter.stream, flush=True)
+                self.reporter.open_line = not end
             elif self.total <= 20:
                 extra = f" {note}" if note else ""
                 print(f"[{self.done}/{self.total}] {name}{extra}", file=self.reporter.stream, flush=True)

@@ -10,6 +10,9 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -326,3 +329,97 @@ def test_a_smaller_build_replaces_the_folder_as_a_whole(earlier_build, tmp_path,
     assert sorted(p.name for p in (tmp_path / "fresh" / "students").iterdir()) == ["v01"]
     assert sorted(p.name for p in (tmp_path / "fresh" / "instructor").iterdir()) == ["key.csv", "key.json", "manifest.json", "pages.csv", "v01"]
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name or ".old-" in p.name or ".work-" in p.name]
+
+
+# --- stopping: a looping document, SIGTERM and Ctrl-C --------------------------------------------------
+
+LOOP_ITEM = "- id: bad\n  title: Bad\n  topic: hostile\n  points: 2\n  kind: short-answer\n  question: '\\def\\x{\\x}\\x'\n  solution: Fine.\n"
+
+
+def pdflatex_running_in(folder: Path) -> list[int]:
+    """The pids of pdflatex processes whose working folder is below `folder`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if "pdflatex" in (proc / "comm").read_text() and Path(os.readlink(proc / "cwd")).is_relative_to(folder):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.pdf
+def test_a_looping_document_stops_the_whole_build_at_once(earlier_build, tmp_path, monkeypatch, capsys):
+    """The first document that fails cancels the rest: with one job, the looping exam of version 1 is
+    the only document compiled (before: each of the four ran into its own time limit)."""
+    case = Case("loop", exam_with(extra=["--versions", "2", "--jobs", "1"]), "", items=LOOP_ITEM, env={"QBANK_TEX_TIMEOUT": "2"})
+    started = time.monotonic()
+    code, err = run_case(case, earlier_build, tmp_path, monkeypatch, capsys)
+    elapsed = time.monotonic() - started
+    assert code == 1
+    limit = re.search(r"did not finish students/v01/exam.tex within ([0-9]+) s while typesetting item bad \(problem\)", err)
+    assert limit, err
+    logs = [p.relative_to(tmp_path / "out.failed").as_posix() for p in (tmp_path / "out.failed").rglob("*.log")]
+    assert logs in ([], ["students/v01/exam/exam.log"]), f"documents compiled after the first failed: {logs}"
+    assert elapsed < 3 * int(limit.group(1)) + 5, f"{elapsed:.1f} s"
+    assert not pdflatex_running_in(tmp_path)
+
+
+@pytest.mark.pdf
+def test_a_failed_document_kills_the_compiles_still_running(tmp_path, monkeypatch):
+    """Two documents at once: one fails at its first line, the other loops with a minute to go; the
+    build stops when the first fails, killing the second's pdflatex."""
+    from qbank.errors import LatexError
+    from qbank.latex import Document, build_pdfs
+
+    monkeypatch.setenv("QBANK_TEX_TIMEOUT", "60")
+    docs = [Document("broken", "\\documentclass{article}\\begin{document}\\undefinedcommand\\end{document}\n"),
+            Document("loop", "\\documentclass{article}\\begin{document}\\def\\x{\\x}\\x\\end{document}\n")]
+    started = time.monotonic()
+    with pytest.raises(LatexError, match=r"broken.tex line 1.*Undefined control sequence") as error:
+        build_pdfs(docs, tmp_path / "out", jobs=2, cache=False)
+    assert time.monotonic() - started < 30, "the looping document ran on"
+    assert not (tmp_path / "out").exists()
+    assert not pdflatex_running_in(tmp_path)
+    assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name or ".work-" in p.name]
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("signum, line, code", [(signal.SIGTERM, "qbank: terminated (SIGTERM)", 143),
+                                                (signal.SIGINT, "qbank: interrupted", 130)], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_mid_compile_leaves_the_previous_output_and_nothing_else(earlier_build, tmp_path, signum, line, code):
+    """A real build, stopped while pdflatex runs: its staging and work folders are removed, pdflatex is
+    killed, the previous output is as it was, one line says so, and the exit status is not 0."""
+    from conftest import QBANK
+
+    shutil.copytree(earlier_build / "out", tmp_path / "out")
+    before = snapshot(tmp_path / "out")
+    content = tmp_path / "content"
+    (content / "bank" / "items").mkdir(parents=True)
+    (content / "bank" / "items" / "hostile.yaml").write_text(LOOP_ITEM)
+    (tmp_path / "exam.yaml").write_text(BLUEPRINT.format(item="bad"))
+    env = {**os.environ, "QBANK_PATH": str(content), "QBANK_TEX_TIMEOUT": "120"}
+    proc = subprocess.Popen([*QBANK, "exam", "exam.yaml", "--versions", "2", "--out", "out", "--secret", SECRET],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not pdflatex_running_in(tmp_path) or not list(tmp_path.glob(".out.work-*/**/*.tex")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "pdflatex never started"
+            time.sleep(0.1)
+        time.sleep(0.5)  # mid-compile
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for pid in pdflatex_running_in(tmp_path):  # what the build left running (before: the looping pdflatex)
+            os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == line and "Traceback" not in err, err
+    assert snapshot(tmp_path / "out") == before
+    assert not [p.name for p in tmp_path.iterdir() if ".staging-" in p.name or ".work-" in p.name or ".old-" in p.name]
+    assert not (tmp_path / "out.failed").exists()

@@ -175,6 +175,7 @@ def test_latex_error_names_variant_and_line_and_keeps_old_output(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "solution.pdf").write_bytes(b"%PDF-1.5 earlier build")
+    (out / ".qbank-output").write_text('{"made_by": "qbank", "kind": "draw", "files": ["solution.pdf"]}')  # qbank's own
     proc = run_qbank("draw", "test-latex-typo", "--seed", "3", "--out", str(out), env={"QBANK_PATH": str(content)})
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr

@@ -19,7 +19,7 @@ from ..bank import item_to_dict, load_bank
 from ..engine import MAX_SEED, draw
 from ..errors import InputError
 from ..progress import QUIET, Reporter
-from ..publish import output_folder
+from ..publish import check_output_dir, output_folder
 from ..registry import all_families, get_family
 from ..model import thaw
 from .page import asset_texts, finish_all, pending_item, pending_variant, render_page, web_template
@@ -40,6 +40,7 @@ def _write_common(stage, svgs: dict[str, str]) -> None:
 
 def draw_html(family: str, seed: int, pinned: dict | None, out: Path, reporter: Reporter = QUIET, jobs: int = 2) -> list[Path]:
     """One variant as OUT/index.html with its assets and figures."""
+    check_output_dir(Path(out), "html")  # before any work
     fam = get_family(family)
     variant = draw(fam, seed, pinned)
     vid = f"{fam.id}-{seed}"
@@ -62,6 +63,7 @@ def build_site(
 ) -> list[Path]:
     if not 1 <= variants <= MAX_VARIANTS:
         raise InputError(f"--variants: expected 1 to {MAX_VARIANTS} variants per family, got {variants}")
+    check_output_dir(Path(out), "site")  # before any work
     bank = load_bank()
     families = [f for f in all_families() if not topics or f.topic in topics]
     items = [i for i in bank.select(topics=topics, tags=tags) if not i.parameterized]

@@ -78,7 +78,7 @@ def export_quiz(
         raise InputError(f"export: unknown target {target!r} (expected {' or '.join(TARGETS)})")
     blueprint_path = Path(blueprint_path)
     folder, name = output_paths(target, out, blueprint_path)
-    check_output_dir(folder)  # before any work
+    check_output_dir(folder, f"lms-{target}")  # before any work
     if not 1 <= variants <= MAX_VERSIONS:
         raise InputError(f"--variants: expected 1 to {MAX_VERSIONS} variants, got {variants}")
     bp = load_blueprint(blueprint_path)
