@@ -25,7 +25,7 @@ FRACTIONS = {"100", "90", "83.33333", "80", "75", "70", "66.66667", "60", "50", 
 FRACTIONS |= {f"-{f}" for f in FRACTIONS if f != "0"}
 
 
-# --- Moodle's cloze grammar, as LMS.md states it ---------------------------------------------------
+# --- Moodle's cloze grammar, as LMS.md states it and question/type/multianswer/questiontype.php reads it -----
 
 TYPES = {"NUMERICAL": "NUMERICAL", "NM": "NUMERICAL", "SHORTANSWER": "SHORTANSWER", "SA": "SHORTANSWER",
          "MW": "SHORTANSWER", "SHORTANSWER_C": "SHORTANSWER_C", "MULTICHOICE": "MULTICHOICE", "MC": "MULTICHOICE",
@@ -33,58 +33,53 @@ TYPES = {"NUMERICAL": "NUMERICAL", "NM": "NUMERICAL", "SHORTANSWER": "SHORTANSWE
          "MULTIRESPONSE": "MULTIRESPONSE", "MR": "MULTIRESPONSE", **{f"MULTIRESPONSE{s}": "MULTIRESPONSE" for s in ("_H", "_S", "_HS")}}
 NUMBER = r"-?(?:(?:[0-9]+[.,]?[0-9]*|[.,][0-9]+)(?:[eE][-+]?[0-9]+)?)"
 FIELD_START = re.compile(r"\{([0-9]*):(" + "|".join(sorted(TYPES, key=len, reverse=True)) + r"):")
+# An alternative: `=` or `%n%`, the answer up to a `~`, `#` or `}` that no `\`, `&` or `&amp;` precedes,
+# then `#feedback` up to a `~` or `}` that no `\` precedes (Moodle's ANSWER_ALTERNATIVE_REGEX).
+ANSWER_END = r"(?<!\\)(?<!&)(?<!&amp;)"
+ALTERNATIVE = re.compile(r"~?(=|%(-?[0-9]+(?:[.,][0-9]*)?)%)?(.+?" + ANSWER_END + r"(?=[~#}]|$))(#(.*?(?<!\\)(?=[~}]|$)))?", re.S)
+FIELD_BODY = re.compile(r"(?:" + ALTERNATIVE.pattern[2:] + r")(?:~(?:" + ALTERNATIVE.pattern[2:] + r"))*\}", re.S)
 
 
-def split_unescaped(text: str, sep: str) -> list[str]:
-    parts, current, i = [], "", 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text):
-            current += text[i : i + 2]
-            i += 2
-            continue
-        if text[i] == sep:
-            parts.append(current)
-            current = ""
-        else:
-            current += text[i]
-        i += 1
-    parts.append(current)
-    return parts
+def moodle_decoded(answer: str) -> str:
+    r"""A text alternative as Moodle stores it: html-decoded once, then `\}` and `\#` unescaped (a `\~`
+    keeps its backslash)."""
+    return html.unescape(answer).replace("\\}", "}").replace("\\#", "#")
 
 
-def unescape(text: str) -> str:
-    return re.sub(r"\\([}#~])", r"\1", text)
+def shown_text(stored_html: str) -> str:
+    """What a browser shows of an option Moodle stored as HTML: its text, tags dropped (a `<` before a
+    letter opens one, closed by `>` or the end), entities read."""
+    return html.unescape(re.sub(r"<[A-Za-z/!?][^>]*(?:>|$)", "", stored_html))
 
 
 def parse_fields(text: str) -> list[dict]:
-    """Every cloze field of a question text: weight, type and alternatives (fraction, answer, feedback);
-    a field that does not parse fails the test."""
+    """Every cloze field of a question text: weight, type and alternatives (fraction, answer as Moodle
+    stores it, raw text, feedback); a field that does not parse fails the test."""
     fields, pos = [], 0
     while True:
         start = FIELD_START.search(text, pos)
         if not start:
             return fields
-        i = start.end()
-        while i < len(text) and text[i] != "}":
-            i += 2 if text[i] == "\\" else 1
-        assert i < len(text), f"a field is not closed: {text[start.start():start.start() + 80]}"
-        body = text[start.end() : i]
+        body = FIELD_BODY.match(text, start.end())
+        assert body, f"a field that Moodle's grammar does not read: {text[start.start():start.start() + 80]}"
+        remaining = text[start.end() : body.end() - 1]
         alternatives = []
-        for alt in split_unescaped(body, "~"):
-            match = re.match(r"^(=|%(-?[0-9]+(?:[.,][0-9]*)?)%)", alt)
-            assert match, f"an alternative starts with neither = nor %n%: {alt[:60]!r}"
-            fraction = 100.0 if match.group(1) == "=" else float(match.group(2).replace(",", "."))
-            answer, *feedback = split_unescaped(alt[match.end():], "#")
-            assert answer, f"an empty alternative in {body[:60]!r}"
-            alternatives.append({"fraction": fraction, "answer": unescape(answer), "feedback": unescape("#".join(feedback))})
+        while remaining:
+            alt = ALTERNATIVE.match(remaining)
+            assert alt and alt.group(1), f"an alternative starts with neither = nor %n%: {remaining[:60]!r}"
+            fraction = 100.0 if alt.group(1) == "=" else float(alt.group(2).replace(",", "."))
+            raw = alt.group(3)
+            alternatives.append({"fraction": fraction, "raw": raw, "answer": moodle_decoded(raw), "feedback": alt.group(5) or ""})
+            remaining = remaining[alt.end():]
         kind = TYPES[start.group(2)]
         if kind == "NUMERICAL":
             for alt in alternatives:
-                assert re.fullmatch(f"({NUMBER})(:{NUMBER})?", alt["answer"]), f"not a number:tolerance: {alt['answer']!r}"
+                assert re.fullmatch(f"({NUMBER})(:{NUMBER})?", alt["raw"]), f"not a number:tolerance: {alt['raw']!r}"
+                alt["answer"] = alt["raw"]
         if kind == "MULTICHOICE":
-            assert len(alternatives) >= 2, f"a MULTICHOICE field needs two or more choices: {body[:60]!r}"
+            assert len(alternatives) >= 2, f"a MULTICHOICE field needs two or more choices: {text[start.start():start.start() + 60]!r}"
         fields.append({"weight": int(start.group(1) or 1), "type": kind, "raw_type": start.group(2), "alternatives": alternatives})
-        pos = i + 1
+        pos = body.end()
 
 
 def numeric_grade(field: dict, response: float) -> float:
@@ -94,6 +89,26 @@ def numeric_grade(field: dict, response: float) -> float:
         if abs(response - float(value.replace(",", "."))) <= float((tol or "0").replace(",", ".")) * (1 + 1e-12):
             return alt["fraction"]
     return 0.0
+
+
+def stored_number(text: str) -> str:
+    """A NUMERICAL alternative's number as Moodle stores it and sizes its box by: PHP's `"3" + 0`, an
+    integer as itself, any other number as a float at PHP's precision of 14 significant digits
+    (`0.33333333333333`, `1.0E-7`), as the database of a real Moodle 4.5.6 shows them."""
+    value = text.partition(":")[0].replace(",", ".")
+    if re.fullmatch(r"-?[0-9]+", value) and abs(int(value)) < 2**63:
+        return str(int(value))
+    mantissa, _, exponent = f"{float(value):.14G}".partition("E")
+    if not exponent:
+        return mantissa
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}E{exponent[0]}{int(exponent[1:])}"
+
+
+def box_width(field: dict) -> int:
+    """The width Moodle gives a cloze box before its random 0 to 15 %: its longest answer as stored."""
+    if field["type"] == "NUMERICAL":
+        return max(len(stored_number(a["answer"])) for a in field["alternatives"])
+    return min(60, max(len(a["answer"].strip()) for a in field["alternatives"]))
 
 
 # --- the exports -------------------------------------------------------------------------------------
@@ -148,6 +163,7 @@ def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):
     root, manifest = moodle["root"], moodle["manifest"]
     names = by_name(root)
     checked = defaultdict(int)
+    widths = defaultdict(int)
     for record in manifest["lms"]["questions"]:
         q = names[record["name"] + (" (written)" if record["in"].endswith("written") else "")]
         assert q.get("type") == record["type"]
@@ -171,18 +187,24 @@ def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):
             if field["type"] == "NUMERICAL":
                 assert rec["kind"] == "number"
                 tol = card_tolerance(manifest, record, rec["key"], truth)
+                assert field["alternatives"][0]["fraction"] == 100, f"{where}: Moodle tries the right answer first"
                 assert numeric_grade(field, truth) == 100, f"{where}: the verified {truth} is not accepted"
                 assert numeric_grade(field, perturbed(truth, tol)) == 0, f"{where}: a wrong answer is accepted"
                 if tol > 0:  # and the whole tolerance of the card is given, not less
                     assert numeric_grade(field, truth + 0.99 * tol) == 100, f"{where}: the tolerance is narrower than the card's"
+                padding_never_accepts(field, truth, tol, where)
+                widths[box_width(field)] += 1
                 checked["number"] += 1
             elif field["type"] == "SHORTANSWER":  # every entry of an answer whose size another part asks
                 assert rec["kind"] == "list"
                 rows = truth if isinstance(truth[0], list) else [truth]
                 shown = "; ".join(", ".join(str(v) for v in row) for row in rows)
-                accepted = {unescape(a["answer"]) for a in field["alternatives"] if a["fraction"] == 100}
+                accepted = {a["answer"] for a in field["alternatives"] if a["fraction"] == 100}
                 assert shown in accepted and shown.replace(", ", ",").replace("; ", ";") in accepted, where
                 assert shown.rsplit(",", 1)[0] not in accepted and f"{shown}, 0" not in accepted
+                padding = [a for a in field["alternatives"] if a["fraction"] == 0]
+                assert padding and "*" not in padding[0]["answer"] and box_width(field) == 60, f"{where}: the box shows the size"
+                assert not any(re.sub(r"[\s\[\]]", "", p["answer"]) == re.sub(r"[\s\[\]]", "", shown) for p in padding)
                 checked["list"] += 1
             else:
                 assert field["type"] == "MULTICHOICE" and rec["kind"] == "choice"
@@ -190,13 +212,31 @@ def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):
                 assert correct == [rec["correct"]], where
                 assert rec["options"][rec["correct"]] == truth, f"{where}: the correct option is not the verified value"
                 assert all(a["fraction"] == 0 for i, a in enumerate(field["alternatives"]) if i != rec["correct"])
+                # what the student reads: the option as Moodle stored it (decoded once), shown as HTML
                 if field["raw_type"] == "MULTICHOICE":  # a drop-down list shows plain text: the options themselves
-                    assert [html.unescape(a["answer"]) for a in field["alternatives"]] == rec["options"]
+                    assert [shown_text(a["answer"]) for a in field["alternatives"]] == rec["options"], where
                 else:
-                    assert field["raw_type"] == "MULTICHOICE_V" and all("\\(" in a["answer"] or a["answer"] in rec["options"]
-                                                                      for a in field["alternatives"])
+                    assert field["raw_type"] == "MULTICHOICE_V" and all(
+                        shown_text(a["answer"]).startswith("\\(") or shown_text(a["answer"]) == option
+                        for a, option in zip(field["alternatives"], rec["options"])), where
                 checked["choice"] += 1
     assert checked["number"] > 300 and checked["choice"] > 50 and checked["list"] >= 2 * 3
+    # every numeric box is as wide as every other, whatever its answer: 3, -0.5 or 0.33333333333333
+    assert len(widths) == 1, f"box widths {dict(widths)}: a box tells the length of its answer"
+
+
+def padding_never_accepts(field: dict, truth: float, tol: float, where: str) -> None:
+    """Each 0 % alternative of a NUMERICAL field (the one that keeps the box one width) lies far from the
+    verified value: no answer within ten tolerances of it (and no typical slip) falls inside it."""
+    padding = [a for a in field["alternatives"] if a["fraction"] == 0]
+    assert padding, f"{where}: no padding answer: the box is as wide as the answer"
+    for alt in padding:
+        value, _, margin = alt["answer"].partition(":")
+        centre, margin = float(value), float(margin or 0)
+        reach = margin + 1e-14 * max(abs(centre), margin)  # Moodle widens every tolerance by this much
+        for guess in (truth, truth - 10 * tol, truth + 10 * tol, -truth, 10 * truth, truth / 10, 0.0):
+            assert abs(guess - centre) > reach, f"{where}: the padding answer {alt['answer']} accepts {guess}"
+        assert len(stored_number(alt["answer"])) >= len(stored_number(field["alternatives"][0]["answer"]))
 
 
 def test_cloze_weights_follow_the_part_points(moodle):
@@ -317,7 +357,7 @@ def test_limits_of_the_format():
     assert [number_text(v, "x") for v in (3, -0.5, 1e-7, 2.0, 1e16)] == ["3", "-0.5", "1e-07", "2", "1e+16"]
     tricky = Field("t", "t", "t", "", "choice", "a}b", options=(Option("a}b"), Option("c#d~e")), correct=0)
     (parsed,) = parse_fields(cloze_field(tricky, 2, "x"))
-    assert [a["answer"] for a in parsed["alternatives"]] == ["a}b", "c#d~e"] and parsed["weight"] == 2
+    assert [shown_text(a["answer"]) for a in parsed["alternatives"]] == ["a}b", "c#d~e"] and parsed["weight"] == 2
     assert weights([Field(str(i), "a", "a", "", "number", 1, points=p) for i, p in enumerate((2, 2 / 3, 2 / 3, 2 / 3))]) == [3, 1, 1, 1]
 
 
@@ -375,3 +415,72 @@ def test_one_number_is_a_numerical_question(tmp_path):
         assert answer.get("fraction") == "100" and float(answer.find("tolerance").text) == 0.01
         assert abs(float(answer.find("text").text) - truth) <= 0.01 and float(q.find("defaultgrade").text) == 2
     assert sum(q.get("type") == "multichoice" for q in questions(root)) == 4
+
+
+TOKENS = ("<eos>", "a < b", "cat & dog", "x ~ y", "#1 {b}")
+TOKEN_FAMILY = f'''\
+from qbank import Answer, Family, Part, register
+
+
+@register
+class NextToken(Family):
+    id = "lms-next-token"
+    title = "The token a greedy decoder emits"
+    topic = "test"
+    answers = {{"token": Answer("text", "the token emitted", choices={TOKENS!r}), "logit": Answer("integer", "its logit")}}
+
+    def parts(self, params):
+        return (Part(("token", "logit"), 1),)
+
+    def sample(self, rng):
+        return {{"best": int(rng.integers(0, {len(TOKENS)})), "top": int(rng.integers(-9, 10))}}
+
+    def solve(self, params):
+        return {{"token": {TOKENS!r}[params["best"]], "logit": params["top"]}}
+
+    def check(self, params, answers):
+        assert answers["token"] in {TOKENS!r}
+'''
+TOKEN_TEMPLATE = ("\\BLOCK{block problem}\\begin{parts}\\part Which token, numbered $\\VAR{params.best + 1}$, does the decoder "
+                  "emit, with logit $\\VAR{params.top}$?\\end{parts}\\BLOCK{endblock}\n"
+                  "\\BLOCK{block solution}Token \\VAR{params.best + 1}.\\BLOCK{endblock}\n")
+
+
+def test_text_choices_show_as_written_and_no_box_tells_its_answer(tmp_path):
+    """Moodle's cloze parser html-decodes each option before storing it as HTML (Moodle 4.5.6, checked
+    with ../shared/tools/moodle/probe.sh): `&lt;eos&gt;` would become the tag <eos>, an empty option. Every
+    option must show exactly as written, and a logit of 7 or -3 gets the box a 0.33333333333333 gets."""
+    content = tmp_path / "content"
+    (content / "generators").mkdir(parents=True)
+    (content / "templates" / "test").mkdir(parents=True)
+    (content / "generators" / "lms_next_token.py").write_text(TOKEN_FAMILY)
+    (content / "templates" / "test" / "lms-next-token.tex.j2").write_text(TOKEN_TEMPLATE)
+    blueprint = tmp_path / "tokens.yaml"
+    blueprint.write_text("title: Tokens\nsections:\n  - slots:\n      - family: lms-next-token\n        points: 2\n")
+    out = tmp_path / "out" / "tokens.xml"
+    proc = run_qbank("export", "moodle", str(blueprint), "--variants", "6", "--out", str(out), "--secret", SECRET.hex(),
+                     env={"QBANK_PATH": str(content)})
+    assert proc.returncode == 0, proc.stderr
+    root = lxml_etree.fromstring(out.read_bytes())
+    choices, widths = 0, set()
+    for q in questions(root):
+        for field in parse_fields(q.find("questiontext/text").text):
+            if field["type"] == "MULTICHOICE":
+                assert [shown_text(a["answer"]) for a in field["alternatives"]] == list(TOKENS)
+                choices += 1
+            else:
+                assert field["type"] == "NUMERICAL"
+                truth = float(field["alternatives"][0]["answer"].partition(":")[0])
+                padding_never_accepts(field, truth, 0.0, q.find("name/text").text)
+                widths.add(box_width(field))
+    assert choices == 6 and len(widths) == 1 and widths.pop() >= len("-9223372036854775808")
+
+
+def test_maths_choices_keep_their_angle_brackets():
+    from qbank.lms.fields import Field, Option
+    from qbank.lms.moodle import cloze_field
+
+    formula = Field("f", "f", "f", "", "choice", "a<b", options=(Option("a<b", tex="a<b"), Option("x", tex="x_{i}<y \\& z")), correct=0)
+    (parsed,) = parse_fields(cloze_field(formula, 1, "x"))
+    assert parsed["raw_type"] == "MULTICHOICE_V"
+    assert [shown_text(a["answer"]) for a in parsed["alternatives"]] == ["\\(a<b\\)", "\\(x_{i}<y \\& z\\)"]

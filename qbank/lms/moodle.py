@@ -14,6 +14,11 @@
   MathJax filter; a figure is `@@PLUGINFILE@@/fig-<hash>.svg` with a base64 `<file>` in the same text
   element (each text element that shows it has its own copy).
 
+What a student sees is what qbank means: a text choice shows as written (`<eos>`, `a < b`, `cat & dog`:
+Moodle's cloze parser decodes each option once more, so options are escaped twice, see cloze_option),
+and no box tells the length of its answer (every NUMERICAL and SHORTANSWER field has a 0 % answer of a
+fixed length, PAD_NUMBER and PAD_TEXT, the longest in its field, and Moodle sizes a box from that).
+
 Limits checked here (an error names the question and field): fractions from Moodle's list only, every
 field with a 100 % answer and a number Moodle's cloze parser reads, two or more options per choice;
 `]]>` inside a text is split across two CDATA sections.
@@ -31,7 +36,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..errors import QbankError
 from ..fairness import LETTERS
 from .common import FIGURE_URL, Quiz, QuizQuestion, figures_in, parts_html, question_record
-from .fields import Field
+from .fields import Field, Option
 
 # the only fractions Moodle's import accepts (and their negatives)
 FRACTIONS = ("100", "90", "83.33333", "80", "75", "70", "66.66667", "60", "50", "40", "33.33333", "30", "25", "20",
@@ -84,16 +89,66 @@ def cloze_escape(text: str) -> str:
     return re.sub(r"([}#~])", r"\\\1", text)
 
 
+def cloze_option(option_html: str) -> str:
+    """A choice's HTML as a cloze field must hold it so that Moodle shows it as written. Moodle's cloze
+    parser html-decodes every option once before it stores it as HTML: `&lt;eos&gt;` would become the tag
+    `<eos>`, an empty option. So every `&` is escaped once more (`&amp;lt;eos&amp;gt;` is stored as
+    `&lt;eos&gt;` and shows `<eos>`); `}` and `#` get the backslash Moodle removes after decoding, and
+    `~`, whose backslash Moodle keeps, is written `&#126;` (decoded to `~`, and a `#` after `&` splits
+    nothing)."""
+    text = re.sub(r"([}#])", r"\\\1", option_html.replace("&", "&amp;"))
+    return text.replace("~", "&#126;")
+
+
+def option_html(option: Option) -> str:
+    """An option as HTML: maths in \\( \\) for Moodle's MathJax (its `<`, `>` and `&` escaped, as in any
+    HTML), else the text."""
+    return f"\\({html.escape(option.tex, quote=False)}\\)" if option.tex else html.escape(option.text, quote=False)
+
+
+# A 0 %-credit answer in every NUMERICAL field, so that no box shows the length of its answer: Moodle
+# makes a cloze box as wide as the longest answer of its field (as Moodle stores it: PHP's float at 14
+# significant digits, `0.33333333333333`), plus a random 0 to 15 %. No stored number is longer than 21
+# characters (a sign, 14 digits, a point, a 3-digit exponent), and this one is exactly that long, so
+# every box is 21 to 24 wide. It lies 1e299 away from any answer a problem asks (never within a
+# tolerance: export_quiz refuses a value near it) and Moodle tries it only after the right answer.
+PAD_NUMBER = "-8.7654321098765e+299"
+PAD_LENGTH = 21  # its length as Moodle stores it: -8.7654321098765E+299
+# The same for an answer whose entries are typed in one SHORTANSWER box (its width would tell the size
+# another part asks): Moodle never makes a box wider than 60 characters, and this answer is 60 long
+# (with no `*`, Moodle's wildcard, so that it matches only itself).
+PAD_TEXT = "(this answer only keeps the box one width; it is not right.)"
+
+
+def moodle_stored_number(text: str) -> str:
+    """A cloze NUMERICAL answer as Moodle stores it (`"3" + 0` in PHP: an integer stays one, any other
+    number becomes a float written at PHP's precision of 14 significant digits)."""
+    if re.fullmatch(r"-?[0-9]+", text) and abs(int(text)) < 2**63:
+        return str(int(text))
+    shown = format(float(text.replace(",", ".")), ".14G")
+    if "E" in shown:
+        mantissa, exponent = shown.split("E")
+        sign, digits = exponent[0], exponent[1:].lstrip("0") or "0"
+        shown = f"{mantissa if '.' in mantissa else mantissa + '.0'}E{'-' if sign == '-' else '+'}{digits}"
+    return shown
+
+
 def cloze_field(field: Field, weight: int, where: str) -> str:
-    """`{w:NUMERICAL:=v:tol}` or `{w:MULTICHOICE:=a~b}` for one field."""
+    """`{w:NUMERICAL:=v:tol~%0%PAD}` or `{w:MULTICHOICE:=a~%0%b}` for one field."""
     if field.kind == "number":
-        return f"{{{weight}:NUMERICAL:={number_text(field.value, where)}:{number_text(field.tol, where)}}}"
+        value, tol = number_text(field.value, where), number_text(field.tol, where)
+        if len(moodle_stored_number(value)) > PAD_LENGTH:
+            raise MoodleLimitError(f"{where}: {value} is longer than {PAD_LENGTH} characters as Moodle stores it; its box would show that")
+        if abs(float(field.value) - float(PAD_NUMBER)) <= 1e290:
+            raise MoodleLimitError(f"{where}: {value} is too close to the padding answer {PAD_NUMBER}")
+        return f"{{{weight}:NUMERICAL:={value}:{tol}~%0%{PAD_NUMBER}}}"
     if field.kind == "list":  # every entry as text, each way of writing it a full answer
-        return f"{{{weight}:SHORTANSWER:" + "~".join(f"%100%{cloze_escape(o.text)}" for o in field.options) + "}"
+        answers = "~".join(f"%100%{cloze_escape(o.text)}" for o in field.options)
+        return f"{{{weight}:SHORTANSWER:{answers}~%0%{cloze_escape(PAD_TEXT)}}}"
     if len(field.options) < 2 or not 0 <= field.correct < len(field.options):
         raise MoodleLimitError(f"{where}: a choice needs two or more options and one correct one")
     kind = "MULTICHOICE_V" if field.maths else "MULTICHOICE"
-    options = "~".join(("=" if i == field.correct else "%0%") + cloze_escape(field.options[i].html) for i in range(len(field.options)))
+    options = "~".join(("=" if i == field.correct else "%0%") + cloze_option(option_html(field.options[i])) for i in range(len(field.options)))
     return f"{{{weight}:{kind}:{options}}}"
 
 
