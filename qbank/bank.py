@@ -173,10 +173,10 @@ def load_items(path: Path) -> list[Item]:
     if not isinstance(doc.data, list):
         raise doc.error((), f"expected a list of items (each a mapping starting with `- id: ...`), got {kind_of(doc.data, quote=False)}")
     items = [_item(_Reader(doc, i), path) for i in range(len(doc.data))]
-    from .texcheck import check_item  # the LaTeX of every conceptual field, named by field
+    from .texcheck import check_item  # the LaTeX of every conceptual field, named by field and line
 
-    for item in items:
-        check_item(item_to_dict(item), item.source)
+    for i, item in enumerate(items):
+        check_item(item_to_dict(item), item.source, lambda keys, i=i: doc.line(i, *keys))
     return items
 
 

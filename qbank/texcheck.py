@@ -22,7 +22,7 @@ import re
 import subprocess
 import unicodedata
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .errors import InputError
 
@@ -203,29 +203,35 @@ def _near(text: str, index: int) -> str:
     return text[max(0, index - 20) : index + 1].replace("\n", " ")
 
 
-def item_texts(item: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
-    """(field, LaTeX) of a conceptual item as recorded (item_to_dict)."""
+def item_fields(item: Mapping[str, Any]) -> Iterable[tuple[str, tuple, str]]:
+    """(field, keys in the bank file, LaTeX) of a conceptual item as recorded (item_to_dict)."""
     for key in ("question", "solution"):
         if item.get(key):
-            yield key, item[key]
+            yield key, (key,), item[key]
     for j, part in enumerate(item.get("parts", ())):
-        yield f"parts[{j}].question", part["question"]
-        yield f"parts[{j}].solution", part["solution"]
+        yield f"parts[{j}].question", ("parts", j, "question"), part["question"]
+        yield f"parts[{j}].solution", ("parts", j, "solution"), part["solution"]
     for j, choice in enumerate(item.get("choices", ())):
-        yield f"choices[{j}].text", choice["text"]
+        yield f"choices[{j}].text", ("choices", j, "text"), choice["text"]
     for j, column in enumerate(item.get("columns", ())):
-        yield f"table.columns[{j}]", column
+        yield f"table.columns[{j}]", ("table", "columns", j), column
     for r, row in enumerate(item.get("rows", ())):
         for c, cell in enumerate(row):
-            yield f"table.rows[{r}][{c}]", cell["answer"] if isinstance(cell, Mapping) else cell
+            if isinstance(cell, Mapping):
+                yield f"table.rows[{r}][{c}]", ("table", "rows", r, c, "answer"), cell["answer"]
+            else:
+                yield f"table.rows[{r}][{c}]", ("table", "rows", r, c), cell
 
 
-def check_item(item: Mapping[str, Any], source: str) -> None:
-    """Every LaTeX field of a conceptual item (a parameterized item's text comes from its template)."""
+def check_item(item: Mapping[str, Any], source: str, line_of: Callable[[tuple], int] | None = None) -> None:
+    """Every LaTeX field of a conceptual item (a parameterized item's text comes from its template).
+    `source` is `file: line N` of the item; `line_of(keys)`, when given, the line of a field in it."""
     if item.get("family"):
         return
-    for field, text in item_texts(item):
-        check_latex(text, f"{source}: item {item['id']!r}: {field}")
+    path, _, item_line = source.rpartition(": line ")
+    for field, keys, text in item_fields(item):
+        where = f"{path}: line {line_of(keys)}" if line_of is not None and path else source
+        check_latex(text, f"{where}: item {item['id']!r}: {field}")
 
 
 HEADER_LIMITS = {"course": 80, "title": 120, "date": 60, "duration": 60, "instructions": 2000}

@@ -253,8 +253,11 @@ def load_located(path: Path, what: str = "YAML file", max_bytes: int = YAML_MAX_
     except _Problem as exc:
         keys = _keys_to(root, exc.node) if root is not None and exc.node is not None else None
         field = ""
-        if keys and len(keys) <= MAX_FIELD_KEYS:
-            field = _item_field(root, keys) if items else f"{field_name(keys)}: "
+        if keys:  # a field nested too deep is named by where it starts
+            shown = tuple(keys[:MAX_FIELD_KEYS])
+            field = _item_field(root, shown) if items else f"{field_name(shown)}: "
+            if len(keys) > MAX_FIELD_KEYS:
+                field = field[:-2] + "...: "
         raise InputError(f"{path}: line {exc.line}: {field}{exc}") from None
     except yaml.reader.ReaderError as exc:
         raise InputError(f"{path}: {_reader_problem(text, exc)}") from None
@@ -310,7 +313,7 @@ class _Builder:
         if node in self.open:
             raise _Problem(_line(node), "an alias refers to the list or mapping it is in (a recursive structure)", node)
         if level >= MAX_DEPTH:
-            raise _Problem(_line(node), _too_deep())
+            raise _Problem(_line(node), _too_deep(), node)
         if node.tag not in (SEQ, MAP):
             raise _Problem(_line(node), _unsupported(node.tag), node)
         self.open.add(node)
@@ -351,9 +354,14 @@ def _children(node: Node) -> list[Node]:
 
 
 def _unsupported(tag: str) -> str:
-    shown = tag.replace(_TAG, "!!")
-    shown = shown if len(shown) <= 40 else shown[:37] + "..."
-    return f"the tag {shown} is not supported (write plain text, numbers, lists and mappings)"
+    """A tag is named only when it is one of YAML's own (`!!binary`, `!!python/object`): a tag a file
+    makes up is its content, not repeated."""
+    if tag.startswith(_TAG):
+        name = re.match(r"[A-Za-z0-9_/.-]{1,30}", tag[len(_TAG) :])
+        shown = f"the tag !!{name.group(0)}" if name else "a tag"
+    else:
+        shown = "a tag of the file's own (!...)"
+    return f"{shown} is not supported (write plain text, numbers, lists and mappings)"
 
 
 def _scalar(node: ScalarNode) -> Any:
@@ -376,11 +384,15 @@ def _scalar(node: ScalarNode) -> Any:
         value = {INT: _SCALARS.construct_yaml_int, FLOAT: _SCALARS.construct_yaml_float, BOOL: _SCALARS.construct_yaml_bool}[tag](node)
     except (ValueError, KeyError, TypeError, OverflowError):
         kind = {INT: "an integer", FLOAT: "a number", BOOL: "true or false"}[tag]
-        raise _Problem(_line(node), f"{shown!r} is not {kind}", node) from None
+        raise _Problem(_line(node), f"a value tagged {tag.replace(_TAG, '!!')} is not {kind}", node) from None
     if tag == FLOAT and not math.isfinite(value):
         what = text if len(text) <= 12 else "the number"
         raise _Problem(_line(node), f"{what} is not a finite number (infinite and NaN values are not allowed)", node)
     return value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_merge(key_node: Node) -> bool:
@@ -410,7 +422,7 @@ def _mapping(node: MappingNode, values: dict[Node, Any]) -> dict:
             first = next(k for k, _v in pairs if not _is_merge(k) and _same_key(values[k], key))
             raise _Problem(
                 _line(key_node),
-                f"duplicate key {key_node.value!r} (first at line {_line(first)}); each key may appear only once in a mapping",
+                f"duplicate key {_short(key_node.value)!r} (first at line {_line(first)}); each key may appear only once in a mapping",
                 node,
             )
         written[key] = out[key] = values[value_node]
