@@ -27,7 +27,6 @@ import math
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
@@ -211,14 +210,15 @@ class Compiler:
     # --- running pdflatex, and stopping every run at once ----------------------------------------------
 
     def run_tex(self, command: list[str], folder: Path, env: dict[str, str], limit: float, index: int = 0) -> subprocess.CompletedProcess | None:
-        """Run pdflatex for the document numbered `index` in its build (in a process group of its own,
-        killed whole on a timeout); None when the build was cancelled from before that document."""
+        """Run pdflatex for the document numbered `index` in its build (killed on a timeout); None when
+        the build was cancelled from before that document. pdflatex stays in qbank's process group, so
+        that a signal sent to the whole group (a terminal's Ctrl-C, a CI job's kill) reaches it too."""
         with self._lock:
             if index > self.cutoff:
                 return None
             proc = subprocess.Popen(
                 command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
+                stderr=subprocess.PIPE, text=True, errors="replace",
             )
             self._running[proc] = index
         try:
@@ -292,10 +292,10 @@ CANCELLED = "cancelled"  # Compiler.compile's result for a document the build st
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    """Kill a pdflatex run and anything it started (its process group)."""
+    """Kill a pdflatex run (one that has ended already is left alone)."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    except OSError:
         pass
 
 
