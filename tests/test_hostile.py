@@ -122,7 +122,7 @@ CASES = [
     Case("jobs zero", ["exam", "exam.yaml", "--jobs", "0", "--out", "out", "--secret", SECRET], r"--jobs: expected a positive integer"),
     # bank LaTeX that would read files, loop, or confuse TeX: refused by field before any compile
     *[
-        Case(f"bank text: {what}", exam_with(), rf"hostile.yaml: line 1: item 'bad': question: {message}",
+        Case(f"bank text: {what}", exam_with(), rf"hostile.yaml: line 6: item 'bad': question: {message}",
              items=f"- id: bad\n  title: Bad\n  topic: hostile\n  points: 2\n  kind: short-answer\n  question: {text}\n  solution: Fine.\n")
         for what, text, message in [
             ("input of a system file", r"'See \input{/etc/hostname}'", r"\\input is not allowed in bank text"),
