@@ -196,11 +196,16 @@ def _written_by_qbank(folder: Path, marker: dict[str, Any]):
 
 
 def _foreign_files(folder: Path, ours, limit: int = 1000) -> list[str]:
-    """What `folder` holds that is not qbank's (sorted paths below it; symbolic links and folders with
-    nothing of qbank's count as foreign); the marker itself is qbank's. Stops after `limit`."""
+    """What `folder` holds that is not qbank's (sorted paths below it; symbolic links, folders with
+    nothing of qbank's and folders that cannot be read count as foreign); the marker itself is qbank's.
+    Stops after `limit`."""
     foreign: list[str] = []
     ours_below: set[str] = set()
-    for top, dirs, files in os.walk(folder, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        foreign.append(Path(error.filename).relative_to(folder).as_posix() + "/")
+
+    for top, dirs, files in os.walk(folder, onerror=unreadable, followlinks=False):
         dirs.sort()
         rel_top = Path(top).relative_to(folder).as_posix()
         prefix = "" if rel_top == "." else rel_top + "/"
