@@ -142,9 +142,9 @@ def load(root: Path) -> Workspace:
 
 def _key_file_inside(doc: Any, root: Path, secret_file: Path) -> None:
     """The course's key file lies inside the workspace folder, and is no link leading out of it:
-    qbank creates it there, and its advice about a bad key (replace it, delete it) must never be
-    about a file outside the course (`secret_file: /etc/passwd`). A key kept elsewhere is given
-    with --secret-file or $QBANK_SECRET."""
+    qbank makes it there, and nothing a build reads, makes or advises about a key may concern a
+    file outside the course (`secret_file: /etc/passwd`, or a key file an attacker could read or
+    choose). A key kept elsewhere is given with --secret-file or $QBANK_SECRET."""
     written = Path(os.path.normpath(secret_file))
     where = ("defaults", "secret_file")
     if not written.is_relative_to(root) or written == root:

@@ -213,7 +213,7 @@ def _key_on_line(text: str, index: int) -> str:
     return f"{found.group(1)}: " if found else ""
 
 
-_QUOTED = re.compile(r"'[^'\s]{2,}'|\"[^\"\s]{2,}\"")  # a name, not punctuation such as ',' or ']'"
+_QUOTED = re.compile(r"'[^'\s]{2,}'|\"[^\"\s]{2,}\"")  # a name, not punctuation such as ',' or ']'
 
 
 def _without_quotes(problem: str) -> str:
