@@ -280,3 +280,48 @@ def test_the_lms_exports_of_a_hostile_template_have_nothing_live(hostile_family)
         assert re.fullmatch(r"%24IMS-CC-FILEBASE%24/images/fig-[0-9a-f]{16}\.svg", place), place
     manifest = json.loads((out / "moodle" / "manifest.json").read_text())
     assert manifest["versions"]
+
+
+# --- the converter's and the LMS writers' last line, on HTML as any source may give it ------------------
+
+SAFE_LINKS_CASES = [
+    ('<p><a href="javascript:alert(1)">click</a></p>', '<p><span class="qbank-link-removed">click</span></p>'),
+    ('<a href=" java\tscript:x" class="uri">y</a>', '<span class="qbank-link-removed">y</span>'),
+    ('<a href="&#106;avascript:alert(1)">entity</a>', '<span class="qbank-link-removed">entity</span>'),
+    ("<a href='javascript:x'>single</a>", '<span class="qbank-link-removed">single</span>'),
+    ("<a href=javascript:x>bare</a>", '<span class="qbank-link-removed">bare</span>'),
+    ('<a href="javascript:x//>">gt in the value</a>', '<span class="qbank-link-removed">gt in the value</span>'),
+    ('<a href="https://ok.example" onmouseover="x()">handler</a>', '<span class="qbank-link-removed">handler</span>'),
+    ('<a href="data:text/html,x">data</a>', '<span class="qbank-link-removed">data</span>'),
+    ('<a href="https://ok.example/a">ok</a>', None),
+    ('<a href="mailto:ta@example.org">mail</a>', None),
+    ('<a href="#fn1" class="footnote-ref" id="fnref1">1</a>', None),  # pandoc's footnotes
+    ('<img src="https://evil.example/x.png" alt="image" />', '<span class="qbank-image-removed">[image]</span>'),
+    ('<img src="/etc/passwd" />', '<span class="qbank-image-removed">[image]</span>'),
+    ('<img src="../fig-0123456789abcdef.svg" />', '<span class="qbank-image-removed">[image]</span>'),
+    ('<img src="fig-0123456789abcdef.svg" class="qbank-figure-img" alt="Figure" />', None),
+    ('<span style="background:url(https://evil.example/x.png)">s</span>', "<span>s</span>"),
+    ('<math><mi href="javascript:x">x</mi></math>', "<math><mi>x</mi></math>"),
+    ('<div onclick="x()">d</div>', "<div>d</div>"),
+    ('<p a="<" style="x:url(1)">q</p>', '<p a="<">q</p>'),
+    ('<span style="color: #ff0000">red</span>', None),
+]
+
+
+@pytest.mark.parametrize("given, expected", SAFE_LINKS_CASES)
+def test_the_converter_keeps_nothing_live(given, expected):
+    from qbank.html.convert import safe_links
+
+    assert safe_links(given) == (given if expected is None else expected)
+
+
+def test_the_lms_text_carries_mathjax_links_and_file_placeholders_as_text():
+    from qbank.lms.common import FIGURE_URL, inert
+
+    figure = f'<img src="{FIGURE_URL}fig-0123456789abcdef.svg" />'
+    text = inert(r"<p>\(\href{javascript:x}{y} + \style{background:url(https://e/x.png)}{z}\) "
+                 r"@@PLUGINFILE@@/../../etc/passwd $IMS-CC-FILEBASE$/x %24IMS-CC-FILEBASE%24/y qbank-figure:../z</p>" + figure)
+    assert r"\backslash\mathrm{href}{javascript:x}" in text and r"\backslash\mathrm{style}" in text
+    assert "@@PLUGINFILE@@" not in text and "IMS-CC-FILEBASE" not in text.upper().replace("&#", "")
+    assert text.count(FIGURE_URL) == 1 and text.endswith(figure)  # qbank's own figure, and only it
+    assert html.unescape(text).count("@@PLUGINFILE@@/../../etc/passwd") == 1  # shown as written

@@ -788,10 +788,29 @@ def safe_links(text: str) -> str:
         return '<span class="qbank-image-removed">[image]</span>'
 
     text = _LINK.sub(link, _IMG.sub(image, text))
-    # any other element: an attribute that loads or links (a style's url(), an href on MathML) goes
-    return _ELEMENT.sub(_element_without_unsafe, text)
+    # any other element: an attribute that loads or links (a style's url(), an href on MathML) goes;
+    # only the tags holding such an attribute are read again
+    out, pos = [], 0
+    for match in _RISKY_ATTR.finditer(text):
+        if match.start() < pos:
+            continue
+        start, element = match.start(), None
+        for _attempt in range(8):  # the tag it is in (a `<` inside a quoted value is no tag's start)
+            start = text.rfind("<", pos, start)
+            if start < 0:
+                break
+            element = _ELEMENT.match(text, start)
+            if element is not None and element.end() > match.start():
+                break
+            element = None
+        if element is None:
+            continue
+        out += [text[pos:start], _element_without_unsafe(element)]
+        pos = element.end()
+    return "".join(out) + text[pos:] if out else text
 
 
+_RISKY_ATTR = re.compile(r"\s(?:" + "|".join(sorted(_URL_ATTRS | {"style"})) + r"|on[a-z]+)\s*=", re.I)
 _ELEMENT = re.compile(r"<(?!a\b|img\b)([A-Za-z][-A-Za-z0-9:]*)" + _ATTRS + r">", re.I)
 
 
