@@ -28,10 +28,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 import stat
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -122,6 +120,8 @@ def _read_key(path: Path) -> bytes:
 def _make_key(path: Path) -> bytes:
     """A new key where none is: written to a private temporary file and linked into place, which fails
     if another qbank made the key meanwhile (then that one is read): no key is ever replaced."""
+    import secrets
+
     private_folders(path.parent)
     _check_folder(path.parent)
     text = secrets.token_hex(32)
@@ -173,6 +173,8 @@ def store(path: Path, data: str | bytes) -> None:
     key = cache_key()
     if key is None:
         return
+    import tempfile
+
     path = Path(path)
     try:
         private_folders(path.parent)
@@ -216,19 +218,18 @@ def load(path: Path) -> bytes | None:
             return None
         with os.fdopen(fd, "rb") as handle:
             fd = -1
-            data = handle.read(HEADER_BYTES + MAX_ENTRY_BYTES + 1)
+            header = handle.read(HEADER_BYTES)
+            payload = handle.read(max(0, info.st_size - HEADER_BYTES) + 1)  # what it holds now: the MAC sees it
     except OSError:
         return None
     finally:
         if fd >= 0:
             os.close(fd)
-    view = memoryview(data)
-    claimed = bytes(view[len(MAGIC) : len(MAGIC) + MAC_CHARS])
-    if (len(data) < HEADER_BYTES or not data.startswith(MAGIC) or data[HEADER_BYTES - 1] != 0x0A
-            or not hmac.compare_digest(claimed, _mac(key, path, view[HEADER_BYTES:]))):
+    if (len(header) < HEADER_BYTES or not header.startswith(MAGIC) or header[-1:] != b"\n"
+            or not hmac.compare_digest(header[len(MAGIC) : len(MAGIC) + MAC_CHARS], _mac(key, path, payload))):
         _tampered(path)
         return None
-    return bytes(view[HEADER_BYTES:])
+    return payload
 
 
 def load_text(path: Path) -> str | None:

@@ -24,14 +24,13 @@ covered; qbank.engine opens one `CourseCode` region per draw around them.
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
+from types import FunctionType, TracebackType
 from typing import Any, Callable
 
 from .errors import FamilyError, InputError
@@ -204,6 +203,8 @@ _OWN_CODE = {f.__code__ for f in (CourseCode.__enter__, CourseCode.__exit__, Cou
 
 
 def family_source(fam: Any) -> str | None:
+    import inspect
+
     try:
         return inspect.getsourcefile(type(fam))
     except TypeError:
@@ -241,5 +242,5 @@ def guard_family_class(cls: type) -> None:
             continue
         for name in GUARDED_METHODS:
             function = klass.__dict__.get(name)
-            if inspect.isfunction(function) and not hasattr(function, ORIGINAL):
+            if isinstance(function, FunctionType) and not hasattr(function, ORIGINAL):
                 setattr(klass, name, guarded_method(name, function))

@@ -32,9 +32,10 @@ import subprocess
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import cache as signed
 from .errors import LatexError
@@ -196,13 +197,8 @@ class Compiler:
         pdf = signed.load(self._cache_path(doc, self.format_name(doc.tex)))
         if pdf is None:
             return False
-        fd, verified = tempfile.mkstemp(prefix="qbank-cached-", suffix=".pdf")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pdf)
-            copy(Path(verified))
-        finally:
-            os.unlink(verified)
+        with _private_copy(pdf) as verified:
+            copy(verified)
         with self._lock:
             self.cached += 1
         return True
@@ -364,6 +360,29 @@ def _private_formats() -> Path:
         _formats_folder = Path(tempfile.mkdtemp(prefix="qbank-formats-"))
         atexit.register(shutil.rmtree, _formats_folder, True)
     return _formats_folder
+
+
+@contextmanager
+def _private_copy(data: bytes) -> Iterator[Path]:
+    """`data` as a file of this process alone, for the length of the block: in memory where Linux
+    offers it (memfd), else a private temporary file."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        fd = os.memfd_create("qbank-cached", os.MFD_CLOEXEC)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            yield Path(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        return
+    fd, name = tempfile.mkstemp(prefix="qbank-cached-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        yield Path(name)
+    finally:
+        os.unlink(name)
 
 
 def _own_file(path: Path) -> bool:
