@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import pdf_text, run_qbank, write_content_root
+from test_memo import files_of, fresh_cache
 
 from qbank import get_family
 from qbank.errors import InputError
@@ -40,18 +40,6 @@ WARNING = "qbank: warning: cache entry "
 CHANGED = (" was changed outside qbank (its MAC does not hold, or it is not a file qbank wrote): not used, computed "
            "again (so is any other such entry)")
 HEADER = b"qbank-cache-entry "
-
-
-def fresh_cache(path: Path) -> Path:
-    """An empty cache, but for the shared preamble's format the session may have built already."""
-    formats = Path(os.environ["QBANK_CACHE"]) / "formats"
-    if formats.is_dir():
-        shutil.copytree(formats, path / "formats")
-    return path
-
-
-def files_of(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def rewrite(entry: Path, change) -> None:
@@ -340,3 +328,24 @@ def test_a_link_or_an_oversized_entry_is_not_used(kept_draw, capsys):
         handle.truncate(MAX_ENTRY_BYTES + 4096)
     assert draw_again()
     assert capsys.readouterr().err.count(WARNING) == 1
+
+
+@pytest.mark.pdf
+def test_a_changed_svg_figure_is_compiled_again(tmp_path, monkeypatch, capsys):
+    from qbank.engine import draw
+    from qbank.html import figures
+    from qbank.html.figures import compile_figures, extract_figures
+    from qbank.render import render_fragments
+
+    fresh_key(monkeypatch, tmp_path / "config")
+    figure = next(f for tex in render_fragments(draw("beam-search", 0)) for f in extract_figures(tex)[1])
+    cache = tmp_path / "svg"
+    true = compile_figures([figure], cache_dir=cache, jobs=1)
+    (entry,) = cache.rglob("*.svg")
+    rewrite(entry, lambda svg: svg.replace(b"</svg>", b"<script>alert('from the cache')</script></svg>"))
+    compiled = []
+    real = figures._compile_one
+    monkeypatch.setattr(figures, "_compile_one", lambda *a: compiled.append(1) or real(*a))
+    assert compile_figures([figure], cache_dir=cache, jobs=1) == true
+    assert compiled  # not taken from the cache
+    assert f"{WARNING}{entry}{CHANGED}" in capsys.readouterr().err

@@ -34,9 +34,9 @@ ADVICE = "course code must return or raise an ordinary exception, never end qban
 LOOP = "an endless loop? (QBANK_DRAW_TIMEOUT sets the seconds course code may take; 0: no limit)"
 
 
-def content(root: Path, *, top: str = "", sample: str = "", solve: str = "", check: str = "") -> Path:
+def content(root: Path, *, top: str = "", sample: str = "", solve: str = "", check: str = "", methods: str = "") -> Path:
     """A content folder with the family `test-odd`; each argument is code put at the start of the module
-    or of that method. Returns the module's path."""
+    or of that method (`methods`: more methods of the class). Returns the module's path."""
     (root / "generators").mkdir(parents=True)
     (root / "templates" / "test").mkdir(parents=True)
     (root / "templates" / "test" / "test-odd.tex.j2").write_text(TEMPLATE)
@@ -61,6 +61,7 @@ def content(root: Path, *, top: str = "", sample: str = "", solve: str = "", che
         "    def check(self, params, answers):\n"
         f"{check}"
         "        assert answers['answer'] == params['x']\n"
+        f"{methods}"
     )
     (root / "exam.yaml").write_text(BLUEPRINT % "family: test-odd")
     return module
@@ -153,6 +154,12 @@ def hangs_in_check_of_an_exam(tmp):
     return exam(tmp), {"QBANK_DRAW_TIMEOUT": LIMIT}
 
 
+def hangs_in_context(tmp):
+    """Course code called from elsewhere than a draw (here the templates' context) has its limit too."""
+    content(tmp / "p", methods="    def context(self, params, answers):\n        while params: pass  # renders forever\n")
+    return ["draw", "test-odd", "--format", "tex", "--out", str(tmp / "out")], {"QBANK_DRAW_TIMEOUT": LIMIT}
+
+
 def hangs_at_import(tmp):
     content(tmp / "p", top="while True: pass  # loads forever\n")
     return ["list"], {"QBANK_DRAW_TIMEOUT": LIMIT}
@@ -192,6 +199,7 @@ CASES = {
     "sample() never returns and catches the interruption": (
         hangs_catching_everything, hang_expected("sample()", "time.sleep(61)")),
     "check() never returns, exam": (hangs_in_check_of_an_exam, hang_expected("check()", "while answers: pass  # checks forever")),
+    "context() never returns, LaTeX of a draw": (hangs_in_context, hang_expected("context()", "while params: pass  # renders forever")),
     "the module never finishes loading": (hangs_at_import, import_hang_expected),
     "QBANK_DRAW_TIMEOUT not a number": (bad_timeout, lambda tmp: (
         2, "qbank: error: QBANK_DRAW_TIMEOUT: expected a number of seconds (0 for no limit), got 'soon'")),
