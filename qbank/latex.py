@@ -394,8 +394,12 @@ def _own_file(path: Path) -> bool:
 
 
 def _unpack_format(kept: Path) -> bool:
-    """Copy a kept format whose MAC holds into the private folder; False when there is none to trust."""
-    target = _private_formats() / kept.name
+    """Copy a kept format whose MAC holds into the private folder; False when there is none to trust
+    (or no private folder: then the format is built, or documents compile plainly)."""
+    try:
+        target = _private_formats() / kept.name
+    except OSError:
+        return False
     if target.is_file():
         return True
     data = signed.load(kept)
