@@ -54,6 +54,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     from .registry import all_families
 
     families = all_families()
+    if args.markdown:
+        from .catalog import families_markdown
+
+        print(families_markdown(families), end="")
+        return 0
     width = max(len(f.id) for f in families)
     topic_width = max(len(f.topic) for f in families)
     for fam in families:
@@ -322,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("list", help="list every problem family (id, topic, title)")
+    p.add_argument("--markdown", action="store_true",
+                   help="a Markdown table from the cards: what each family draws and asks, with precisions (README's)")
     p.set_defaults(run=cmd_list)
 
     p = sub.add_parser(
