@@ -371,9 +371,12 @@ class GatedRnnCell(Family):
                 if value is None:
                     out[name] = None
                     continue
-                if gate not in GATES_OF[cell] and complete:
-                    raise ParamError(name, f"null: a {cell.upper()} cell has no {GATE_WORDS[gate]}"
-                                     f" (pin \"cell\": \"{'ugrnn' if cell == 'gru' else 'gru'}\" to use it)", value)
+                if gate not in GATES_OF[cell]:
+                    if complete:
+                        raise ParamError(name, f"null: a {cell.upper()} cell has no {GATE_WORDS[gate]}"
+                                         f" (pin \"cell\": \"{'ugrnn' if cell == 'gru' else 'gru'}\" to use it)", value)
+                    out[name] = value  # drawn for the other cell: `degenerate` refuses the draw
+                    continue
                 if kind == "Wx":
                     out[name] = as_decimal_matrix(value, name, (hidden, hidden), (inputs, inputs), -5, 5,
                                                   why=rows + "; D columns, the length of x)")
@@ -388,7 +391,7 @@ class GatedRnnCell(Family):
         cell = params["cell"]
         missing = [f"{kind}_{g}" for g in GATES_OF[cell] for kind in ("Wx", "Wh", "b") if params[f"{kind}_{g}"] is None]
         if missing:
-            return f"a {cell.upper()} cell needs {', '.join(missing)} (these params were drawn for the other cell)"
+            return f"a {cell.upper()} cell needs {', '.join(missing)}, null here (params of the other cell)"
         foreign = [f"{kind}_{g}" for g in ALL_GATES if g not in GATES_OF[cell] for kind in ("Wx", "Wh", "b")
                    if params[f"{kind}_{g}"] is not None]
         if foreign:
@@ -485,10 +488,11 @@ class GatedRnnCell(Family):
         for gate in gates:
             for j in range(hidden):
                 state = reset if gate == "R" else h
-                terms = [[w, v] for w, v in zip(params[f"Wx_{gate}"][j], x)]
-                terms += [[w, v] for w, v in zip(params[f"Wh_{gate}"][j], state)]
+                # [weight, value, whether the value is given] per product: the reset state is computed
+                terms = [[w, v, True] for w, v in zip(params[f"Wx_{gate}"][j], x)]
+                terms += [[w, v, state is h] for w, v in zip(params[f"Wh_{gate}"][j], state)]
                 value = (pre[gate][j] if gate in pre else
-                         sum(a * b for a, b in terms) + params[f"b_{gate}"][j])
+                         sum(a * b for a, b, _ in terms) + params[f"b_{gate}"][j])
                 rows.append({"gate": gate, "unit": j, "terms": terms, "b": params[f"b_{gate}"][j],
                              "a": float(value), "exact": gate in pre})
         dh = params["dh"]
@@ -583,7 +587,7 @@ def _cell_cancellation(params: Mapping[str, Any]) -> str | None:
 # ==================================================================================================
 
 BPTT_FIELDS = ("x", "h0", "W", "U", "b", "w_out", "y")
-BPTT_SHAPES = ((2, 1), (2, 1), (3, 1), (2, 2), (3, 2))  # (T, D)
+BPTT_SHAPES = ((2, 1), (2, 1), (3, 1), (2, 2))  # (T, D): three steps of two inputs would take half an hour
 MIN_ERROR = 0.2  # |y_hat - y| at least this: a prediction nearly right leaves every gradient tiny
 
 
@@ -714,10 +718,15 @@ class RnnBptt(Family):
                 "U": [tenths(-1, 1, inputs) for _ in range(2)],
                 "b": tenths(-0.5, 0.5, 2, nonzero=False),
                 "w_out": tenths(-1.5, 1.5, 2),
-                "y": decimal(rng, -1, 1, 0.1),
+                "y": 0,
             }
-            if _bptt_saturated(params):
+            # W = W^T would hide a missing transpose on the way back
+            if _bptt_saturated(params) or params["W"][0][1] == params["W"][1][0]:
                 continue
+            # the target far enough from the prediction that the error, and every gradient, shows
+            y_hat = _bptt(params)["y_hat"]
+            params["y"] = choice(rng, [y for y in (k / 10 for k in range(-15, 16)) if abs(y - y_hat) >= MIN_ERROR + 0.1])
+            params["y"] = int(params["y"]) if float(params["y"]).is_integer() else round(params["y"], 1)
             if _usable(self, params):
                 break
         return params
