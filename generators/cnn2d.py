@@ -361,6 +361,9 @@ class Conv2dForward(Family):
     def parts(self, params):
         return (Part(("shape",), 1), Part(("output",), max(2, round(_conv_products(params) / 8))), Part(("param_count",), 1))
 
+    def position_word(self, params, answer, level, position):
+        return ("channels", "rows", "columns")[position] if answer == "shape" and level == 0 else None
+
     def minutes(self, params):
         # 1 min for the size formula on both axes and 30 s for the count; about 7 s per product of small
         # integers written and added (the taps on the zero padding are skipped), 30 s to write out the padded
@@ -608,7 +611,7 @@ class Pool2d(Family):
     def _work(self, params: Mapping[str, Any]) -> tuple[float, float]:
         """Minutes for (a) and (b): 2 s per entry scanned for a maximum, 3 s per entry added for an average
         (and 10 s for the division); backward, 10 s to place each window's value at its maximum, or 4 s per
-        share written into a window's entries, and 20 s per entry where windows add up."""
+        share written into a window's entries, and 10 s per entry where windows add up."""
         windows, k = self._windows(params), params["size"]
         x = params["input"]
         covered = [0] * (len(x) * len(x[0]))
@@ -618,7 +621,7 @@ class Pool2d(Family):
         shared = sum(n > 1 for n in covered)
         if params["kind"] == "max":
             return windows * k * k * 2 / 60, (windows * 10 + shared * 10) / 60
-        return windows * (k * k * 3 + 10) / 60, (windows * k * k * 4 + shared * 20) / 60
+        return windows * (k * k * 3 + 10) / 60, (windows * k * k * 4 + shared * 10) / 60
 
     def minutes(self, params):
         forward, backward = self._work(params)
