@@ -585,6 +585,63 @@ def test_shapes_and_leaf_kinds():
     assert fam.answers["det_exact"].form in widgets.answer_inputs("r-1", "det_exact", fam.answers["det_exact"], values["det_exact"])
 
 
+def test_a_tensor_whose_shape_is_asked_takes_one_field():
+    """conv2d-forward asks the output's shape in (a): its channels of rows are typed in one textarea (a matrix
+    per channel, channels apart by a blank line or |), whose hint and key show no size."""
+    fam, values, key = _key("conv2d-forward", 1)
+    text = widgets.answer_inputs("c2-1", "output", fam.answers["output"], values["output"])
+    page = Page(text)
+    assert not page.errors
+    (field,) = page.all("textarea", data_qbank_answer="output")
+    assert field["data-qbank-kind"] == "list" and "data-qbank-index" not in field and field["rows"] == "6"
+    assert not page.all("table", **{"class": "qbank-matrix"}) and not page.all("fieldset")
+    hint = re.sub(r"<[^>]*>", "", text)
+    assert "blank line or |" in hint and not re.search(r"\d", hint)
+    assert key["output"]["list"] == "tensor" and len(key["output"]["leaves"]) == len(np_flat(values["output"]))
+    assert [leaf[0] for leaf in key["output"]["leaves"]][:2] == ["0,0,0", "0,0,1"]  # channel, row, column
+    # a list of matrices of different sizes is no tensor: a group of grids, as before
+    ragged = [[[1, 2], [3, 4]], [[5, 6, 7]]]
+    assert "qbank-list" not in widgets.answer_inputs("r-1", "output", fam.answers["output"], ragged)
+    assert "list" not in json.loads(widgets.answer_key({"output": fam.answers["output"]}, {"output": ragged}))["answers"]["output"]
+
+
+def np_flat(value: Any) -> list:
+    return [x for item in value for x in (np_flat(item) if isinstance(item, list) else [item])]
+
+
+@needs_node
+def test_list_fields_split_vectors_matrices_and_tensors():
+    got = js([
+        ("splitList", ["[3, \u22121, 4]", "vector"]),
+        ("splitList", ["3 -1 4", "vector"]),
+        ("splitList", ["1, 2\n3, 4", "matrix"]),
+        ("splitList", ["1,2; 3,4", "matrix"]),
+        ("splitList", ["1, 2\n3, 4\n\n5, 6\n7, 8", "tensor"]),
+        ("splitList", ["1, 2; 3, 4 | 5, 6; 7, 8", "tensor"]),
+        ("splitList", ["1 2\n3 4\n  \n5 6\n7 8\n", "tensor"]),
+        ("splitList", ["", "tensor"]),
+    ])
+    assert got[0] == got[1] == [["3", "-1", "4"]]  # 1-D and 2-D as before
+    assert got[2] == got[3] == [["1", "2"], ["3", "4"]]
+    channels = [[["1", "2"], ["3", "4"]], [["5", "6"], ["7", "8"]]]
+    assert got[4] == got[5] == got[6] == channels and got[7] == []
+    spec = {"list": "tensor", "value": [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]}
+    leaves = [[f"{c},{r},{k}", "integer", 0] for c in range(2) for r in range(2) for k in range(2)]
+    entries = js([
+        ("listEntries", ["1, 2\n3, 4\n\n5, 6\n7, 8", spec, leaves]),
+        ("listEntries", ["1, 2, 3, 4 | 5, 6, 7, 8", spec, leaves]),  # the rows of a channel not apart
+        ("listEntries", ["1, 2\n3, 4\n5, 6\n7, 8", spec, leaves]),  # no blank line: one channel of 4 rows
+        ("listEntries", ["1, 2; 3, 4 | 5, 6; 7, 8 | 9, 9; 9, 9", spec, leaves]),
+        ("listEntries", ["1, 2, 3; 4 | 5, 6; 7, 8", spec, leaves]),
+        ("listEntries", ["1, 2; 3, 4", {"list": "matrix", "value": [[1, 2], [3, 4]]}, leaves[:4]]),
+        ("listEntries", ["1, 2, 3, 4", {"list": "matrix", "value": [[1, 2], [3, 4]]}, leaves[:4]]),
+        ("listEntries", ["1 2 3", {"list": "vector", "value": [1, 2, 3]}, leaves[:3]]),
+    ])
+    assert entries[0] == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    assert entries[1] is None and entries[2] is None and entries[3] is None and entries[4] is None
+    assert entries[5] == ["1", "2", "3", "4"] and entries[6] is None and entries[7] == ["1", "2", "3"]
+
+
 def test_escaping_of_names_texts_and_values():
     text = widgets.answer_inputs('v"<1>', "a&b", Answer("text", 'say "<hi>" & go'), "x<y")
     page = Page(text)
@@ -644,7 +701,8 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 def _browser_page(folder: Path) -> dict[str, Any]:
     """A page of several variants (inputs, keys, solutions; no pandoc) and what to type in each."""
     sections, expected = [], {}
-    for fam_id, seed in (("conv1d-forward", 1), ("beam-search", 1), ("ridge-map", 1), ("scalar-rnn-backprop", 1), ("nalu", 1)):
+    for fam_id, seed in (("conv1d-forward", 1), ("beam-search", 1), ("ridge-map", 1), ("scalar-rnn-backprop", 1), ("nalu", 1),
+                         ("conv2d-forward", 2)):
         fam = get_family(fam_id)
         values = thaw(draw(fam, seed).answers)
         vid = f"{fam_id}-{seed}"
@@ -682,9 +740,10 @@ FILL = """
 const [vid, answers] = arguments;
 const section = document.querySelector(`[data-qbank-variant="${vid}"]`);
 for (const [name, spec] of Object.entries(answers)) {
-  if (spec.list) {  // one field for all entries: a row per line
+  if (spec.list) {  // one field for all entries: a row per line, a blank line between a tensor's channels
     const field = section.querySelector(`[data-qbank-answer="${name}"]`);
-    field.value = (spec.list === "matrix" ? spec.value : [spec.value]).map((r) => r.join(", ")).join("\\n");
+    const rows = (m) => m.map((r) => r.join(", ")).join("\\n");
+    field.value = spec.list === "tensor" ? spec.value.map(rows).join("\\n\\n") : rows(spec.list === "matrix" ? spec.value : [spec.value]);
     field.dispatchEvent(new Event("input", { bubbles: true }));
     continue;
   }
@@ -762,6 +821,21 @@ def test_checker_in_headless_chromium(tmp_path):
         box.clear()
         driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv1d-forward-1"] [data-qbank-check]').click()
         assert driver.execute_script(STATES, "conv1d-forward-1")["length"] == ["incorrect", "\u2717 No answer"]
+
+        # a tensor in one field: its channels apart by "|" pass as well as by a blank line; a channel too few is
+        # said without the size
+        field = driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv2d-forward-2"] [data-qbank-answer="output"]')
+        channels = [[[str(v) for v in row] for row in channel] for channel in expected["conv2d-forward-2"]["output"]["value"]]
+        check = driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="conv2d-forward-2"] [data-qbank-check]')
+        field.clear()
+        field.send_keys(" | ".join("; ".join(", ".join(row) for row in channel) for channel in channels))
+        check.click()
+        assert driver.execute_script(STATES, "conv2d-forward-2")["output"][0] == "correct"
+        field.clear()
+        field.send_keys("; ".join(", ".join(row) for row in channels[0]))
+        check.click()
+        assert driver.execute_script(STATES, "conv2d-forward-2")["output"] == [
+            "incorrect", "\u2717 Not the right number of channels, rows or entries"]
 
         # the solution: toggled, with aria-expanded; a written answer is then to compare
         button = driver.find_element(By.CSS_SELECTOR, '[data-qbank-variant="sa-1"] [data-qbank-solution]')

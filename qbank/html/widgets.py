@@ -10,7 +10,11 @@ Shapes, from the value (the variant's verified answer), not from the family:
 - a flat list of scalars: a row of cells; a list of equal-length lists of scalars: a grid; a list of
   dicts with the same keys and scalar values: a table with one column per key (the beams of a step);
 - any other list or dict: a labelled group of its children, recursively; a None anywhere: not
-  asked, no input (a None answer has no inputs, no result element and no key).
+  asked, no input (a None answer has no inputs, no result element and no key);
+- an answer whose size another part asks (``Answer.size_asked``): one field for all its entries, a
+  vector as ``3, -1, 4``, a matrix a row per line, a 3-D tensor (a list of equal-sized matrices) a
+  matrix per channel with the channels separated by a blank line or ``|``; its key says which
+  (``"list": "vector" | "matrix" | "tensor"``).
 
 Testing contract (stable attributes): every input has ``data-qbank-answer="NAME"``; an input inside a
 structure also has ``data-qbank-index``, the comma-joined list indices (from 0) and dict keys from the
@@ -329,7 +333,7 @@ def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any, part: 
             f'<div class="qbank-answer" {block}><label class="qbank-label" for="{id_}">{name_html}</label> '
             f"{control} {_result(b.base, name)}{hint}</div>"
         )
-    if answer.size_asked and _shape(value) in ("vector", "matrix"):
+    if answer.size_asked and _list_shape(value):
         return _list_input(b, value, name_html, block)
     body = b.structure((), value)
     return (
@@ -341,19 +345,33 @@ def answer_inputs(variant_id: str, name: str, answer: Answer, value: Any, part: 
 LIST_HINTS = {
     "vector": "the entries in order, separated by commas",
     "matrix": "one row per line, its entries separated by commas",
+    "tensor": "one matrix per channel, a row per line and its entries separated by commas; "
+              "channels separated by a blank line or |",
 }
+
+
+def _list_shape(value: Any) -> str | None:
+    """How one field takes every entry of an answer whose size is asked: 'vector', 'matrix', 'tensor' (a
+    list of equal-sized matrices: channels of rows), or None for any other value."""
+    shape = _shape(value)
+    if shape in ("vector", "matrix"):
+        return shape
+    if (isinstance(value, (list, tuple)) and value and all(isinstance(m, (list, tuple)) and _shape(m) == "matrix" for m in value)
+            and len({(len(m), len(m[0])) for m in value}) == 1):
+        return "tensor"
+    return None
 
 
 def _list_input(b: _Builder, value: Any, name_html: str, block: str) -> str:
     """One field for all the entries of an answer whose size is itself asked (Answer.size_asked): a
     cell per entry would show that size."""
-    shape = _shape(value)
+    shape = _list_shape(value)
     id_ = b.next_id()
     hint = "; ".join(filter(None, [LIST_HINTS[shape], precision_words(b.answer, value)]))
     control = (
-        f'<textarea id="{id_}" rows="3" class="qbank-input qbank-list" data-qbank-answer="{_esc(b.name)}" data-qbank-kind="list"'
+        f'<textarea id="{id_}" rows="{6 if shape == "tensor" else 3}" class="qbank-input qbank-list" data-qbank-answer="{_esc(b.name)}" data-qbank-kind="list"'
         f' aria-describedby="{b.hint_id}" autocomplete="off" autocapitalize="off" spellcheck="false"></textarea>'
-        if shape == "matrix" else
+        if shape in ("matrix", "tensor") else
         f'<input type="text" id="{id_}" class="qbank-input qbank-list" data-qbank-answer="{_esc(b.name)}" data-qbank-kind="list"'
         f' aria-describedby="{b.hint_id}" autocomplete="off" autocapitalize="off" spellcheck="false">'
     )
@@ -385,8 +403,8 @@ def answer_key(answers: Mapping[str, Answer], values: Mapping[str, Any]) -> str:
         }
         if grading.mode == "within" and grading.rel:  # the old relative tolerance: within max(tol, rel |v|)
             out[name]["rel"] = float(grading.rel)
-        if answer.size_asked and _shape(value) in ("vector", "matrix"):  # one field holds every entry
-            out[name]["list"] = _shape(value)
+        if answer.size_asked and _list_shape(value):  # one field holds every entry
+            out[name]["list"] = _list_shape(value)
     return _dumps({"answers": out})
 
 

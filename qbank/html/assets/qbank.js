@@ -561,26 +561,37 @@
 
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
-  /* The entries typed into one field for a whole vector ("3, -1, 4") or matrix (a row per line, or rows
-     separated by ";"), brackets ignored: a list of rows of entries. */
+  /* The entries typed into one field for a whole vector ("3, -1, 4"), matrix (a row per line, or rows
+     separated by ";") or 3-D tensor (a matrix per channel, channels separated by a blank line or "|"),
+     brackets ignored: a list of rows of entries; for a tensor, a list of channels of rows. */
   function splitList(text, shape) {
     var s = normalizeSigns(String(text)).replace(/[\[\]()]/g, " ").trim();
     if (s === "") return [];
-    var rows = shape === "matrix" ? s.split(/\s*[\n;]\s*/) : [s];
-    return rows.filter(function (r) { return r.trim() !== ""; }).map(function (r) {
-      return r.trim().split(/\s*,\s*|\s+/).filter(function (t) { return t !== ""; });
-    });
+    function rowsOf(part) {
+      var rows = shape === "matrix" || shape === "tensor" ? part.split(/\s*[\n;]\s*/) : [part];
+      return rows.filter(function (r) { return r.trim() !== ""; }).map(function (r) {
+        return r.trim().split(/\s*,\s*|\s+/).filter(function (t) { return t !== ""; });
+      });
+    }
+    if (shape !== "tensor") return rowsOf(s);
+    return s.split(/[ \t]*\n[ \t]*\n\s*|\s*\|\s*/).filter(function (c) { return c.trim() !== ""; }).map(rowsOf);
   }
 
   /* The entries of a list field, one per leaf in the key's order, or null when their number (or a
-     matrix's rows) do not fit: the message says so without telling the size. */
+     matrix's rows, or a tensor's channels and rows) do not fit: the message says so without telling the
+     size. */
   function listEntries(text, spec, leaves) {
-    var rows = splitList(text, spec.list);
-    var flat = [].concat.apply([], rows);
+    var parts = splitList(text, spec.list);
+    var matrices = spec.list === "tensor" ? parts : [parts];
+    var flat = [].concat.apply([], [].concat.apply([], matrices));
     if (flat.length !== leaves.length) return null;
-    if (spec.list === "matrix") {
-      var width = spec.value[0].length;
-      if (rows.length !== spec.value.length || rows.some(function (r) { return r.length !== width; })) return null;
+    if (spec.list === "matrix" || spec.list === "tensor") {
+      var shape = spec.list === "tensor" ? spec.value[0] : spec.value;
+      var width = shape[0].length;
+      if (spec.list === "tensor" && matrices.length !== spec.value.length) return null;
+      if (matrices.some(function (rows) {
+        return rows.length !== shape.length || rows.some(function (r) { return r.length !== width; });
+      })) return null;
     }
     return flat;
   }
@@ -610,7 +621,8 @@
       var entries = listEntries(typedList, spec, leaves);
       if (entries === null) {
         markLeaf(field, "incorrect");
-        showResult(result, "incorrect", spec.list === "matrix" ? "\u2717 Not the right number of rows or entries"
+        showResult(result, "incorrect", spec.list === "tensor" ? "\u2717 Not the right number of channels, rows or entries"
+                                      : spec.list === "matrix" ? "\u2717 Not the right number of rows or entries"
                                                                 : "\u2717 Not the right number of entries");
         return "incorrect";
       }
@@ -838,6 +850,7 @@
     effectiveTolerance: effectiveTolerance,
     typedUnit: typedUnit,
     splitList: splitList,
+    listEntries: listEntries,
     parseExpression: parseExpression,
     evaluate: evaluate,
     variablesOf: variablesOf,
