@@ -212,6 +212,10 @@ class TransformerBookkeeping(Family):
     asks = ("transformer-parameter-count", "transformer-compute-per-token", "kv-cache-size")
     reveals = ("transformer-block-layout",)
 
+    def asks_of(self, params):
+        # with tied weights, parts (c) and (d) ask what tying saves (the parameters) and what it does not (the MACs)
+        return (*self.asks, "weight-tying-cost") if params["tied_embeddings"] else self.asks
+
     def sample(self, rng):
         d = choice(rng, D_MODELS)
         head_dim = choice(rng, [h for h in HEAD_DIMS if d // h >= 2])

@@ -298,15 +298,16 @@ class GatedRnnCell(Family):
     }
     structure = ("cell", "h_prev", "x")  # the cell, the hidden size H and the input size D set the work
     asks = ("gated-rnn-forward-step", "gated-rnn-backward-step")
-    # the problem states the cell's equations (for the GRU, its equations in the UGRNN's notation) and the
-    # derivatives of sigma and tanh
-    reveals = ("gated-rnn-equations", "gru-in-ugrnn-notation", "sigmoid-derivative", "tanh-derivative")
+    # the problem states the cell's equations and the derivatives of sigma and tanh; for the GRU, its equations
+    # in the UGRNN's notation (what sets it apart from a two-gate UGRNN) and how libraries write it instead
+    reveals = ("gated-rnn-equations", "sigmoid-derivative", "tanh-derivative",
+               "gru-in-ugrnn-notation", "gru-vs-two-gate-cell", "gru-library-convention")
 
     def structure_of(self, params):
         return {"cell": params["cell"], "h_prev": [len(params["h_prev"])], "x": [len(params["x"])]}
 
     def reveals_of(self, params):
-        return self.reveals if params["cell"] == "gru" else tuple(r for r in self.reveals if not r.startswith("gru"))
+        return self.reveals if params["cell"] == "gru" else tuple(r for r in self.reveals if not r.startswith("gru-"))
 
     def parts(self, params):
         cell, gates = params["cell"], GATES_OF[params["cell"]]
@@ -690,7 +691,7 @@ class RnnBptt(Family):
         "dL/dh_0 = W^T dL/dh_1 (the slope of step 1 left out)": _bptt_slip("dh0-without-slope", ("dh0",)),
     }
     structure = ("x",)  # T steps of D inputs; H = 2 always
-    asks = ("rnn-forward-unroll", "backprop-through-time", "shared-weight-gradient-sum")
+    asks = ("rnn-forward-unroll", "bptt-vector-rnn-gradients", "shared-weight-gradient-sum")
     reveals = ("tanh-derivative",)
 
     def structure_of(self, params):
