@@ -125,6 +125,10 @@ class Family:
     - ``minutes(params)``: the working time a strong student needs, by hand, in minutes.
     - ``asks`` / ``reveals``: tags of what the problem asks for and what its text gives away; no exam
       version holds two questions asking the same thing, or one revealing what another asks.
+
+    ``replaces``: a course family (in a workspace's generators/) whose id a built-in family also has is used
+    in its place, with a one-line warning naming both files; ``replaces = "ID"`` (its own id) says that is
+    meant and silences the warning. No other family may take an id that is taken (see ``register``).
     """
 
     id: ClassVar[str]
@@ -142,6 +146,7 @@ class Family:
     # mapping answer -> unit): see qbank.grading.scoring_mistake
     mistakes: ClassVar[Mapping[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]]] = {}
     mistake_unit: ClassVar[str | Mapping[str, str]] = "number"
+    replaces: ClassVar[str] = ""  # a course family taking the place of the built-in family of its own id
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         raise NotImplementedError
@@ -218,6 +223,9 @@ def _validate_card(cls: type) -> None:
         value = getattr(cls, attr)
         if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
             raise FamilyError(f"{where}: `{attr}` must be a tuple of names")
+    if not isinstance(cls.replaces, str) or (cls.replaces and cls.replaces != cls.id):
+        raise FamilyError(f"{where}: replaces = {cls.replaces!r}: a course family takes the place of the built-in "
+                          f"family of its own id: write replaces = {cls.id!r}, or leave it out")
 
 
 def _source_file(cls: type) -> str:
@@ -255,7 +263,13 @@ def register(cls: type[Family]) -> type[Family]:
 
     A family id belongs to one class of one file: the same id from another file (a plugin naming its
     family like a built-in one, whatever its class is called) or from another class of the same file
-    is an error naming both. The same class registered again (its module imported twice) is fine."""
+    is an error naming both. The same class registered again (its module imported twice) is fine.
+
+    One exception: a course family (in the workspace's generators/) may take a built-in family's id, so
+    that a course whose family id a later qbank ships keeps working. The course's family is then used
+    everywhere in the built-in one's place (`SHADOWED` records the built-in class), with a one-line
+    warning naming both files, which `replaces = "ID"` on the course's class silences. A family from
+    QBANK_PATH, or another built-in one, never may."""
     import os
 
     try:
@@ -266,18 +280,89 @@ def register(cls: type[Family]) -> type[Family]:
         raise FamilyError(f"{_source_file(cls)}{f': line {line}' if line else ''}: {detail}") from None
     if not cls.template:
         cls.template = f"{cls.topic}/{cls.id}.tex.j2"
+    if cls.replaces and _origin(cls) != "course":
+        line = _class_line(cls)
+        raise FamilyError(f"{_source_file(cls)}{f': line {line}' if line else ''}: family {cls.id}: replaces = "
+                          f"{cls.replaces!r}: only a course family (a workspace's generators/) may take the place of a "
+                          "built-in one")
     _warn_legacy_tolerances(cls)
     existing = REGISTRY.get(cls.id)
     if existing is not None:
         first, second = type(existing), cls
         same_file = os.path.realpath(_source_file(first)) == os.path.realpath(_source_file(second))
-        if not same_file or first.__qualname__ != second.__qualname__:
+        if same_file and first.__qualname__ == second.__qualname__:
+            REGISTRY[cls.id] = cls()
+            return cls
+        pair = _shadowing(first, second)
+        if pair is None:
             raise FamilyError(
                 f"family id {cls.id!r} is defined twice: {_defined_at(first)} and {_defined_at(second)}; "
                 "rename one of them (a family of your own cannot replace another)"
             )
+        builtin, course = pair
+        _check_shadowing_template(builtin, course)
+        SHADOWED[cls.id] = builtin
+        if course is second:
+            REGISTRY[cls.id] = cls()
+        if not course.replaces:
+            _warn_shadowing(builtin, course)
+        return cls
     REGISTRY[cls.id] = cls()
     return cls
+
+
+# built-in family classes a course family has taken the place of, by id (see `register`)
+SHADOWED: dict[str, type[Family]] = {}
+
+
+def _origin(cls: type) -> str:
+    """Where a family class is written: "built-in", "course", "QBANK_PATH" or "other" (qbank.paths.origins)."""
+    from pathlib import Path
+
+    from .paths import origins
+
+    source = _source_file(cls)
+    return origins()(Path(source)) if source.endswith(".py") else "other"
+
+
+def _shadowing(first: type, second: type) -> tuple[type, type] | None:
+    """(built-in class, course class) when one of two classes of one id is built-in and the other the
+    course's, else None."""
+    kinds = {_origin(first): first, _origin(second): second}
+    if set(kinds) == {"built-in", "course"}:
+        return kinds["built-in"], kinds["course"]
+    return None
+
+
+def _check_shadowing_template(builtin: type, course: type) -> None:
+    """A course family in a built-in one's place must not share its template's name: qbank looks for
+    templates in the built-in folder first, so the course family would be rendered with the other one."""
+    if course.template == builtin.template:
+        line = _class_line(course)
+        raise FamilyError(
+            f"{_source_file(course)}{f': line {line}' if line else ''}: family {course.id} takes the place of the "
+            f"built-in family of {_defined_at(builtin)}, but its template name {course.template} is the built-in "
+            "family's, whose template qbank finds first: give the course's family another topic, or a template "
+            f"of its own (template = \"course/{course.id}.tex.j2\")"
+        )
+
+
+def _warn_shadowing(builtin: type, course: type) -> None:
+    """One line per process and id: which course family stands in for which built-in one."""
+    import sys
+
+    if course.id in _WARNED_SHADOWING:
+        return
+    _WARNED_SHADOWING.add(course.id)
+    print(
+        f"qbank: warning: family id {course.id!r} is both the course's, {_defined_at(course)}, and a built-in "
+        f"family's, {_defined_at(builtin)}: the course's is used (add replaces = {course.id!r} to its class to "
+        "say so and silence this line, or rename it to use both)",
+        file=sys.stderr,
+    )
+
+
+_WARNED_SHADOWING: set[str] = set()
 
 
 def _warn_legacy_tolerances(cls: type) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .coursecode import draw_timeout, guard_family_class, module_region
 from .errors import FamilyError
-from .family import REGISTRY, Family
+from .family import REGISTRY, SHADOWED, Family, _class_line, _source_file
 from .paths import generator_files
 
 _loaded = False
@@ -37,7 +37,7 @@ def load_families() -> dict[str, Family]:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        before = set(REGISTRY)
+        before = dict(REGISTRY)
         try:
             with module_region(path):
                 spec.loader.exec_module(module)
@@ -57,8 +57,16 @@ def load_families() -> dict[str, Family]:
         except BaseException as exc:  # SystemExit: a module calling sys.exit() must not end qbank quietly
             sys.modules.pop(name, None)
             raise _load_error(path, exc) from None
-        for family_id in set(REGISTRY) - before:
-            guard_family_class(type(REGISTRY[family_id]))
+        for family_id, fam in REGISTRY.items():  # new ids, and a course family in a built-in one's place
+            if before.get(family_id) is not fam:
+                guard_family_class(type(fam))
+    for fam in REGISTRY.values():
+        cls = type(fam)
+        if cls.replaces and SHADOWED.get(fam.id) is None:
+            line = _class_line(cls)
+            raise FamilyError(f"{_source_file(cls)}{f': line {line}' if line else ''}: family {fam.id}: replaces = "
+                              f"{cls.replaces!r}, but no built-in family has that id (`qbank list` outside the workspace "
+                              "shows the built-in ones): leave `replaces` out")
     _loaded = True
     return REGISTRY
 

@@ -114,12 +114,12 @@ def test_a_linked_folder_out_of_the_course_is_refused_too(course):
 
 def test_links_inside_the_course_are_fine(course):
     (course / "shared").mkdir()
-    items = course / "bank" / "items" / "softmax.yaml"
-    items.rename(course / "shared" / "softmax.yaml")
-    items.symlink_to(course / "shared" / "softmax.yaml")
+    items = course / "bank" / "items" / "neuron.yaml"
+    items.rename(course / "shared" / "neuron.yaml")
+    items.symlink_to(course / "shared" / "neuron.yaml")
     proc = run_qbank("bank", cwd=course)
     assert proc.returncode == 0, proc.stderr
-    assert "softmax-max-shift" in proc.stdout
+    assert "sigmoid-neuron-decision-boundary" in proc.stdout
 
 
 def test_a_file_named_on_the_command_line_is_not_quoted(course):

@@ -68,12 +68,12 @@ def test_init_then_the_example_exam_builds_a_pdf(venv, tmp_path, user_env):
     qbank = venv / "bin" / "qbank"
     run([qbank, "init", "dl-course", "--course", "Deep Learning"], cwd=tmp_path, env=user_env)
     course = tmp_path / "dl-course"
-    run([qbank, "check", "softmax-cross-entropy", "--seeds", "20"], cwd=course, env=user_env)
+    run([qbank, "check", "sigmoid-neuron", "--seeds", "20"], cwd=course, env=user_env)
     run([qbank, "exam", "example", "--versions", "2"], cwd=course, env=user_env)
     out = course / "build" / "example"
     assert (course / ".qbank-secret").is_file()
     text = squash(pdf_text(out / "instructor" / "v01" / "solutions.pdf"))
-    assert squash("softmax cross-entropy loss") in text and squash("one-dimensional convolutional layer") in text
+    assert squash("trained with the cross-entropy loss") in text and squash("one-dimensional convolutional layer") in text
     assert (out / "students" / "v02" / "exam.pdf").is_file() and (out / "instructor" / "key.json").is_file()
 
 

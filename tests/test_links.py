@@ -235,20 +235,20 @@ def hostile_family(tmp_path_factory) -> Path:
     images and placeholders that bank text could never hold."""
     root = tmp_path_factory.mktemp("writers") / "course"
     assert run_qbank("init", str(root), "--course", "Writers").returncode == 0
-    template = root / "templates" / "softmax" / "softmax-cross-entropy.tex.j2"
+    template = root / "templates" / "neuron" / "sigmoid-neuron.tex.j2"
     text = template.read_text()
     marker = "\\begin{parts}"
     assert marker in text
     template.write_text(text.replace(marker, HOSTILE_TEMPLATE_TEXT + marker, 1))
     (root / "bank" / "exams" / "hostile.yaml").write_text(
-        "title: Hostile\nsections:\n  - title: A\n    slots:\n      - family: softmax-cross-entropy\n        points: 3\n"
+        "title: Hostile\nsections:\n  - title: A\n    slots:\n      - family: sigmoid-neuron\n        points: 3\n"
     )
     return root
 
 
 def test_the_web_page_of_a_hostile_template_has_nothing_live(hostile_family):
     out = hostile_family / "page"
-    proc = run_qbank("draw", "softmax-cross-entropy", "--format", "html", "--out", str(out), cwd=hostile_family)
+    proc = run_qbank("draw", "sigmoid-neuron", "--format", "html", "--out", str(out), cwd=hostile_family)
     assert proc.returncode == 0, proc.stderr
     page = (out / "index.html").read_text()
     assert "read this" in page and "a fine link" in page  # the text stays, unlinked

@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT, pdf_text, run_qbank, squash
 
 SCAFFOLD = {
-    ".gitignore", "README.md", "qbank.yaml", "bank/items/softmax.yaml", "bank/exams/example.yaml",
-    "generators/softmax.py", "templates/softmax/softmax-cross-entropy.tex.j2",
+    ".gitignore", "README.md", "qbank.yaml", "bank/items/neuron.yaml", "bank/exams/example.yaml",
+    "generators/neuron.py", "templates/neuron/sigmoid-neuron.tex.j2",
 }
 SECRET = "course-secret-5fb83c1e9a7d2b4f6e0a8c3d5b7f9e1a"
 
@@ -40,7 +40,7 @@ def course(tmp_path) -> Path:
     return tmp_path / "course"
 
 
-def add_item(course: Path, text: str, topic: str = "softmax") -> Path:
+def add_item(course: Path, text: str, topic: str = "neuron") -> Path:
     path = course / "bank" / "items" / f"{topic}.yaml"
     path.write_text((path.read_text() if path.exists() else "") + "\n" + text)
     return path
@@ -79,9 +79,9 @@ def test_init_into_a_file_or_a_missing_parent_is_an_error(tmp_path):
 def test_commands_find_the_workspace_from_a_folder_below(course):
     below = course / "bank" / "exams"
     families = ok(run_qbank("list", cwd=below))
-    assert "softmax-cross-entropy" in families and "conv1d-forward" in families
-    assert "softmax-cross-entropy" not in ok(run_qbank("list", cwd=course.parent))
-    ok(run_qbank("check", "softmax-cross-entropy", "--seeds", "50", cwd=below))
+    assert "sigmoid-neuron" in families and "conv1d-forward" in families
+    assert "sigmoid-neuron" not in ok(run_qbank("list", cwd=course.parent))
+    ok(run_qbank("check", "sigmoid-neuron", "--seeds", "50", cwd=below))
 
 
 def test_bank_lists_the_course_and_on_request_the_built_in_items(course):
@@ -144,11 +144,16 @@ def test_replaces_under_a_new_id_and_its_errors(course):
     assert "replaces: no item 'no-such-item' to replace" in error(run_qbank("bank", cwd=course))
 
 
-def test_a_course_family_cannot_take_a_built_in_id(course):
-    module = course / "generators" / "softmax.py"
-    module.write_text(module.read_text().replace('id = "softmax-cross-entropy"', 'id = "conv1d-forward"'))
-    line = error(run_qbank("list", cwd=course))
-    assert "family id 'conv1d-forward' is defined twice" in line and str(module) in line and str(ROOT / "generators" / "conv.py") in line
+def test_a_course_family_with_a_built_in_id_takes_its_place_with_a_warning(course):
+    """(tests/test_shadowing.py has the rest: the workspace of an older `qbank init`, `replaces`, QBANK_PATH.)"""
+    module = course / "generators" / "neuron.py"
+    module.write_text(module.read_text().replace('id = "sigmoid-neuron"', 'id = "conv1d-forward"'))
+    proc = run_qbank("list", cwd=course)
+    listing = ok(proc)
+    assert [line.split()[1] for line in listing.splitlines() if line.startswith("conv1d-forward ")] == ["neuron"]
+    (warning,) = proc.stderr.strip().splitlines()
+    assert "family id 'conv1d-forward' is both the course's" in warning
+    assert str(module) in warning and str(ROOT / "generators" / "conv.py") in warning
 
 
 def test_exam_defaults_come_from_the_workspace(course):
@@ -159,7 +164,7 @@ def test_exam_defaults_come_from_the_workspace(course):
     assert (course / "build" / "example" / "students" / "v01" / "exam.pdf").is_file()
     assert not (below / "build").exists()
     text = squash(pdf_text(course / "build" / "example" / "instructor" / "v01" / "solutions.pdf"))
-    assert squash("softmax cross-entropy loss") in text and squash("one-dimensional convolutional layer") in text
+    assert squash("trained with the cross-entropy loss") in text and squash("one-dimensional convolutional layer") in text
 
 
 def test_workspace_settings_are_checked_by_field(course):
@@ -191,13 +196,13 @@ def test_qbank_path_still_adds_content_inside_a_workspace(course, tmp_path):
     write_content_root(extra, "extra-family", solve_body="params['x']", check_body="assert answers['answer'] == params['x']",
                        template="\\BLOCK{block problem}$\\VAR{params.x}$\\BLOCK{endblock}\n\\BLOCK{block solution}\\VAR{answers.answer}\\BLOCK{endblock}\n")
     listing = ok(run_qbank("list", cwd=course, env={"QBANK_PATH": str(extra)}))
-    assert "extra-family" in listing and "softmax-cross-entropy" in listing
+    assert "extra-family" in listing and "sigmoid-neuron" in listing
 
 
 def test_qbank_workspace_variable_names_the_workspace(course, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    assert "softmax-cross-entropy" in ok(run_qbank("list", cwd=elsewhere, env={"QBANK_WORKSPACE": str(course)}))
+    assert "sigmoid-neuron" in ok(run_qbank("list", cwd=elsewhere, env={"QBANK_WORKSPACE": str(course)}))
     line = error(run_qbank("list", cwd=elsewhere, env={"QBANK_WORKSPACE": str(elsewhere)}))
     assert line == f"qbank: error: $QBANK_WORKSPACE: {elsewhere} holds no qbank.yaml (run `qbank init {elsewhere}` to make one)"
 
@@ -207,4 +212,4 @@ def test_the_scaffold_is_the_repository_s_example_too():
     from qbank.scaffolding import scaffold_files
 
     assert {rel for rel, _ in scaffold_files()} == SCAFFOLD
-    assert os.access(ROOT / "qbank" / "scaffold" / "generators" / "softmax.py", os.R_OK)
+    assert os.access(ROOT / "qbank" / "scaffold" / "generators" / "neuron.py", os.R_OK)
