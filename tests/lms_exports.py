@@ -29,6 +29,13 @@ sections:
         points: 8
       - family: transpose-conv2d
         points: 8
+      - family: conv2d-forward
+        points: 8
+        structure: {filters: [2, 1, 2, 2]}
+      - family: pool2d
+        points: 6
+      - family: cnn-bookkeeping
+        points: 10
       - family: beam-search
         points: 10
       - family: scalar-rnn-backprop
@@ -72,6 +79,23 @@ def write_everything(folder: Path) -> Path:
     path = folder / "everything.yaml"
     path.write_text(EVERYTHING)
     return path
+
+
+def list_shown(truth: list) -> str:
+    """Every entry of an answer whose size another part asks, as the LMS shows it first: a vector `3, -1, 4`,
+    a matrix's rows apart by `; `, a 3-D tensor's channels apart by ` | `."""
+    if not isinstance(truth[0], list):
+        return ", ".join(str(v) for v in truth)
+    if not isinstance(truth[0][0], list):
+        return "; ".join(list_shown(row) for row in truth)
+    return " | ".join(list_shown(matrix) for matrix in truth)
+
+
+def leaf_paths(value: Any) -> list[tuple[str, ...]]:
+    """The index paths of every entry of a nested list ("0", "1") ... ("1", "0", "1")."""
+    if not isinstance(value, list):
+        return [()]
+    return [(str(i), *rest) for i, item in enumerate(value) for rest in leaf_paths(item)]
 
 
 def manifest_of(files: dict[str, Path]) -> dict[str, Any]:

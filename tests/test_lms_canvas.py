@@ -17,8 +17,8 @@ import pytest
 lxml_etree = pytest.importorskip("lxml.etree", reason="lxml reads the exports (pip install -e '.[test]')")
 
 from conftest import run_qbank  # noqa: E402
-from lms_exports import (ROOT, SECRET, VARIANTS, card_tolerance, export, manifest_of, one_number_course,  # noqa: E402
-                         perturbed, verified, write_everything)
+from lms_exports import (ROOT, SECRET, VARIANTS, card_tolerance, export, leaf_paths, list_shown, manifest_of,  # noqa: E402
+                         one_number_course, perturbed, verified, write_everything)
 
 DTD = ROOT.parent / "shared" / "formats" / "ims_qtiasiv1p2p1.dtd"
 QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
@@ -177,13 +177,14 @@ def test_every_item_grades_the_verified_answer_and_rejects_a_wrong_one(canvas):
         elif kind == "short_answer_question":  # every entry of an answer whose size another part asks
             (field,) = record["fields"]
             truth = verified(manifest, record, field["key"])
-            rows = truth if isinstance(truth[0], list) else [truth]
-            shown = "; ".join(", ".join(str(v) for v in row) for row in rows)
+            shown = list_shown(truth)
             assert field["kind"] == "list" and score(item, shown) == 100, f"{item.get('title')}: {shown}"
-            assert score(item, shown.replace(", ", ",").replace("; ", ";")) == 100
+            assert score(item, shown.replace(", ", ",").replace("; ", ";").replace(" | ", "|")) == 100
             assert score(item, shown.rsplit(",", 1)[0]) == 0, "an entry missing"
             assert score(item, f"{shown}, 0") == 0, "an entry too many"
-            assert f"{len(rows[0])} entr" not in item.find(f".//{QTI}mattext").text, "the item does not tell the size"
+            sizes = {len(truth), len(truth[0]) if isinstance(truth[0], list) else 0, len(leaf_paths(truth))} - {0}
+            text = item.find(f".//{QTI}mattext").text
+            assert not any(f"{n} entr" in text for n in sizes), "the item does not tell the size"
         else:
             assert score(item, "any text") == 0, "an essay is graded by hand"
         feedback = item.find(f"{QTI}itemfeedback")

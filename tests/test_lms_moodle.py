@@ -16,8 +16,8 @@ import pytest
 lxml_etree = pytest.importorskip("lxml.etree", reason="lxml reads the exports (pip install -e '.[test]')")
 
 from conftest import run_qbank  # noqa: E402
-from lms_exports import (SECRET, VARIANTS, card_tolerance, export, manifest_of, one_number_course, perturbed,  # noqa: E402
-                         verified, write_everything)
+from lms_exports import (SECRET, VARIANTS, card_tolerance, export, leaf_paths, list_shown, manifest_of,  # noqa: E402
+                         one_number_course, perturbed, verified, write_everything)
 
 # Moodle's list of fractions (LMS.md), and their negatives
 FRACTIONS = {"100", "90", "83.33333", "80", "75", "70", "66.66667", "60", "50", "40", "33.33333", "30", "25", "20",
@@ -197,10 +197,9 @@ def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):
                 checked["number"] += 1
             elif field["type"] == "SHORTANSWER":  # every entry of an answer whose size another part asks
                 assert rec["kind"] == "list"
-                rows = truth if isinstance(truth[0], list) else [truth]
-                shown = "; ".join(", ".join(str(v) for v in row) for row in rows)
+                shown = list_shown(truth)
                 accepted = {a["answer"] for a in field["alternatives"] if a["fraction"] == 100}
-                assert shown in accepted and shown.replace(", ", ",").replace("; ", ";") in accepted, where
+                assert shown in accepted and shown.replace(", ", ",").replace("; ", ";").replace(" | ", "|") in accepted, where
                 assert shown.rsplit(",", 1)[0] not in accepted and f"{shown}, 0" not in accepted
                 padding = [a for a in field["alternatives"] if a["fraction"] == 0]
                 assert padding and "*" not in padding[0]["answer"] and box_width(field) == 60, f"{where}: the box shows the size"
@@ -274,11 +273,8 @@ def test_nothing_asked_is_left_ungraded(moodle):
             fam = get_family(entry["family"])
             graded = {f["key"] for r in mine for f in r.get("fields", [])}
             # a list field (Answer.size_asked) grades every entry of its answer at once
-            graded |= {f"{f['key']}.{i}" for r in mine for f in r.get("fields", []) if f["kind"] == "list"
-                       for i in range(len(entry["answers"][f["key"]]))}
-            graded |= {f"{f['key']}.{i}.{j}" for r in mine for f in r.get("fields", []) if f["kind"] == "list"
-                       and isinstance(entry["answers"][f["key"]][0], list)
-                       for i, row in enumerate(entry["answers"][f["key"]]) for j in range(len(row))}
+            graded |= {".".join([f["key"], *path]) for r in mine for f in r.get("fields", []) if f["kind"] == "list"
+                       for path in leaf_paths(entry["answers"][f["key"]])}
             written = {p for r in mine for p in r.get("written_parts", [])}
             for part in entry["parts"]:
                 keys = {".".join([name, *index.split(",")]) if index else name

@@ -91,6 +91,10 @@ def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequ
         texts = list_texts(rows, answer)
         hint = LIST_HINT["matrix" if len(rows) > 1 or isinstance(value[0], list) else "vector"]
         return [Field(name, name, title, hint, "list", texts[0], options=tuple(Option(t) for t in texts), correct=0, title=title)]
+    if answer.size_asked and answer.grading.mode == "exact" and _entry_channels(value) is not None:
+        texts = tensor_texts(_entry_channels(value), answer)
+        return [Field(name, name, title, LIST_HINT["tensor"], "list", texts[0], options=tuple(Option(t) for t in texts),
+                      correct=0, title=title)]
     out: list[Field] = []
     hint = form_hint(answer, value, lms=True)
     for index, leaf_kind, leaf in leaves_of(answer, value):
@@ -116,6 +120,8 @@ def answer_fields(name: str, answer: Answer, value: Any, pool: Mapping[str, Sequ
 LIST_HINT = {
     "vector": "the entries in order, separated by commas",
     "matrix": "the rows in order, separated by semicolons, the entries of a row by commas",
+    "tensor": "the channels in order, separated by |; in each channel the rows in order, separated by semicolons, "
+              "the entries of a row by commas",
 }
 
 
@@ -129,6 +135,35 @@ def _entry_rows(value: Any) -> list[list[Any]] | None:
     if isinstance(value, list) and value and all(numbers(r) for r in value) and len({len(r) for r in value}) == 1:
         return value
     return None
+
+
+def _entry_channels(value: Any) -> list[list[list[Any]]] | None:
+    """A 3-D tensor of numbers (channels of equal-sized matrices) as it is, else None."""
+    if not (isinstance(value, list) and value and all(isinstance(m, list) and m and isinstance(m[0], list) for m in value)):
+        return None
+    matrices = [_entry_rows(m) for m in value]
+    if any(m is None for m in matrices) or len({(len(m), len(m[0])) for m in matrices}) != 1:
+        return None
+    return value
+
+
+def tensor_texts(channels: Sequence[Sequence[Sequence[Any]]], answer: Answer) -> list[str]:
+    """The ways a student types every entry of a 3-D answer whose size is asked, the first the one shown
+    as the answer: a matrix per channel as `list_texts` writes it (rows separated by semicolons), the
+    channels separated by "|" ("1, 2; 3, 4 | 5, 6; 7, 8", "1,2;3,4|5,6;7,8", "1 2; 3 4 | 5 6; 7 8"), with
+    brackets or without, or nested brackets ("[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]")."""
+    cells = [[[answer.grading.text(v) for v in row] for row in channel] for channel in channels]
+    out: list[str] = []
+    for inner, outer, between in ((", ", "; ", " | "), (",", ";", "|"), (" ", "; ", " | ")):
+        body = between.join(outer.join(inner.join(row) for row in channel) for channel in cells)
+        for text in (body, f"[{body}]"):
+            if text not in out:
+                out.append(text)
+    for inner in (", ", ","):
+        nested = "[" + inner.join("[" + inner.join("[" + inner.join(row) + "]" for row in channel) + "]" for channel in cells) + "]"
+        if nested not in out:
+            out.append(nested)
+    return out
 
 
 def list_texts(rows: Sequence[Sequence[Any]], answer: Answer) -> list[str]:
