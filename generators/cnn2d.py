@@ -254,7 +254,7 @@ class Conv2dForward(Family):
     }
     # The sizes of everything (hence the windows, the products and the count), stride and padding.
     structure = ("input", "filters", "stride", "padding")
-    asks = ("conv2d-output-shape", "conv2d-output", "conv-layer-parameter-count")
+    asks = ("conv2d-output-shape", "conv2d-output", "conv2d-parameter-count")
     reveals = ("conv-cross-correlation", "conv-multichannel-definition")
     # (C_in, C_out, H, W, k, stride, padding): 28 to 72 products of small integers. With stride 2, s never
     # divides H + 2p - k along both axes (else rounding up gives the shape); padding comes with stride 1
@@ -869,7 +869,7 @@ class CnnBookkeeping(Family):
         "receptive fields growing by d k instead of d(k - 1)": _bk_rf_k,
     }
     structure = ("layers",)
-    asks = ("cnn-layer-shapes", "conv-layer-parameter-count", "cnn-macs", "receptive-field")
+    asks = ("cnn-layer-shapes", "cnn-parameter-count", "cnn-macs", "receptive-field")
     reveals = ()
     # the sequences of layer types drawn, and the input sizes
     PATTERNS = [
