@@ -288,13 +288,13 @@ class GatedRnnCell(Family):
             "reset-after-product", _forward_and_backward, lambda p: p["cell"] == "gru" and len(p["h_prev"]) > 1),
         "the sigmoid's slope R (1 - R) for the candidate": _slip("sigmoid-slope-for-candidate", _after_the_candidate),
         "tanh's slope 1 - G^2 for a gate": _slip("tanh-slope-for-gates", _after_the_gates),
-        "the gate's gradient with its sign flipped": _slip("gate-sign", _after_the_update_gate),
         "dW_h of the candidate with h_prev for the reset state G1 h_prev": _slip(
             "dWh-R-with-h", lambda p: ["dWh_R"], lambda p: p["cell"] == "gru"),
         "dh_prev without the direct path": _slip("no-direct-path", lambda p: ["dh_prev"]),
         "dh_prev without the paths through the gates": _slip("no-gate-paths", lambda p: ["dh_prev"]),
         "dh_prev with W_h for W_h^T": _slip("transposed-Wh", lambda p: ["dh_prev"], lambda p: len(p["h_prev"]) > 1),
         "dx through the candidate only": _slip("dx-candidate-only", lambda p: ["dx"]),
+        "the gate's gradient with its sign flipped": _slip("gate-sign", _after_the_update_gate),
     }
     structure = ("cell", "h_prev", "x")  # the cell, the hidden size H and the input size D set the work
     asks = ("gated-rnn-forward-step", "gated-rnn-backward-step")
