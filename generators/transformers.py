@@ -119,7 +119,8 @@ def _sizes(params: Mapping[str, Any]) -> tuple[int, int, int, int]:
 
 
 def _read_qkv(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Q, K and V as matrices of short decimals, their sizes agreeing (d >= 2: with d = 1 the scale is 1)."""
+    """Q, K and V as matrices of short decimals, their sizes agreeing (d >= 2: with d = 1 the scale 1/sqrt(d)
+    is 1, and leaving it out could not be told from keeping it)."""
     q = as_decimal_matrix(params["Q"], "Q", (1, MAX_SIZE), (2, MAX_SIZE), -9, 9, PLACES, " (the queries, one per row)")
     d = len(q[0])
     k = as_decimal_matrix(params["K"], "K", (1, MAX_SIZE), (d, d), -9, 9, PLACES,
@@ -145,10 +146,11 @@ def _softmax_problem(fwd: Mapping[str, np.ndarray]) -> str | None:
     return None
 
 
-def _qk_problem(params: Mapping[str, Any], fwd: Mapping[str, np.ndarray]) -> str | None:
-    """Queries and keys with parts that play no role: a zero column (that entry of every query or key
-    drops out of every score), two equal keys, or two queries with the same weights (the same work twice)."""
-    for name in ("Q", "K"):
+def _qk_problem(params: Mapping[str, Any], fwd: Mapping[str, np.ndarray], zero_columns: tuple[str, ...]) -> str | None:
+    """Queries and keys with parts that play no role: a zero column of the matrices `zero_columns` (that
+    entry of every query or key drops out of every score, and its gradient column is 0), two equal keys,
+    or two queries with the same weights (the same work twice)."""
+    for name in zero_columns:
         for c, column in enumerate(zip(*params[name])):
             if not any(column):
                 return f"column {c + 1} of {name} is zero: entry {c + 1} of the {'queries' if name == 'Q' else 'keys'} drops out"
@@ -314,8 +316,6 @@ class AttentionForward(Family):
         if out["causal"] and len(out["Q"]) != len(out["K"]):
             raise ParamError("Q", f"as many queries as keys ({len(out['K'])}) under a causal mask, which pairs query i "
                                   "with key i", params["Q"])
-        if len(out["Q"][0]) < 2:
-            raise ParamError("Q", "rows of at least 2 entries (with d = 1 the scale 1/sqrt(d) is 1)", params["Q"])
         return out
 
     @staticmethod
@@ -323,7 +323,10 @@ class AttentionForward(Family):
         fwd = _forward(params)
         if not np.any(fwd["visible"].sum(axis=1) > 1):
             return "every query sees a single key: every weight is 1, with no softmax to compute"
-        return _softmax_problem(fwd) or _qk_problem(params, fwd) or _constant_columns(params["V"], "V")
+        # a single query may have a zero entry (the keys' entry then drops out of its one row of scores);
+        # every key lacking an entry, or every one of several queries, leaves a dimension with no role
+        zero_columns = ("K",) if len(params["Q"]) == 1 else ("Q", "K")
+        return _softmax_problem(fwd) or _qk_problem(params, fwd, zero_columns) or _constant_columns(params["V"], "V")
 
     def degenerate(self, params):
         return self._numbers_problem(params) or scoring_mistake(self, params, self.solve(params))
@@ -448,8 +451,6 @@ class AttentionBackward(Family):
     def validate(self, params):
         require_keys(params, BACKWARD_FIELDS)
         out = _read_qkv(params)
-        if len(out["Q"][0]) < 2:
-            raise ParamError("Q", "rows of at least 2 entries (with d = 1 the scale 1/sqrt(d) is 1)", params["Q"])
         n_q, d_v = len(out["Q"]), len(out["V"][0])
         out["dO"] = as_decimal_matrix(params["dO"], "dO", (n_q, n_q), (d_v, d_v), -9, 9, PLACES,
                                       f" (dL/dO: one row per query, {d_v} entries like the rows of V)")
@@ -458,7 +459,7 @@ class AttentionBackward(Family):
     @staticmethod
     def _numbers_problem(params: Mapping[str, Any]) -> str | None:
         fwd = _forward(params)
-        problem = _softmax_problem(fwd) or _qk_problem(params, fwd)
+        problem = _softmax_problem(fwd) or _qk_problem(params, fwd, ("Q", "K"))
         if problem:
             return problem
         for i, row in enumerate(params["dO"]):
