@@ -430,7 +430,9 @@ class AttentionBackward(Family):
             p, dQ=_backward(p)["dS"].T @ _array(p["K"]) * _scale(p)) if _backward_square(p) else {},
     }
     structure = ("Q", "K", "V")  # the sizes n_q, n_k, d and d_v (dO is n_q x d_v)
-    asks = ("attention-weights", "attention-value-gradient", "softmax-backward", "attention-query-key-gradients")
+    # part (a), the weights, is the forward pass the backward one starts from, not the point of the problem:
+    # an exam may hold attention-forward too (a transformers quiz does), so it is not asked as a concept
+    asks = ("attention-value-gradient", "softmax-backward", "attention-query-key-gradients")
     reveals = ("scaled-dot-product-attention",)
 
     def sample(self, rng):
