@@ -229,6 +229,11 @@ def test_a_bad_layer_is_named(layer, field):
         draw(FAMILY, 0, {"input_shape": [3, 32, 32], "layers": [conv(3, 1, 1, 16), layer, conv(3, 2, 0, 8)]})
 
 
+def test_a_network_that_shrinks_a_map_to_one_entry_is_refused():
+    with pytest.raises(InputError, match=re.escape("layer 3 leaves a map of 1 x 1")):
+        draw(FAMILY, 0, {"input_shape": [3, 9, 9], "layers": [conv(3, 2, 0, 8), pool("maxpool", 2, 2), conv(2, 1, 0, 4)]})  # 9 -> 4 -> 2 -> 1
+
+
 def test_a_bad_input_shape_is_named():
     with pytest.raises(InputError, match=re.escape("params.input_shape")):
         draw(FAMILY, 0, {**NETWORK, "input_shape": [3, 32]})

@@ -271,5 +271,7 @@ def test_bad_pins_name_their_field(change, field):
 def test_a_degenerate_pin_is_refused():
     with pytest.raises(InputError, match="all zeros"):
         draw(FAMILY, 0, {**TWO_CHANNELS, "filters": [[[[1, 0], [-1, 2]], [[0, 0], [0, 0]]]]})
+    with pytest.raises(InputError, match="input channel 2 is all zeros"):
+        draw(FAMILY, 0, {**TWO_CHANNELS, "input": [TWO_CHANNELS["input"][0], [[0] * 3] * 3]})
     with pytest.raises(InputError, match="every entry of output channel 1"):
         draw(FAMILY, 0, {**TWO_CHANNELS, "input": [[[1] * 3] * 3, [[1] * 3] * 3]})
