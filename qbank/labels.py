@@ -165,4 +165,6 @@ def form_hint(answer: Answer, value: Any, lms: bool = False) -> str:
     if not precision:
         return shape
     many = len(list(number_leaves(value))) > 1
+    if precision == "exact" and many and shape:  # not "exact each"
+        return f"{shape}, exact values"
     return f"{shape}, {precision}{' each' if many and shape else ''}" if shape else precision

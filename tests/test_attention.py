@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from qbank import InputError, draw, get_family
 from qbank.grading import _accepted, number_leaves, part_statement, scoring_mistake
-from qbank.labels import leaf_label
+from qbank.labels import form_hint, leaf_label
 from qbank.model import thaw
 from qbank.render import render_fragments
 
@@ -264,6 +264,8 @@ def test_the_cards():
         "dQ": "3 significant digits", "dK": "3 significant digits"}
     assert leaf_label("b", "weights", FWD.answers["weights"], ["1", "0"], [[1, 0], [0.5, 0.5]]) == "(b) A, query 2, key 1"
     assert leaf_label("d", "dK", BWD.answers["dK"], ["2", "1"], [[1, 0]] * 3) == "(d) dL/dK, key 3, column 2"
+    assert form_hint(BWD.answers["dweights"], [[-1.5, 2], [0.3, 0]]) == "a 2 by 2 matrix, exact values"
+    assert form_hint(FWD.answers["weights"], [[1, 0], [0.5, 0.5]]) == "a 2 by 2 matrix, 4 decimal places each"
     assert FWD.asks_of(CAUSAL)[-1] == "causal-attention-mask" and "causal-attention-mask" not in FWD.asks_of(SINGLE)
     assert "causal-mask-minus-infinity" in FWD.reveals_of(CAUSAL) and "causal-mask-minus-infinity" not in FWD.reveals_of(SINGLE)
 
