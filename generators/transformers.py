@@ -13,10 +13,12 @@ problems ask to carry unrounded values from one step to the next (as mlp-skip-bc
 answer needs an allowance.
 
 Fair exams: the sizes (n_q, n_k, d, d_v) and the mask are the structure; a draw's working time follows
-from them alone. Each family lists the mistakes its draws must tell from the right answer (`mistakes`:
-None marks an entry a mistake leaves right by its nature, such as a masked weight); `degenerate` refuses a
-draw on which one of them scores (`scoring_mistake`), and draws whose rows need no softmax (all scores of
-a row equal) or whose softmax is nearly one-hot.
+from them alone, and sample() draws the structure first, then numbers until they make a problem, so that
+every structure turns up about as often as it is chosen. Each family lists the mistakes its draws must tell
+from the right answer (`mistakes`, a whole matrix counting as one answer: see `mistake_unit`); `degenerate`
+refuses a draw on which one of them scores (`scoring_mistake`), and draws whose rows need no softmax (all
+visible scores of a row equal), whose softmax is nearly one-hot, or which hold the same work twice or an
+entry with no role (two equal keys, two queries with the same weights, a zero column, a constant column of V).
 """
 
 from __future__ import annotations
