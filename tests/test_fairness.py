@@ -266,7 +266,7 @@ def test_a_pool_left_without_usable_items_is_a_clear_error(tmp_path, shaped):
 
 # --- the shipped bank and blueprints -------------------------------------------------------------------
 
-SHIPPED = ["demo", "midterm", "quiz-backprop"]
+SHIPPED = ["demo", "midterm", "quiz-backprop", "quiz-transformers", "final"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -306,11 +306,16 @@ def test_shipped_blueprints_parts_add_up(name):
                 assert sum(p["points"] for p in q["parts"]) == pytest.approx(q["points"]), q["item"]["id"]
 
 
-def test_the_midterm_fits_its_duration():
-    bp = load_blueprint(ROOT / "bank" / "exams" / "midterm.yaml")
+@pytest.mark.parametrize("name", ["midterm", "final", "quiz-transformers"])
+def test_the_exams_fit_their_duration_and_every_version_needs_the_same_time(name):
+    """A strong student needs 65 to 85 % of the duration, in every version, and no version needs more than
+    10 % more time than another (three secrets: each draws its own structures)."""
+    bp = load_blueprint(ROOT / "bank" / "exams" / f"{name}.yaml")
     duration = duration_minutes(bp.header["duration"])
-    for record in plan_exam(bp, 20, b"midterm-timing-secret")["versions"]:
-        assert 0.65 * duration <= record["minutes"] <= 0.85 * duration, record["minutes"]
+    for secret in (b"timing-secret-one", b"timing-secret-two", b"timing-secret-three"):
+        minutes = [record["minutes"] for record in plan_exam(bp, 20, secret)["versions"]]
+        assert all(0.65 * duration <= m <= 0.85 * duration for m in minutes), (name, secret, minutes)
+        assert max(minutes) <= 1.10 * min(minutes), (name, secret, minutes)
 
 
 def test_every_family_declares_structure_parts_and_minutes():

@@ -28,6 +28,8 @@ BUILDS = {
     "midterm": ("midterm", "page-per-question", 3),
     "quiz": ("quiz-backprop", "page-per-question", 2),
     "demo": ("demo", "page-per-question", 2),
+    "final": ("final", "page-per-question", 1),
+    "quiz-transformers": ("quiz-transformers", "page-per-question", 1),
     "midterm-compact": ("midterm", "compact", 2),
     "quiz-compact": ("quiz-backprop", "compact", 1),
     "demo-compact": ("demo", "compact", 1),
