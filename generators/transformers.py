@@ -94,10 +94,9 @@ def _forward(params: Mapping[str, Any], scale: float | None = None, visible: np.
     return {"raw": raw, "S": scores, "A": weights, "O": weights @ v, "visible": visible}
 
 
-def _backward(params: Mapping[str, Any], weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """dV, dA, dS, dQ and dK (numpy arrays); `weights` replaces A (for mistakes)."""
-    fwd = _forward(params)
-    a = fwd["A"] if weights is None else weights
+def _backward(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """A, dV, dA, the row sums sum_k A_ik dA_ik, dS, dQ and dK (numpy arrays)."""
+    a = _forward(params)["A"]
     q, k, v, d_o = (_array(params[name]) for name in ("Q", "K", "V", "dO"))
     d_a = d_o @ v.T
     rows = (a * d_a).sum(axis=1, keepdims=True)  # sum_k A_ik dA_ik, one per query
