@@ -186,6 +186,7 @@ class TransformerBookkeeping(Family):
     # Every mistake here changes a count by a whole term, so no draw lets one score by chance: a mistake that
     # cannot happen in a structure (biases left out of a model without biases) gives nothing. `heads` >= 2
     # keeps "a d x d projection per head" visible.
+    mistake_unit = "number"  # every answer is one count
     mistakes = {
         "biases left out of the linear maps": _biases_left_out,
         "biases counted for linear maps that have none": _biases_counted_without_them,

@@ -89,6 +89,7 @@ ALL_GATES = ("G1", "G2", "G", "R")
 GATE_WORDS = {"G1": "reset gate G1", "G2": "update gate G2", "G": "single gate G (it has G1 and G2)"}
 WEIGHTS = tuple(f"{kind}_{gate}" for gate in ALL_GATES for kind in ("Wx", "Wh", "b"))
 CELL_FIELDS = ("cell", "x", "h_prev", *WEIGHTS, "dh")
+PER_UNIT = "one number per hidden unit"  # the hint of a vector of the state's size (H is given, not asked)
 # (hidden size H, input size D): mostly scalars, which are worked by hand
 CELL_SHAPES = ((1, 1), (1, 1), (1, 1), (1, 2), (2, 1), (2, 2))
 
@@ -257,16 +258,19 @@ class GatedRnnCell(Family):
     difficulty = 3
     answers = {
         "G1": Answer("vector", "GRU: the reset gate G1 (null for a UGRNN)", precision=FORWARD, symbol="G_1",
-                     label="G1", index=("unit {}",)),
+                     label="G1", index=("unit {}",), form=PER_UNIT),
         "G2": Answer("vector", "GRU: the update gate G2 (null for a UGRNN)", precision=FORWARD, symbol="G_2",
-                     label="G2", index=("unit {}",)),
+                     label="G2", index=("unit {}",), form=PER_UNIT),
         "G": Answer("vector", "UGRNN: the gate G (null for a GRU)", precision=FORWARD, symbol="G", label="G",
-                    index=("unit {}",)),
-        "R": Answer("vector", "the candidate R", precision=FORWARD, symbol="R", label="R", index=("unit {}",)),
-        "h": Answer("vector", "the new state h_t", precision=FORWARD, symbol="h_t", label="h_t", index=("unit {}",)),
+                    index=("unit {}",), form=PER_UNIT),
+        "R": Answer("vector", "the candidate R", precision=FORWARD, symbol="R", label="R", index=("unit {}",),
+                    form=PER_UNIT),
+        "h": Answer("vector", "the new state h_t", precision=FORWARD, symbol="h_t", label="h_t", index=("unit {}",),
+                    form=PER_UNIT),
         "dh_prev": Answer("vector", "dL/dh_{t-1}", precision=GRADIENT, symbol=r"\partial L/\partial h_{t-1}",
-                          label="dL/dh_{t-1}", index=("unit {}",)),
-        "dx": Answer("vector", "dL/dx_t", precision=GRADIENT, symbol=r"\partial L/\partial x_t", label="dL/dx_t"),
+                          label="dL/dh_{t-1}", index=("unit {}",), form=PER_UNIT),
+        "dx": Answer("vector", "dL/dx_t", precision=GRADIENT, symbol=r"\partial L/\partial x_t", label="dL/dx_t",
+                     form="one number per entry of x_t"),
         **{
             f"{kind}_{gate}": Answer(
                 "matrix" if kind != "db" else "vector",
@@ -275,12 +279,13 @@ class GatedRnnCell(Family):
                 precision=GRADIENT,
                 symbol=rf"\partial L/\partial {symbol}",
                 label=f"dL/d{kind[1:]}_{gate}",
-                **({"index": ("unit {}",)} if kind == "db" else {}),
+                **({"index": ("unit {}",), "form": PER_UNIT} if kind == "db" else {}),
             )
             for gate, sub in (("G1", "G_1"), ("G2", "G_2"), ("G", "G"), ("R", "R"))
             for kind, symbol in (("dWx", f"W^{{x,{sub}}}"), ("dWh", f"W^{{h,{sub}}}"), ("db", f"b^{{{sub}}}"))
         },
     }
+    mistake_unit = "number"  # any number a mistake gets right scores (see qbank.grading.scoring_mistake)
     mistakes = {
         "the library's GRU: h = G2 h_prev + (1 - G2) R (for the UGRNN: the gate's roles swapped)": _slip(
             "update-swapped", _h_and_backward),
@@ -680,6 +685,7 @@ class RnnBptt(Family):
                      label="dL/db"),
         "dh0": Answer("vector", "dL/dh_0", precision=GRADIENT, symbol=r"\partial L/\partial h_0", label="dL/dh_0"),
     }
+    mistake_unit = "number"
     mistakes = {
         "dW, dU and db from the last step only (no sum over time)": _bptt_slip("last-step-only", ("dW", "dU", "db")),
         "dW with h_t for h_{t-1}": _bptt_slip("dW-with-h-t", ("dW",)),
