@@ -75,6 +75,21 @@ def _flat(name: str, got: Any, rows: int, cols: int) -> list[float]:
     return [v for row in got for v in row]
 
 
+def _central_difference(loss: Callable[[dict[str, Any]], float], base: Mapping[str, Any], name: str,
+                        index: tuple[int, ...], eps: float = 1e-6) -> float:
+    """(loss(base with entry `index` of `name` + eps) - loss(... - eps)) / 2 eps, on copies of the lists."""
+
+    def nudged(by: float) -> float:
+        values = {k: [list(r) if isinstance(r, list) else r for r in v] for k, v in base.items()}
+        if len(index) == 1:
+            values[name][index[0]] += by
+        else:
+            values[name][index[0]][index[1]] += by
+        return loss(values)
+
+    return (nudged(eps) - nudged(-eps)) / (2 * eps)
+
+
 def _plain(array: np.ndarray) -> list:
     return (np.asarray(array, dtype=float) + 0.0).tolist()  # + 0.0: no -0.0
 
@@ -460,18 +475,8 @@ class GatedRnnCell(Family):
                 for name in (gate, f"dWx_{gate}", f"dWh_{gate}", f"db_{gate}"):
                     assert answers[name] is None, f"{name} does not apply to a {cell.upper()} cell, got {answers[name]!r}"
 
-        eps = 1e-6
-
         def slope(name: str, index: tuple[int, ...]) -> float:
-            def nudged(by: float) -> float:
-                values = {k: [list(r) if isinstance(r, list) else r for r in v] for k, v in base.items()}
-                if len(index) == 1:
-                    values[name][index[0]] += by
-                else:
-                    values[name][index[0]][index[1]] += by
-                return run(values)["loss"][0]
-
-            return (nudged(eps) - nudged(-eps)) / (2 * eps)
+            return _central_difference(lambda values: run(values)["loss"][0], base, name, index)
 
         tol = 1e-6
         _close("dh_prev", answers["dh_prev"], [slope("h_prev", (j,)) for j in range(hidden)], tol)
@@ -796,18 +801,8 @@ class RnnBptt(Family):
         _close("h", got, [v for row in states for v in row], 1e-9)
         _close("y_hat", [answers["y_hat"]], [y_hat], 1e-9)
         _close("loss", [answers["loss"]], [loss], 1e-9)
-        eps = 1e-6
-
         def slope(name: str, index: tuple[int, ...]) -> float:
-            def nudged(by: float) -> float:
-                values = {k: [list(r) if isinstance(r, list) else r for r in v] for k, v in base.items()}
-                if len(index) == 1:
-                    values[name][index[0]] += by
-                else:
-                    values[name][index[0]][index[1]] += by
-                return run(values)[2]
-
-            return (nudged(eps) - nudged(-eps)) / (2 * eps)
+            return _central_difference(lambda values: run(values)[2], base, name, index)
 
         tol = 1e-6
         for name, answer, cols in (("W", "dW", 2), ("U", "dU", inputs)):
