@@ -423,6 +423,9 @@ class GatedRnnCell(Family):
             return f"x = {params['x']} has a zero entry: a column of every dW_x is zero"
         if not all(params["h_prev"]):
             return f"h_prev = {params['h_prev']} has a zero entry: a column of every dW_h is zero"
+        for name, of in (("x", "dW_x"), ("h_prev", "dW_h")):
+            if len(params[name]) > 1 and len(set(params[name])) == 1:
+                return f"{name} = {params[name]} has equal entries: the columns of every {of} are equal"
         answers = self.solve(params)
         cancelled = _cell_cancellation(params)
         if cancelled:
@@ -768,6 +771,10 @@ class RnnBptt(Family):
             return "x has a zero entry: a term of dL/dU vanishes"
         if not all(params["h0"]):
             return f"h0 = {params['h0']} has a zero entry: a term of dL/dW vanishes"
+        if params["h0"][0] == params["h0"][1]:
+            return f"h0 = {params['h0']} has equal entries: the columns of step 1's term of dL/dW are equal"
+        if any(len(row) > 1 and len(set(row)) == 1 for row in params["x"]):
+            return f"x = {params['x']} has an input with equal entries: the columns of its term of dL/dU are equal"
         answers = self.solve(params)
         if abs(answers["y_hat"] - params["y"]) < MIN_ERROR:
             return f"y_hat = {answers['y_hat']:.4f} is within {MIN_ERROR} of y = {params['y']}: every gradient is tiny"

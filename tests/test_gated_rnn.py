@@ -223,9 +223,8 @@ SCORING = {
         "cell": "gru", "x": [-1, -0.6], "h_prev": [0.6], "Wx_G1": [[-0.6, 0.7]], "Wh_G1": [[-1]], "b_G1": [-0.3],
         "Wx_G2": [[-0.1, 0.8]], "Wh_G2": [[0.4]], "b_G2": [0], "Wx_R": [[0.3, -1]], "Wh_R": [[0.3]], "b_R": [0.5], "dh": [1]},
     "dh_prev with W_h for W_h^T": {  # symmetric W_h: the transpose does not show
-        "cell": "ugrnn", "x": [0.8, 0.9], "h_prev": [0.9, 0.9], "Wx_G": [[-0.9, -0.1], [0.2, -0.5]],
-        "Wh_G": [[-0.3, 0.3], [0.3, 0.2]], "b_G": [-0.4, 0.2], "Wx_R": [[0.8, -0.6], [0.1, -0.3]],
-        "Wh_R": [[0.8, -0.9], [-0.9, -0.1]], "b_R": [-0.4, 0.3], "dh": [1, 1]},
+        "cell": "ugrnn", "x": [-1], "h_prev": [0.6, -0.1], "Wx_G": [[0.3], [-0.4]], "Wh_G": [[1, -0.9], [-0.9, -0.2]],
+        "b_G": [0.1, -0.1], "Wx_R": [[-0.8], [-1]], "Wh_R": [[-1, -0.9], [-0.9, 1]], "b_R": [-0.3, 0.2], "dh": [0.5, -0.6]},
     "dx through the candidate only": {  # found by drawing: the gates' share of dL/dx is below a digit
         "cell": "gru", "x": [-0.7, 0.1], "h_prev": [0.8], "Wx_G1": [[0.3, -0.7]], "Wh_G1": [[0.3]], "b_G1": [0.3],
         "Wx_G2": [[-0.4, -0.3]], "Wh_G2": [[0.7]], "b_G2": [0.4], "Wx_R": [[-0.8, 0.3]], "Wh_R": [[0.3]], "b_R": [-0.5],
@@ -264,6 +263,7 @@ def test_no_listed_mistake_scores_over_many_seeds():
     ({"dh": [0]}, "the upstream gradient dh is zero"),
     ({"x": [0]}, "x = [0] has a zero entry"),
     ({"h_prev": [0]}, "h_prev = [0] has a zero entry"),
+    ({"x": [0.4, 0.4], "Wx_G": [[0.5, 0.1]], "Wx_R": [[1, -0.2]]}, "x = [0.4, 0.4] has equal entries"),
     # dL/dh_prev = G + Wh_G da_G + Wh_R da_R, whose last term nearly cancels the others for Wh_R = -1.75
     ({"Wh_R": [[-1.75]]}, "the terms of dL/dh_{t-1} (entry 1) nearly cancel"),
     # dL/dx = Wx_G da_G + Wx_R da_R, nearly cancelling for Wx_G = 2.61

@@ -109,6 +109,8 @@ def test_a_mistake_that_scales_by_the_error_changes_every_value_it_gives(mistake
     ({"w_out": [1, 0]}, "w_out = [1, 0] has a zero entry"),
     ({"x": [[0.5], [0]]}, "x has a zero entry"),
     ({"h0": [0, -0.4]}, "h0 = [0, -0.4] has a zero entry"),
+    ({"h0": [0.3, 0.3]}, "h0 = [0.3, 0.3] has equal entries"),
+    ({"x": [[0.5, 0.5], [-1, 0.2]], "U": [[1, 0.3], [-0.5, 0.4]]}, "has an input with equal entries"),
     ({"y": -0.3}, "is within 0.2 of y = -0.3"),
     ({"U": [[0.39], [-0.5]]}, "the terms of dL/dU (entry 2) nearly cancel"),
     ({"W": [[-1.96, -1], [0.3, 0.8]]}, "the terms of dL/dh_0 (entry 2) nearly cancel"),
