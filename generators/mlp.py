@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
+from fractions import Fraction
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -45,7 +46,7 @@ LOSSES = ("mse", "ce")
 OUTPUTS = {"mse": (1, 2), "ce": (2, 3)}  # K drawn per loss
 MAX_SIZE = 4  # entries of x, hidden units or outputs of a pinned network
 DECIMALS = 2
-RELU_GAP = 0.05  # a ReLU input this close to 0 sits at the kink for all practical purposes
+RELU_GAP = 0.05  # a ReLU input this close to 0 sits at the kink; a tanh unit's output this close is nearly 0
 SATURATED = {"tanh": 2.0, "sigmoid": 3.0}  # |z1| beyond this flattens the unit (slope below 0.07 or 0.05)
 MIN_PROB = 0.02  # a class probability below this makes a loss term of over 4 nats
 ON_TARGET = 0.05  # an mse output this close to its target passes almost no gradient
@@ -69,10 +70,17 @@ def _mat(values) -> list[list[float]]:
 # --- the network, with numpy (solve) ----------------------------------------------------------------------
 
 
+def _z1(params: Mapping[str, Any]) -> np.ndarray:
+    """W1 x + b1, exactly (the params are short decimals: a 0 comes out as 0, not as 1e-16)."""
+    x = [Fraction(str(v)) for v in params["x"]]
+    return np.array([float(sum((Fraction(str(w)) * xi for w, xi in zip(row, x)), Fraction(str(b))))
+                     for row, b in zip(params["W1"], params["b1"])])
+
+
 def _forward(params: Mapping[str, Any]) -> dict[str, Any]:
     x = np.array(params["x"], dtype=float)
     w1, w2 = np.array(params["W1"], dtype=float), np.array(params["W2"], dtype=float)
-    z1 = w1 @ x + np.array(params["b1"], dtype=float)
+    z1 = _z1(params)
     act = params["activation"]
     h = np.maximum(z1, 0) if act == "relu" else np.tanh(z1) if act == "tanh" else _sigmoid(z1)
     y_hat = w2 @ h + np.array(params["b2"], dtype=float)
@@ -130,9 +138,10 @@ def _backward(params: Mapping[str, Any], delta2: Callable | None = None, local: 
 
 
 def _active(params: Mapping[str, Any]) -> np.ndarray:
-    """Which hidden units pass a gradient: all of them for tanh and the sigmoid, those with z1 > 0 for the ReLU."""
-    fwd = _forward(params)
-    return fwd["z1"] > 0 if params["activation"] == "relu" else np.ones(len(fwd["z1"]), dtype=bool)
+    """Which hidden units pass a gradient: all of them for tanh and the sigmoid, those with z1 > 0 for the ReLU
+    (from z1 alone: the structure of a draw whose target does not fit its loss is read before it is refused)."""
+    z1 = _z1(params)
+    return z1 > 0 if params["activation"] == "relu" else np.ones(len(z1), dtype=bool)
 
 
 def _active_units(params: Mapping[str, Any]) -> int:
@@ -258,13 +267,13 @@ class MlpBackprop(Family):
             p, lambda f: f["p"], outputs=lambda f: _one_hot(p, f) == 1)),
         "dL/dy_hat = -1/p_c at the correct class only (the softmax left out)": _by_loss("ce", lambda p: _delta2_mistake(
             p, lambda f: -_one_hot(p, f) / f["p"][p["target"]])),
+        "dL/dW2 = delta2 z1^T (the pre-activation for h)": _dw2_from_z1,
         "ReLU' left out (every unit passes the gradient)": _by_activation("relu", lambda f: np.ones_like(f["z1"])),
         "tanh' left out": _by_activation("tanh", lambda f: np.ones_like(f["z1"])),
         "tanh'(z1) = 1 - z1^2 (z1 for tanh z1)": _by_activation("tanh", lambda f: 1 - f["z1"] ** 2),
         "sigma' left out": _by_activation("sigmoid", lambda f: np.ones_like(f["z1"])),
         "sigma'(z1) = h (h for h (1 - h))": _by_activation("sigmoid", lambda f: f["h"]),
         "sigma'(z1) = z1 (1 - z1) (z1 for h)": _by_activation("sigmoid", lambda f: f["z1"] * (1 - f["z1"])),
-        "dL/dW2 = delta2 z1^T (the pre-activation for h)": _dw2_from_z1,
         "dL/dh = W2 delta2 (W2 for W2^T)": lambda p: (
             _gradients(_backward(p, w2_transposed=False), _active(p), names=("dW1", "db1", "dx"))
             if _square(p, "K", "H") else {}),
@@ -389,6 +398,8 @@ class MlpBackprop(Family):
                 return "every ReLU is off, so dL/dW1, dL/db1 and dL/dx would be all zeros"
         elif np.any(np.abs(fwd["z1"]) > SATURATED[act]):
             return f"z1 = {_vec(fwd['z1'])}: a {act} unit is saturated, its slope nearly 0"
+        elif act == "tanh" and np.any(np.abs(fwd["z1"]) < RELU_GAP):
+            return f"z1 = {_vec(fwd['z1'])}: a tanh unit outputs (nearly) 0, so its column of dL/dW2 vanishes"
         if params["loss"] == "ce":
             if np.min(fwd["p"]) < MIN_PROB:
                 return f"a class probability is below {MIN_PROB}: p = {_vec(fwd['p'])}"

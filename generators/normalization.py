@@ -182,8 +182,23 @@ def _wrong_axis(params: Mapping[str, Any]) -> dict[str, Any]:
     return wrong
 
 
+def _paths_vanish(params: Mapping[str, Any]) -> tuple[list[list[bool]], list[list[bool]]]:
+    """Per entry of X, exactly: does the path through its group's mean add nothing (the group's dL/dx-hat adds up
+    to 0), and does the path through the variance add nothing (x-hat is 0, or dL/dx-hat . x-hat is 0)?"""
+    mode = params["mode"]
+    gains = [Fraction(str(g)) for g in params["gamma"]]
+    g = [[Fraction(str(v)) * gains[j] for j, v in enumerate(row)] for row in params["dY"]]
+    mean_zero, variance_zero = [], []
+    for group, dev in zip(groups_of(g, mode), _statistics(params)["dev"]):
+        mean_zero.append([sum(group) == 0] * len(group))
+        dot = sum(a * d for a, d in zip(group, dev))
+        variance_zero.append([dot == 0 or d == 0 for d in dev])
+    return from_groups(mean_zero, mode), from_groups(variance_zero, mode)
+
+
 def _dx_mistake(params: Mapping[str, Any], mean_path: bool, variance_path: bool, gamma: bool = True) -> dict[str, Any]:
-    """dL/dX with the path through the mean or the variance left out, or with dY for dL/dx-hat."""
+    """dL/dX with the path through the mean or the variance left out, or with dY for dL/dx-hat; None where the
+    paths left out add nothing (by the numbers' nature, exactly)."""
     layer = _layer(params)
     axis = group_axis(params["mode"])
     shape = (1, -1) if axis == 0 else (-1, 1)
@@ -191,8 +206,11 @@ def _dx_mistake(params: Mapping[str, Any], mean_path: bool, variance_path: bool,
     m1 = dxhat.mean(axis=axis, keepdims=True) if mean_path else 0.0
     m2 = (dxhat * layer["xhat"]).mean(axis=axis, keepdims=True) if variance_path else 0.0
     dx = _matrix((dxhat - m1 - layer["xhat"] * m2) / layer["sigma"].reshape(shape))
-    if mean_path and not variance_path:  # the variance path adds nothing where x-hat = 0
-        dx = [[None if h == 0 else v for v, h in zip(row, hrow)] for row, hrow in zip(dx, layer["xhat"])]
+    if gamma:
+        mean_zero, variance_zero = _paths_vanish(params)
+        same = [[(mean_path or m) and (variance_path or v) for m, v in zip(mrow, vrow)]
+                for mrow, vrow in zip(mean_zero, variance_zero)]
+        dx = [[None if k else v for v, k in zip(row, krow)] for row, krow in zip(dx, same)]
     return {"dX": dx}
 
 
@@ -228,11 +246,9 @@ class Normalization(Family):
     difficulty = 3
     answers = {
         "mean": Answer("vector", "the mean of each group (batch: of each feature over the examples; layer: of each "
-                       "example over its features)", precision=exact(fractions=True), symbol=r"\mu", label="mu",
-                       form="one mean per group"),
+                       "example over its features)", precision=exact(fractions=True), symbol=r"\mu", label="mu"),
         "var": Answer("vector", "the biased variance of each group, divided by the number of values",
-                      precision=exact(fractions=True), symbol=r"\sigma^2", label="sigma^2",
-                      form="one variance per group"),
+                      precision=exact(fractions=True), symbol=r"\sigma^2", label="sigma^2"),
         "xhat": Answer("matrix", "the normalized input, N x D", precision=decimals(4), symbol=r"\hat X",
                        label="X-hat", index=("example {}", "feature {}")),
         "Y": Answer("matrix", "the output gamma * xhat + beta, N x D", precision=decimals(4), symbol="Y", label="Y",
@@ -319,10 +335,16 @@ class Normalization(Family):
 
     @staticmethod
     def _group(rng, size: int) -> list[int]:
-        """`size` integers with a whole mean, not all equal: mean + deviations that add up to 0."""
+        """`size` integers with a whole mean, not all equal: mean + deviations that add up to 0. Three values
+        with deviations d, d, -2d are not drawn: then dL/dX of the middle one is 0 whatever dY is (with eps = 0;
+        with three values, dL/dX of a group is orthogonal to both 1 and x-hat, which leaves one direction)."""
         while True:
             dev = [integer(rng, -3, 3) for _ in range(size - 1)]
             last = -sum(dev)
+            if size == 3 and sorted(abs(v) for v in dev + [last]) == [1, 1, 2]:
+                continue
+            if len({abs(v) for v in dev + [last]}) == 1:  # two points, as far either side: x-hat is +-1
+                continue
             if abs(last) <= 3 and any(dev + [last]):
                 mean = integer(rng, -2, 3)
                 return [mean + v for v in dev + [last]]
