@@ -166,6 +166,14 @@ def _forward_mistake(params: Mapping[str, Any], keep_stats: bool, **options: Any
     return out
 
 
+def _affine_left_out(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Y taken as x-hat: right by its nature where beta_j = 0 and gamma_j = 1 or x-hat = 0."""
+    xhat = _layer(params)["xhat"]
+    gamma, beta = params["gamma"], params["beta"]
+    return {"Y": [[None if beta[j] == 0 and (gamma[j] == 1 or v == 0) else _plain(v) for j, v in enumerate(row)]
+                  for row in xhat]}
+
+
 def _wrong_axis(params: Mapping[str, Any]) -> dict[str, Any]:
     """Statistics over the other axis (per example in batch mode, per feature in layer mode): only a square X
     gives answers of the right sizes."""
@@ -268,6 +276,7 @@ class Normalization(Family):
         "eps added outside the square root": lambda p: (
             _forward_mistake(p, True, eps_outside=True) if p["eps"] else {}),
         "eps left out": lambda p: _forward_mistake(p, True, no_eps=True) if p["eps"] else {},
+        "the gain and shift left out of Y (Y = x-hat)": _affine_left_out,
         "dL/dX with the mean and variance held constant (gamma dY / sigma)": lambda p: _dx_mistake(p, False, False),
         "dL/dX without the path through the variance": lambda p: _dx_mistake(p, True, False),
         "dL/dX without the path through the mean": lambda p: _dx_mistake(p, False, True),

@@ -38,11 +38,11 @@ def _asked(fam: Family) -> str:
 
 
 def _drawn(fam: Family) -> str:
-    """The params one draw chooses (seed 0), as the JSON names them."""
+    """The params a draw chooses, as the JSON names them (every one sample() returns, those that apply
+    to some structures only included)."""
     from .engine import draw
 
-    params = draw(fam, 0).params
-    return ", ".join(f"`{name}`" for name, value in params.items() if value is not None)
+    return ", ".join(f"`{name}`" for name in draw(fam, 0).params)
 
 
 def _cell(text: str) -> str:

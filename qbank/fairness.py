@@ -182,7 +182,7 @@ def bank_conflicts(items: Sequence[Any], focus: set[str] | None = None) -> tuple
     from .engine import draw  # late: the engine imports the registry
 
     def tags_of(item: Any) -> Tags:  # a parameterized item as its pins make it (seed 0, like its validation)
-        params = draw(item.family, 0, item.params, constraints=item.ranges).params if item.parameterized else None
+        params = draw(item.family, 0, item.params, constraints=item.ranges, structure=item.structure).params if item.parameterized else None
         return item_tags(item, params)
 
     warnings, notes = [], []

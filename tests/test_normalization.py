@@ -324,6 +324,10 @@ SCORED = {
     "eps left out": {
         "mode": "layer", "X": [[4, 4, 1, 3], [6, 0, 2, 4]], "gamma": [0.5, 1.5, 1.5, 1], "beta": [0.5, 0.8, 0.4, 0.7],
         "eps": 0.1, "dY": [[0, -0.7, -0.2, 0.3], [0.2, 0.1, 0.8, 0.5]]},
+    # row 1 has mean 0 and sigma = 2, so x-hat[0][1] = 0.5, which gamma 2 and beta -0.5 leave as it is
+    "the gain and shift left out of Y (Y = x-hat)": {
+        "mode": "layer", "X": [[-3, 1, 1, 1], [3, 5, 6, 1]], "gamma": [1.5, 2, 1, 0.5], "beta": [0.3, -0.5, 0.2, -0.4],
+        "eps": 1, "dY": [[0.3, -0.2, 0.4, 0.3], [0.5, 0.1, 0.2, 0.1]]},
     "dL/dX with the mean and variance held constant (gamma dY / sigma)": {
         "mode": "layer", "X": [[1, -5, -2], [-2, -1, 0]], "gamma": [2, 2, 1.5], "beta": [0.5, 0.2, 0.8], "eps": 0,
         "dY": [[0.8, 0.4, -0.8], [-0.2, 1, -1]]},
