@@ -39,7 +39,7 @@ def groups():
 @pytest.fixture(scope="module")
 def build(tmp_path_factory):
     base = tmp_path_factory.mktemp("families")
-    built = {"questions": [], "exam": "", "solutions": ""}
+    built = {"questions": [], "exam": "", "solutions": "", "outs": []}
     for n, families in enumerate(groups(), start=1):
         slots = "\n".join(f"      - family: {fam.id}\n        points: 5" for fam in families)
         blueprint = base / f"every-family-{n}.yaml"
@@ -49,6 +49,7 @@ def build(tmp_path_factory):
         done = run_qbank("exam", str(blueprint), "--versions", "1", "--out", str(out), "--secret", SECRET)
         assert done.returncode == 0, done.stderr
         key = json.loads((out / "instructor" / "key.json").read_text())
+        built["outs"].append(out)
         built["questions"] += key["versions"][0]["questions"]
         built["exam"] += pdf_text(out / "students" / "v01" / "exam.pdf")
         built["solutions"] += pdf_text(out / "instructor" / "v01" / "solutions.pdf")
@@ -85,3 +86,15 @@ def test_the_solutions_print_the_answers_at_their_precision(build):
                 if squash(printed(text)) not in solutions:
                     missing.append(f"{fam.id}: {name} = {text}")
     assert not missing, missing[:10]
+
+
+def test_a_rebuild_of_every_family_is_byte_identical(build, tmp_path):
+    """The manifest alone gives back every file, byte for byte (PDFs compiled again, not cached)."""
+    first = build["outs"][0]
+    second = tmp_path / "again"
+    done = run_qbank("rebuild", str(first / "instructor" / "manifest.json"), "--out", str(second), "--no-cache")
+    assert done.returncode == 0, done.stderr
+    produced = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert produced == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    differ = [str(rel) for rel in produced if (first / rel).read_bytes() != (second / rel).read_bytes()]
+    assert not differ, f"differ after a rebuild: {differ}"

@@ -154,9 +154,14 @@ def test_structure_categories_names_and_idents(moodle):
         for entry in record["questions"]:
             if entry["item"].get("family"):
                 assert any(n.endswith(f" seed {entry['seed']}") and f" v{record['version']:02d} " in n for n in by_name(root))
-    slots = {q["slot"] for q in manifest["lms"]["questions"]}
-    for slot in slots:  # every slot's category holds its N variants
-        assert sum(q["slot"] == slot and q["in"].endswith(slot) for q in manifest["lms"]["questions"]) == VARIANTS
+    def category(q):  # a pool choosing 2 has a category per pick: SLOT#1, SLOT#2
+        return q["slot"] + (f"#{q['pick']}" if "pick" in q else "")
+
+    labels = [q["slot"] for q in manifest["versions"][0]["questions"]]
+    assert {q["slot"] for q in manifest["lms"]["questions"]} <= set(labels), "an lms record's slot is a blueprint slot"
+    assert any("pick" in q for q in manifest["lms"]["questions"]), "the blueprint has a pool choosing 2"
+    for name in {category(q) for q in manifest["lms"]["questions"]}:  # every slot's category holds its N variants
+        assert sum(category(q) == name and q["in"].endswith(name) for q in manifest["lms"]["questions"]) == VARIANTS
 
 
 def test_every_cloze_field_parses_and_grades_the_verified_answer(moodle):

@@ -1,5 +1,5 @@
-"""The LMS exports of softmax-cross-entropy, attention-forward and attention-backward: every number is a numeric
-field (Moodle cloze NUMERICAL, Canvas numerical_question) that grades the verified value from the manifest and
+"""The LMS exports of softmax-cross-entropy, attention-forward, attention-backward, mlp-backprop and rnn-bptt:
+every number is a numeric field (Moodle cloze NUMERICAL, Canvas numerical_question) that grades the verified value from the manifest and
 refuses one just outside its tolerance, fields are named as the problem reads ("(b) A, query 2, key 1"), the
 exact dL/dA is graded exactly, and the multiple-choice items about attention are one multichoice each."""
 
@@ -32,6 +32,11 @@ sections:
       - item: causal-self-attention
       - item: attention-backward-two-queries
       - item: attention-scaling-why
+  - title: Two families the broad export leaves out (they ask what two of its families ask)
+    slots:
+      - item: mlp-backprop-mixed-activation
+      - family: rnn-bptt
+        points: 14
 """
 
 
@@ -53,7 +58,7 @@ def exports(tmp_path_factory):
     }
 
 
-def test_moodle_grades_every_number_of_the_three_families(exports):
+def test_moodle_grades_every_number_of_the_five_families(exports):
     root, manifest = exports["moodle"], exports["moodle_manifest"]
     names = {q.find("name/text").text: q for q in questions(root)}
     counted: dict[str, int] = {}
@@ -75,7 +80,7 @@ def test_moodle_grades_every_number_of_the_three_families(exports):
             family = record["item"]
             counted[family] = counted.get(family, 0) + 1
     assert counted["multichoice"] == 3
-    assert all(n > 0 for n in counted.values()) and len(counted) == 4, counted
+    assert all(n > 0 for n in counted.values()) and len(counted) == 6, counted
 
 
 def test_canvas_grades_every_number_as_a_numerical_question(exports):

@@ -352,8 +352,11 @@ def question_record(q: QuizQuestion, where: str, kind: str, fields: Sequence[Fie
                     ident: str = "") -> dict[str, Any]:
     """One exported question: its name and ident, where it is (a category or a group), its LMS type,
     and what it grades (or which parts it asks to answer in words)."""
-    out: dict[str, Any] = {"slot": q.slot, "version": q.version, "item": q.item, "seed": q.seed, "name": q.name,
+    slot, _, pick = q.slot.partition("#")  # the blueprint's slot, as the versions name it; a pool's nth pick
+    out: dict[str, Any] = {"slot": slot, "version": q.version, "item": q.item, "seed": q.seed, "name": q.name,
                            "ident": ident or q.ident, "in": where, "type": kind}
+    if pick:
+        out["pick"] = int(pick)
     if fields:
         out["fields"] = [field_record(f, q.parts[f.part].label if f.part is not None else "") for f in fields]
     if parts:
