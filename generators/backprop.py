@@ -26,6 +26,7 @@ import numpy as np
 
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
+from qbank.checks import close, close_all
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import number_leaves, scoring_mistake
 from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
@@ -850,15 +851,6 @@ class MlpSkipBceBackprop(Family):
 
         base = {k: params[k] for k in ("x", "W1", "b1", "W2", "b2")}
         ref = run(base)
-
-        def close(got: Any, want: float, what: str, tol: float) -> None:
-            assert isinstance(got, (int, float)) and not isinstance(got, bool), f"{what}: not a number: {got!r}"
-            assert abs(got - want) <= tol * max(1.0, abs(want)), f"{what} = {got}, the check gives {want}"
-
-        def close_all(got: Any, want: list[float], what: str, tol: float) -> None:
-            assert isinstance(got, list) and len(got) == len(want), f"{what}: expected {len(want)} entries, got {got!r}"
-            for k, (g, w) in enumerate(zip(got, want)):
-                close(g, w, f"{what}[{k}]", tol)
 
         for name in ("z1", "h", "s"):
             close_all(answers["forward"][name], ref[name], f"forward.{name}", 1e-9)

@@ -35,9 +35,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from qbank.draws import choice, decimal, integer
+from qbank.checks import close, close_all
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import scoring_mistake
-from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
+from qbank.params import ParamError, as_choice, as_decimal_list, as_decimal_matrix, as_int, require_keys
 from qbank.precision import decimals, sig
 
 FIELDS = ("x", "W1", "b1", "W2", "b2", "activation", "loss", "target")
@@ -466,18 +467,6 @@ class MlpBackprop(Family):
 
         base = {name: copy.deepcopy(params[name]) for name in ("x", "W1", "b1", "W2", "b2")}
         ref = run(base)
-
-        def close(got: Any, want: float, what: str, tol: float) -> None:
-            assert isinstance(got, (int, float)) and not isinstance(got, bool), f"{what}: not a number: {got!r}"
-            assert abs(got - want) <= tol * max(1.0, abs(want)), f"{what} = {got}, the check gives {want}"
-
-        def close_all(got: Any, want: list, what: str, tol: float) -> None:
-            assert isinstance(got, list) and len(got) == len(want), f"{what}: expected {len(want)} entries, got {got!r}"
-            for k, (g, w) in enumerate(zip(got, want)):
-                if isinstance(w, list):
-                    close_all(g, w, f"{what}[{k}]", tol)
-                else:
-                    close(g, w, f"{what}[{k}]", tol)
 
         for name in ("z1", "h", "y_hat"):
             close_all(answers[name], ref[name], name, 1e-9)

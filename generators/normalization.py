@@ -29,6 +29,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from qbank.draws import choice, decimal, integer
+from qbank.checks import close_all
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import scoring_mistake
 from qbank.params import as_choice, as_decimal_list, as_decimal_matrix, as_number, require_keys
@@ -451,18 +452,6 @@ class Normalization(Family):
         base = {"X": [[float(v) for v in row] for row in params["X"]],
                 "gamma": [float(v) for v in params["gamma"]], "beta": [float(v) for v in params["beta"]]}
         ref = forward(base["X"], base["gamma"], base["beta"])
-
-        def close(got: Any, want: float, what: str, tol: float) -> None:
-            assert isinstance(got, (int, float)) and not isinstance(got, bool), f"{what}: not a number: {got!r}"
-            assert abs(got - want) <= tol * max(1.0, abs(want)), f"{what} = {got}, the check gives {want}"
-
-        def close_all(got: Any, want: list, what: str, tol: float) -> None:
-            assert isinstance(got, list) and len(got) == len(want), f"{what}: expected {len(want)} entries, got {got!r}"
-            for k, (g, w) in enumerate(zip(got, want)):
-                if isinstance(w, list):
-                    close_all(g, w, f"{what}[{k}]", tol)
-                else:
-                    close(g, w, f"{what}[{k}]", tol)
 
         for name in ("mean", "var", "xhat", "Y"):
             close_all(answers[name], ref[name], name, 1e-9)

@@ -97,3 +97,34 @@ def assert_tampering_caught(fam, params, tamper) -> None:
             assert re.search(message, str(exc)), f"rejected, but not for {message!r}: {exc}"
         else:
             raise AssertionError(f"tampered answers passed the check (expected {message!r})")
+
+
+def assert_parts_state_their_precision(family_id: str, seeds: int, parts: int, said_once: str) -> None:
+    """Over `seeds` draws: each of the `parts` parts ends with its precision statement (`said_once`, a word
+    of it, appears nowhere else in the part) and every boxed number of the solution is printed at its
+    card's precision (an exact 0, an inactive unit, as 0), never with more decimals than asked."""
+    from qbank import draw, get_family
+    from qbank.grading import number_leaves, part_statement
+    from qbank.model import thaw
+    from qbank.render import render_fragments
+
+    fam = get_family(family_id)
+    for seed in range(seeds):
+        variant = draw(family_id, seed)
+        params, answers = thaw(variant.params), thaw(variant.answers)
+        asked = fam.parts(params)
+        problem, solution = render_fragments(variant, part_points=[1] * len(asked))
+        texts = re.split(r"\\part\[1\]", problem)[1:]
+        assert len(texts) == len(asked) == parts
+        for text, part in zip(texts, asked):
+            statement = part_statement(fam, answers, part.answers)
+            assert statement and statement in text
+            assert said_once not in text.replace(statement, "")
+        boxes = "\n".join(command_arguments(solution, "qbankanswer"))
+        for name in fam.answers:
+            precision = fam.answers[name].grading
+            for _, value in number_leaves(answers[name]):
+                if value != 0:
+                    assert precision.latex(value) in boxes, (seed, name, value)
+                if precision.mode == "decimals":
+                    assert f"{value:.{precision.digits + 1}f}" not in boxes, (seed, name, value)

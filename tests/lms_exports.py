@@ -170,3 +170,26 @@ def one_number_course(folder: Path) -> tuple[dict[str, str], Path]:
     blueprint.write_text("title: One number\nsections:\n  - slots:\n      - family: lms-one-number\n        points: 2\n"
                          "      - item: lstm-vs-rnn-gradients\n")
     return {"QBANK_PATH": str(folder / "content")}, blueprint
+
+
+def both_exports(folder: Path, blueprint_text: str) -> dict[str, Any]:
+    """A blueprint exported to Moodle and to Canvas, parsed: the Moodle XML and the Canvas assessment (lxml
+    roots) and each export's manifest."""
+    import io
+    import zipfile
+
+    from lxml import etree
+
+    blueprint = folder / "blueprint.yaml"
+    blueprint.write_text(blueprint_text)
+    moodle = export("moodle", folder / "moodle", blueprint)
+    canvas = export("canvas", folder / "canvas", blueprint)
+    archive = zipfile.ZipFile(io.BytesIO(canvas["quiz.zip"].read_bytes()))
+    manifest = manifest_of(canvas)
+    ident = manifest["lms"]["assessment"]
+    return {
+        "moodle": etree.fromstring(moodle["quiz.xml"].read_bytes()),
+        "moodle_manifest": manifest_of(moodle),
+        "canvas": etree.fromstring(archive.read(f"{ident}/{ident}.xml")),
+        "canvas_manifest": manifest,
+    }

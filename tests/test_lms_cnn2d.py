@@ -5,15 +5,13 @@ number of the three families is a numeric field that grades the verified value f
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 import pytest
 
 lxml_etree = pytest.importorskip("lxml.etree", reason="lxml reads the exports (pip install -e '.[test]')")
 
-from lms_exports import card_tolerance, export, manifest_of, perturbed, verified  # noqa: E402
+from lms_exports import both_exports, card_tolerance, perturbed, verified  # noqa: E402
 from test_lms_canvas import QTI, items, metadata, score  # noqa: E402
 from test_lms_moodle import box_width, numeric_grade, parse_fields, questions  # noqa: E402
 
@@ -45,20 +43,7 @@ def typed(tensor, entry=", ", row="; ", channel=" | ") -> str:
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lms-cnn2d")
-    blueprint = folder / "cnn2d.yaml"
-    blueprint.write_text(BLUEPRINT)
-    moodle = export("moodle", folder / "moodle", blueprint)
-    canvas = export("canvas", folder / "canvas", blueprint)
-    archive = zipfile.ZipFile(io.BytesIO(canvas["quiz.zip"].read_bytes()))
-    manifest = manifest_of(canvas)
-    ident = manifest["lms"]["assessment"]
-    return {
-        "moodle": lxml_etree.fromstring(moodle["quiz.xml"].read_bytes()),
-        "moodle_manifest": manifest_of(moodle),
-        "canvas": lxml_etree.fromstring(archive.read(f"{ident}/{ident}.xml")),
-        "canvas_manifest": manifest,
-    }
+    return both_exports(tmp_path_factory.mktemp("lms-cnn2d"), BLUEPRINT)
 
 
 def test_moodle_takes_the_output_tensor_in_one_box_and_grades_every_number(exports):

@@ -5,15 +5,13 @@ exact dL/dA is graded exactly, and the multiple-choice items about attention are
 
 from __future__ import annotations
 
-import io
-import zipfile
 from decimal import Decimal
 
 import pytest
 
 lxml_etree = pytest.importorskip("lxml.etree", reason="lxml reads the exports (pip install -e '.[test]')")
 
-from lms_exports import card_tolerance, export, manifest_of, perturbed, verified  # noqa: E402
+from lms_exports import both_exports, card_tolerance, perturbed, verified  # noqa: E402
 from test_lms_canvas import items, metadata, score  # noqa: E402
 from test_lms_moodle import numeric_grade, parse_fields, questions  # noqa: E402
 
@@ -42,20 +40,7 @@ sections:
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lms-transformers")
-    blueprint = folder / "transformers.yaml"
-    blueprint.write_text(BLUEPRINT)
-    moodle = export("moodle", folder / "moodle", blueprint)
-    canvas = export("canvas", folder / "canvas", blueprint)
-    archive = zipfile.ZipFile(io.BytesIO(canvas["quiz.zip"].read_bytes()))
-    manifest = manifest_of(canvas)
-    ident = manifest["lms"]["assessment"]
-    return {
-        "moodle": lxml_etree.fromstring(moodle["quiz.xml"].read_bytes()),
-        "moodle_manifest": manifest_of(moodle),
-        "canvas": lxml_etree.fromstring(archive.read(f"{ident}/{ident}.xml")),
-        "canvas_manifest": manifest,
-    }
+    return both_exports(tmp_path_factory.mktemp("lms-transformers"), BLUEPRINT)
 
 
 def test_moodle_grades_every_number_of_the_five_families(exports):

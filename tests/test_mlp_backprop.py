@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import command_arguments
+from conftest import assert_parts_state_their_precision
 
 from qbank import InputError, VerificationError, draw, get_family, verify
 from qbank.fairness import Tags, conflict
-from qbank.grading import number_leaves, part_statement, scoring_mistake
+from qbank.grading import scoring_mistake
 from qbank.labels import form_hint
 from qbank.model import thaw
 from qbank.render import render_fragments
@@ -173,24 +173,7 @@ def test_precisions_and_labels():
 
 
 def test_each_part_states_its_precision_and_the_solution_prints_it():
-    fam = get_family(MLP)
-    for seed in range(40):
-        variant = draw(MLP, seed)
-        params, answers = thaw(variant.params), thaw(variant.answers)
-        parts = fam.parts(params)
-        problem, solution = render_fragments(variant, part_points=[1] * len(parts))
-        texts = re.split(r"\\part\[1\]", problem)[1:]
-        assert len(texts) == len(parts) == 4
-        for text, part in zip(texts, parts):
-            statement = part_statement(fam, answers, part.answers)
-            assert statement and statement in text
-            assert "significant" not in text.replace(statement, "")
-        boxes = "\n".join(command_arguments(solution, "qbankanswer"))
-        for name in fam.answers:
-            precision = fam.answers[name].grading
-            for _, value in number_leaves(answers[name]):
-                if value != 0:  # an exact zero (an inactive unit) is printed as 0
-                    assert precision.latex(value) in boxes, (seed, name, value)
+    assert_parts_state_their_precision(MLP, 40, 4, "significant")
 
 
 # --- checks, params, degenerate draws -------------------------------------------------------------------

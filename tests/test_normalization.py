@@ -15,12 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import command_arguments
+from conftest import assert_parts_state_their_precision
 
 from qbank import InputError, VerificationError, draw, get_family, verify
-from qbank.engine import rng_for
 from qbank.fairness import Tags, conflict, item_tags
-from qbank.grading import number_leaves, part_statement, scoring_mistake
+from qbank.grading import scoring_mistake
 from qbank.labels import form_hint, leaf_label
 from qbank.model import thaw
 from qbank.render import render_fragments
@@ -196,25 +195,7 @@ def test_precisions_labels_and_positions():
 
 
 def test_each_part_states_its_precision_and_the_solution_prints_it():
-    fam = get_family(NORM)
-    for seed in range(40):
-        variant = draw(NORM, seed)
-        params, answers = thaw(variant.params), thaw(variant.answers)
-        parts = fam.parts(params)
-        problem, solution = render_fragments(variant, part_points=[1] * len(parts))
-        texts = re.split(r"\\part\[1\]", problem)[1:]
-        assert len(texts) == len(parts) == 4
-        for text, part in zip(texts, parts):
-            statement = part_statement(fam, answers, part.answers)
-            assert statement and statement in text
-            assert "decimal places" not in text.replace(statement, "")
-        boxes = "\n".join(command_arguments(solution, "qbankanswer"))
-        for name in fam.answers:
-            precision = fam.answers[name].grading
-            for _, value in number_leaves(answers[name]):
-                assert precision.latex(value) in boxes, (seed, name, value)
-                if precision.mode == "decimals":
-                    assert f"{value:.5f}" not in boxes  # never more digits than asked
+    assert_parts_state_their_precision(NORM, 40, 4, "decimal places")
 
 
 def test_conflicts_with_the_conceptual_items():
