@@ -17,7 +17,6 @@ right answer (`mistakes`); `degenerate` refuses a draw on which one of them scor
 
 from __future__ import annotations
 
-import copy
 import math
 from fractions import Fraction
 from typing import Any, Mapping
@@ -26,7 +25,7 @@ import numpy as np
 
 from qbank.arith import evaluate
 from qbank.draws import choice, decimal, integer
-from qbank.checks import close, close_all
+from qbank.checks import central_difference, close, close_all
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import number_leaves, scoring_mistake
 from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
@@ -858,20 +857,8 @@ class MlpSkipBceBackprop(Family):
         close(answers["y_hat"], ref["y_hat"], "y_hat", 1e-9)
         close(answers["loss"], ref["loss"], "loss", 1e-9)
 
-        step = 1e-5
-
         def difference(name: str, index: tuple[int, ...]) -> float:
-            def nudged(by: float) -> float:
-                values = copy.deepcopy(base)
-                if not index:
-                    values[name] = values[name] + by
-                elif len(index) == 1:
-                    values[name][index[0]] += by
-                else:
-                    values[name][index[0]][index[1]] += by
-                return run(values)["loss"]
-
-            return (nudged(step) - nudged(-step)) / (2 * step)
+            return central_difference(lambda values: run(values)["loss"], base, name, index)
 
         tol = 1e-6
         close(answers["db2"], difference("b2", ()), "db2", tol)

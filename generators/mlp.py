@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from qbank.draws import choice, decimal, integer
-from qbank.checks import close, close_all
+from qbank.checks import central_difference, close, close_all
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import scoring_mistake
 from qbank.params import ParamError, as_choice, as_decimal_list, as_decimal_matrix, as_int, require_keys
@@ -472,18 +472,8 @@ class MlpBackprop(Family):
             close_all(answers[name], ref[name], name, 1e-9)
         close(answers["loss"], ref["loss"], "loss", 1e-9)
 
-        step = 1e-5
-
         def difference(name: str, index: tuple[int, ...]) -> float:
-            def nudged(by: float) -> float:
-                values = copy.deepcopy(base)
-                if len(index) == 1:
-                    values[name][index[0]] += by
-                else:
-                    values[name][index[0]][index[1]] += by
-                return run(values)["loss"]
-
-            return (nudged(step) - nudged(-step)) / (2 * step)
+            return central_difference(lambda values: run(values)["loss"], base, name, index)
 
         def grid(name: str) -> list:
             value = base[name]

@@ -21,7 +21,6 @@ places; dL/dbeta sums given one-decimal numbers and is exact.
 
 from __future__ import annotations
 
-import copy
 import math
 from fractions import Fraction
 from typing import Any, Mapping
@@ -29,7 +28,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from qbank.draws import choice, decimal, integer
-from qbank.checks import close_all
+from qbank.checks import central_difference, close_all
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import scoring_mistake
 from qbank.params import as_choice, as_decimal_list, as_decimal_matrix, as_number, require_keys
@@ -456,18 +455,8 @@ class Normalization(Family):
         for name in ("mean", "var", "xhat", "Y"):
             close_all(answers[name], ref[name], name, 1e-9)
 
-        step = 1e-5
-
         def difference(name: str, index: tuple[int, ...]) -> float:
-            def nudged(by: float) -> float:
-                values = copy.deepcopy(base)
-                if len(index) == 1:
-                    values[name][index[0]] += by
-                else:
-                    values[name][index[0]][index[1]] += by
-                return forward(values["X"], values["gamma"], values["beta"])["loss"]
-
-            return (nudged(step) - nudged(-step)) / (2 * step)
+            return central_difference(lambda v: forward(v["X"], v["gamma"], v["beta"])["loss"], base, name, index)
 
         tol = 1e-6
         close_all(answers["dgamma"], [difference("gamma", (j,)) for j in range(d)], "dgamma", tol)

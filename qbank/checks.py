@@ -4,7 +4,8 @@ with a message that names the answer and entry. They raise AssertionError themse
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Callable, Mapping
 
 
 def close(got: Any, want: float, what: str, tol: float) -> None:
@@ -24,3 +25,22 @@ def close_all(got: Any, want: list, what: str, tol: float) -> None:
             close_all(g, w, f"{what}[{k}]", tol)
         else:
             close(g, w, f"{what}[{k}]", tol)
+
+
+def central_difference(loss: Callable[[dict[str, Any]], float], base: Mapping[str, Any], name: str,
+                       index: tuple[int, ...] = (), step: float = 1e-5) -> float:
+    """d loss / d base[name][index...] by a central difference: `loss` of a copy of `base` with that one
+    entry moved by +step and by -step (an empty index moves base[name] itself)."""
+
+    def nudged(by: float) -> float:
+        values = copy.deepcopy(dict(base))
+        if not index:
+            values[name] = values[name] + by
+        else:
+            holder = values[name]
+            for i in index[:-1]:
+                holder = holder[i]
+            holder[index[-1]] += by
+        return loss(values)
+
+    return (nudged(step) - nudged(-step)) / (2 * step)
