@@ -101,6 +101,9 @@ def _canonical(params: Mapping[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
+STRUCTURE_ATTEMPTS = 20  # draws of a fixed slot's structure before a conflict is an error
+
+
 def plan_structures(bp: Blueprint, secret: bytes, domain: str = EXAM_DOMAIN) -> dict[tuple[str, str], SlotStructure]:
     """Per (slot label, item id) of every parameterized item a slot may hold: one reference draw from
     the secret, whose structure (less the features the slot or item lets vary) every version keeps.
@@ -108,15 +111,28 @@ def plan_structures(bp: Blueprint, secret: bytes, domain: str = EXAM_DOMAIN) -> 
     structure, less the features its own pins set otherwise (a vanishing and an exploding gradient
     item share T and the matrix size, not the regime)."""
     plans = {}
+    fixed_tags: list[Tags] = []  # of the fixed slots before this one
     for section in bp.sections:
         for slot in section.slots:
             first: dict[str, dict[str, Any]] = {}  # family -> the structure of its first item in this pool
             for item in slot.pool:
                 if not item.parameterized:
+                    if len(slot.pool) == 1:
+                        fixed_tags.append(item_tags(item))
                     continue
                 fam = get_family(item.family)
-                seed = question_seed(secret, bp.digest, 0, f"{slot.label}:structure:{item.id}", domain=domain)
-                reference = draw(fam, seed, item.params, constraints=item.ranges, structure=item.structure)
+                reference = None
+                # a fixed slot whose draw asks what an earlier fixed slot asks (mlp-backprop's loss drawn as
+                # cross-entropy beside softmax-cross-entropy) draws its structure again, from the secret, so
+                # that whether a blueprint builds does not depend on the key; the first draw stays as it was
+                for attempt in range(STRUCTURE_ATTEMPTS if len(slot.pool) == 1 else 1):
+                    label = f"{slot.label}:structure:{item.id}" + (f":{attempt}" if attempt else "")
+                    seed = question_seed(secret, bp.digest, 0, label, domain=domain)
+                    candidate = draw(fam, seed, item.params, constraints=item.ranges, structure=item.structure)
+                    reference = reference or candidate
+                    if not any(conflict(item_tags(item, candidate.params), other) for other in fixed_tags):
+                        reference = candidate
+                        break
                 if fam.id in first:
                     reference = _shared_reference(fam, seed, item, first[fam.id]) or reference
                 vary = tuple(dict.fromkeys((*slot.vary, *item.vary)))
@@ -128,6 +144,8 @@ def plan_structures(bp: Blueprint, secret: bytes, domain: str = EXAM_DOMAIN) -> 
                     fam.minutes(reference.params),
                     item_tags(item, reference.params),
                 )
+                if len(slot.pool) == 1:
+                    fixed_tags.append(plans[(slot.label, item.id)].tags)
     return plans
 
 

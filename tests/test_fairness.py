@@ -422,3 +422,19 @@ def test_a_pool_of_unequal_items_is_reported(tmp_path):
     text = "title: Pool\nduration: 30 minutes\nsections:\n  - slots:\n      - from: {ids: [lstm-cell-state-gradient, tanh-vs-relu-rnn]}\n"
     lines = fairness_report(plan_exam(load_blueprint(write(tmp_path, text, "exam.yaml")), 12, b"unequal-pool-secret"))
     assert any(line.startswith("note: slot s1.1 gives some versions 1.5 and others 7.5 min") for line in lines), lines
+
+
+def test_a_fixed_slot_whose_draw_would_conflict_draws_its_structure_again(tmp_path):
+    """mlp-backprop asks the softmax cross-entropy gradient only when its loss is drawn as cross-entropy:
+    beside softmax-cross-entropy it is drawn with the squared error, whatever the key, never refused for
+    some keys and built for others."""
+    text = ("title: T\nsections:\n  - slots:\n      - family: softmax-cross-entropy\n        points: 5\n"
+            "      - family: mlp-backprop\n        points: 5\n")
+    bp = load_blueprint(write(tmp_path, text, "exam.yaml"), Bank({}))
+    for s in range(16):
+        manifest = plan_exam(bp, 2, f"structure-redraw-secret-{s}".encode())
+        assert {v["questions"][1]["params"]["loss"] for v in manifest["versions"]} == {"mse"}
+    alone = load_blueprint(write(tmp_path, text.replace("softmax-cross-entropy", "conv1d-forward"), "alone.yaml"), Bank({}))
+    losses = {plan_exam(alone, 1, f"structure-redraw-secret-{s}".encode())["versions"][0]["questions"][1]["params"]["loss"]
+              for s in range(16)}
+    assert losses == {"mse", "ce"}  # alone, both losses are drawn
