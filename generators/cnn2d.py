@@ -388,7 +388,9 @@ class Conv2dForward(Family):
                             if p <= i * s + a < p + z["h"] and p <= j * s + b < p + z["w"]
                         ]
                         value = sum(kernel[a][b] * padded[c][i * s + a][j * s + b] for a in range(k) for b in range(k))
-                        lines.append({"i": i + 1, "j": j + 1, "terms": " + ".join(terms), "value": value})
+                        half = (len(terms) + 1) // 2 if len(terms) > 6 else len(terms)  # two lines past 6 products
+                        lines.append({"i": i + 1, "j": j + 1, "terms": " + ".join(terms[:half]),
+                                      "more": " + ".join(terms[half:]), "value": value})
                 matrix = [[lines[i * cols + j]["value"] for j in range(cols)] for i in range(rows)]
                 maps.append({"c": c + 1, "lines": lines, "matrix": matrix})
             filters.append({"o": o + 1, "maps": maps, "bias": params["bias"][o]})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import pytest
 
@@ -39,20 +40,22 @@ def groups():
 @pytest.fixture(scope="module")
 def build(tmp_path_factory):
     base = tmp_path_factory.mktemp("families")
-    built = {"questions": [], "exam": "", "solutions": "", "outs": []}
+    built = {"questions": [], "exam": "", "solutions": "", "outs": [], "pdfs": []}
     for n, families in enumerate(groups(), start=1):
         slots = "\n".join(f"      - family: {fam.id}\n        points: 5" for fam in families)
         blueprint = base / f"every-family-{n}.yaml"
         blueprint.write_text(
             f"title: Every family\noptions:\n  layout: compact\nsections:\n  - title: All\n    slots:\n{slots}\n")
         out = base / f"out-{n}"
-        done = run_qbank("exam", str(blueprint), "--versions", "1", "--out", str(out), "--secret", SECRET)
+        done = run_qbank("exam", str(blueprint), "--versions", "2", "--out", str(out), "--secret", SECRET)
         assert done.returncode == 0, done.stderr
         key = json.loads((out / "instructor" / "key.json").read_text())
         built["outs"].append(out)
         built["questions"] += key["versions"][0]["questions"]
         built["exam"] += pdf_text(out / "students" / "v01" / "exam.pdf")
         built["solutions"] += pdf_text(out / "instructor" / "v01" / "solutions.pdf")
+        built["pdfs"] += [out / "students" / v / "exam.pdf" for v in ("v01", "v02")]
+        built["pdfs"] += [out / "instructor" / v / "solutions.pdf" for v in ("v01", "v02")]
     return built
 
 
@@ -98,3 +101,23 @@ def test_a_rebuild_of_every_family_is_byte_identical(build, tmp_path):
     assert produced == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     differ = [str(rel) for rel in produced if (first / rel).read_bytes() != (second / rel).read_bytes()]
     assert not differ, f"differ after a rebuild: {differ}"
+
+
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>')
+
+
+def test_nothing_runs_past_the_right_margin(build, tmp_path):
+    """Every word of every page (two versions of every family, exam and solutions) ends inside the text
+    width, which the running header spans; the part points, (3), stand in the margin by design. A
+    display too wide for the page (an overfull box) is read back from the PDF itself."""
+    past = []
+    for pdf in build["pdfs"]:
+        boxes = tmp_path / "boxes.html"
+        subprocess.run(["pdftotext", "-bbox", str(pdf), str(boxes)], check=True)
+        for n, page in enumerate(boxes.read_text().split("<page ")[1:], start=1):
+            words = [(float(a), float(b), float(c), w) for a, b, c, w in _WORD.findall(page)]
+            top = min(w[1] for w in words)
+            edge = max(w[2] for w in words if w[1] < top + 3)  # the header's right end
+            past += [f"{pdf.parent.name}/{pdf.name} page {n}: {w[3]!r} ends {w[2] - edge:.1f} pt past the margin"
+                     for w in words if w[2] > edge + 1.5 and not re.fullmatch(r"\([\d.]+\)", w[3])]
+    assert not past, past[:10]
