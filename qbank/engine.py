@@ -273,6 +273,9 @@ def verify(fam: Family, seed: int, params: Mapping[str, Any], answers: Mapping[s
     problem = whole_values_problem(fam, answers)
     if problem:
         raise FamilyError(problem)
+    if sys.flags.optimize:  # python -O or PYTHONOPTIMIZE removes every assert statement a check is made of
+        raise QbankError("qbank cannot verify answers under python -O (or PYTHONOPTIMIZE set): families check "
+                         "their answers with assert statements, which -O removes; run qbank without it")
     try:
         with region_of(fam, "check()"):
             fam.check(params, answers)

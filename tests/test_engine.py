@@ -185,3 +185,14 @@ def test_load_params_inline_and_files(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(InputError, match="expected a mapping"):
         load_params(str(tmp_path / "list.yaml"))
+
+
+def test_no_answer_is_called_verified_under_python_O():
+    """python -O removes assert statements, of which families' checks are made: qbank refuses to draw then
+    rather than hand out answers no check has seen."""
+    import subprocess
+    import sys
+
+    code = "from qbank import draw\ndraw('softmax-cross-entropy', 1)\n"
+    done = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "cannot verify answers under python -O" in done.stderr
