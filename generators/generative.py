@@ -1,4 +1,5 @@
-"""Generative models (issue 19): the GAN's losses and generator gradients.
+"""Generative models (issue 19): the GAN's losses and generator gradients (gan-losses); the VAE's sample, KL
+term, reconstruction term and ELBO (vae-elbo).
 
 gan-losses: a discriminator outputs a logit a; D = sigmoid(a) is its probability that the sample is real.
 `d_real` holds its logits on 2 or 3 real samples, `d_fake` on 2 or 3 generated ones; natural logarithm,
@@ -14,6 +15,15 @@ needs an allowance.
 
 Fair exams: the structure is the number of real and of fake samples; every draw of one structure takes the
 same steps. Each listed mistake is refused where it would score (`scoring_mistake`).
+
+vae-elbo: an encoder gives q(z | x) = N(mu, diag(exp(logvar))) over J = 2 or 3 latents; the sample is
+reparameterized, z = mu + sigma * eps with sigma = exp(logvar / 2) and eps the given standard normal draw;
+the decoder's Bernoulli means at z are `x_probs`, one per binary pixel of `x`. Natural log. kl is
+KL(q || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - logvar_j), recon = sum_i x_i ln p_i + (1 - x_i)
+ln(1 - p_i), elbo = recon - kl; dKL/dmu = mu (asked exactly: the given short decimals) and dKL/dlogvar =
+(exp(logvar) - 1) / 2. Every other answer to 4 decimal places. The structure is J and the number of
+pixels; no mu, logvar or eps is 0 (a latent with nothing to compute), the pixels hold both values, and no
+decoder mean is 0.5.
 """
 
 from __future__ import annotations
@@ -24,11 +34,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from qbank.checks import central_difference, close, close_all
-from qbank.draws import decimal, integer
+from qbank.draws import choice, decimal, integer
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import scoring_mistake
-from qbank.params import as_decimal, as_decimal_list, require_keys
-from qbank.precision import decimals
+from qbank.params import as_decimal, as_decimal_list, as_int_list, require_keys
+from qbank.precision import decimals, exact
 
 # --------------------------------------------------------------------------------------------- gan-losses
 
@@ -256,5 +266,228 @@ class GanLosses(Family):
             "one_minus_fake": [1 - v for v in df],
             "mean_log_real": float(np.mean(np.log(dr))),
             "mean_log_one_minus_fake": float(np.mean(np.log(1 - np.array(df)))),
+            "work": WORK,
+        }
+
+
+# --------------------------------------------------------------------------------------------- vae-elbo
+
+VAE_FIELDS = ("mu", "logvar", "eps", "x", "x_probs")
+VAE_PRECISION = decimals(4)
+DECODER_MEANS = tuple(round(0.05 * k, 2) for k in range(1, 20) if k != 10)  # 0.05 .. 0.95, never 0.5
+
+
+def _vae(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers as solve() computes them: NumPy vectors."""
+    mu, logvar = np.array(params["mu"], dtype=float), np.array(params["logvar"], dtype=float)
+    eps = np.array(params["eps"], dtype=float)
+    x, p = np.array(params["x"], dtype=float), np.array(params["x_probs"], dtype=float)
+    sigma = np.exp(logvar / 2)
+    kl = 0.5 * np.sum(mu**2 + np.exp(logvar) - 1.0 - logvar)
+    recon = np.sum(x * np.log(p) + (1.0 - x) * np.log(1.0 - p))
+    return {
+        "sigma": [float(v) for v in sigma],
+        "z": [float(v) for v in mu + sigma * eps],
+        "kl": float(kl),
+        "recon": float(recon),
+        "elbo": float(recon - kl),
+        "dkl_dmu": [v + 0 for v in params["mu"]],  # d/dmu of mu^2 / 2: mu itself, exactly as given
+        "dkl_dlogvar": [float(v) for v in 0.5 * (np.exp(logvar) - 1.0)],
+    }
+
+
+def _vae_kl(params: Mapping[str, Any], logvar_weight: float = 1.0, half: float = 0.5) -> float:
+    mu, logvar = np.array(params["mu"], dtype=float), np.array(params["logvar"], dtype=float)
+    return float(half * np.sum(mu**2 + np.exp(logvar) - 1.0 - logvar_weight * logvar))
+
+
+def _vae_sigma_as_exp_logvar(params: Mapping[str, Any]) -> dict[str, Any]:
+    """sigma = exp(logvar) (the log-variance read as log sigma): sigma and z wrong."""
+    sigma = np.exp(np.array(params["logvar"], dtype=float))
+    z = np.array(params["mu"], dtype=float) + sigma * np.array(params["eps"], dtype=float)
+    return {"sigma": [float(v) for v in sigma], "z": [float(v) for v in z]}
+
+
+def _vae_variance_in_z(params: Mapping[str, Any]) -> dict[str, Any]:
+    """z = mu + sigma^2 eps (the variance for the standard deviation)."""
+    var = np.exp(np.array(params["logvar"], dtype=float))
+    return {"z": [float(v) for v in np.array(params["mu"], dtype=float) + var * np.array(params["eps"], dtype=float)]}
+
+
+def _vae_elbo_plus(params: Mapping[str, Any]) -> dict[str, Any]:
+    right = _vae(params)
+    return {"elbo": right["recon"] + right["kl"]}
+
+
+def _vae_swapped_bernoulli(params: Mapping[str, Any]) -> dict[str, Any]:
+    """x ln(1 - p) + (1 - x) ln p: the decoder's mean read as the probability of a 0."""
+    x, p = np.array(params["x"], dtype=float), np.array(params["x_probs"], dtype=float)
+    recon = float(np.sum(x * np.log(1.0 - p) + (1.0 - x) * np.log(p)))
+    return {"recon": recon, "elbo": recon - _vae(params)["kl"]}
+
+
+def _vae_only_ones(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the x ln p terms (the pixels that are 0 contribute nothing)."""
+    x, p = np.array(params["x"], dtype=float), np.array(params["x_probs"], dtype=float)
+    recon = float(np.sum(x * np.log(p)))
+    return {"recon": recon, "elbo": recon - _vae(params)["kl"]}
+
+
+def _vae_sigma_in_gradient(params: Mapping[str, Any]) -> dict[str, Any]:
+    """dKL/dlogvar as (sigma - 1) / 2 (sigma for the variance exp(logvar))."""
+    return {"dkl_dlogvar": [float(v) for v in 0.5 * (np.exp(np.array(params["logvar"], dtype=float) / 2) - 1.0)]}
+
+
+@register
+class VaeElbo(Family):
+    id = "vae-elbo"
+    title = "The VAE's reparameterized sample, KL term, Bernoulli reconstruction term, ELBO and KL gradients"
+    topic = "generative"
+    difficulty = 2
+    answers = {
+        "sigma": Answer("vector", "sigma_j = exp(logvar_j / 2), one per latent", precision=VAE_PRECISION,
+                        symbol=r"\sigma", label="sigma", index=("latent {}",)),
+        "z": Answer("vector", "the sample z_j = mu_j + sigma_j eps_j, one per latent", precision=VAE_PRECISION,
+                    symbol="z", label="z", index=("latent {}",)),
+        "kl": Answer("number", "KL(q(z|x) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - logvar_j)",
+                     precision=VAE_PRECISION, symbol=r"\mathrm{KL}", label="KL"),
+        "recon": Answer("number", "the Bernoulli log-likelihood sum_i x_i ln p_i + (1 - x_i) ln(1 - p_i)",
+                        precision=VAE_PRECISION, symbol=r"\ln p(x \mid z)", label="ln p(x|z)"),
+        "elbo": Answer("number", "the ELBO: the reconstruction term minus the KL term", precision=VAE_PRECISION,
+                       symbol=r"\mathrm{ELBO}", label="ELBO"),
+        "dkl_dmu": Answer("vector", "dKL/dmu_j, one per latent", precision=exact(),
+                          symbol=r"\partial \mathrm{KL}/\partial \mu", label="dKL/dmu", index=("latent {}",)),
+        "dkl_dlogvar": Answer("vector", "dKL/dlogvar_j, one per latent", precision=VAE_PRECISION,
+                              symbol=r"\partial \mathrm{KL}/\partial \log\sigma^2", label="dKL/dlogvar",
+                              index=("latent {}",)),
+    }
+    mistakes = {
+        "sigma = exp(logvar) (the log-variance read as the log of sigma)": _vae_sigma_as_exp_logvar,
+        "z = mu + sigma^2 eps (the variance for the standard deviation)": _vae_variance_in_z,
+        "the KL term without its factor 1/2": lambda p: {"kl": _vae_kl(p, half=1.0)},
+        "ln sigma for ln sigma^2 in the KL term": lambda p: {"kl": _vae_kl(p, logvar_weight=0.5)},
+        "the ELBO as the reconstruction term plus the KL term": _vae_elbo_plus,
+        "x ln(1 - p) + (1 - x) ln p (the Bernoulli mean read as the probability of a 0)": _vae_swapped_bernoulli,
+        "only the x ln p terms in the reconstruction term": _vae_only_ones,
+        "dKL/dlogvar as (sigma - 1)/2 (sigma for sigma^2)": _vae_sigma_in_gradient,
+        "dKL/dmu as 2 mu (the factor 1/2 of the KL term dropped)": lambda p: {"dkl_dmu": [2 * v for v in p["mu"]]},
+    }
+    structure = ("mu", "x")  # the number of latents J and of pixels
+    asks = ("vae-reparameterization", "vae-kl-gaussian", "vae-bernoulli-reconstruction", "vae-elbo", "vae-kl-gradient")
+    reveals = ()
+
+    def sample(self, rng):
+        j, pixels = integer(rng, 2, 3), integer(rng, 3, 4)
+        x = [integer(rng, 0, 1) for _ in range(pixels)]
+        while len(set(x)) == 1:  # both values of a pixel, so that both cases of the likelihood appear
+            x = [integer(rng, 0, 1) for _ in range(pixels)]
+        return {
+            "mu": [decimal(rng, -1.5, 1.5, 0.1, nonzero=True) for _ in range(j)],
+            "logvar": [decimal(rng, -1.5, 1, 0.1, nonzero=True) for _ in range(j)],
+            "eps": [decimal(rng, -2, 2, 0.1, nonzero=True) for _ in range(j)],
+            "x": x,
+            "x_probs": [choice(rng, DECODER_MEANS) for _ in range(pixels)],
+        }
+
+    def validate(self, params):
+        require_keys(params, VAE_FIELDS)
+        mu = as_decimal_list(params["mu"], "mu", (2, 3), -5, 5, 2)
+        j = len(mu)
+        x = as_int_list(params["x"], "x", (3, 4), 0, 1)
+        latent = " (one per latent, like mu)"
+        return {
+            "mu": mu,
+            "logvar": as_decimal_list(params["logvar"], "logvar", (j, j), -4, 4, 2, why=latent),
+            "eps": as_decimal_list(params["eps"], "eps", (j, j), -4, 4, 2, why=latent),
+            "x": x,
+            "x_probs": as_decimal_list(params["x_probs"], "x_probs", (len(x), len(x)), 0.01, 0.99, 2,
+                                       why=" (one per pixel, like x)"),
+        }
+
+    def degenerate(self, params):
+        for name, why in (("mu", "dKL/dmu is 0"), ("logvar", "sigma = 1 and dKL/dlogvar is 0"),
+                          ("eps", "z = mu")):
+            for k, v in enumerate(params[name]):
+                if v == 0:
+                    return f"{name}_{k + 1} = 0: {why} for latent {k + 1}, with nothing to compute"
+        if len(set(params["x"])) == 1:
+            return "every pixel is the same: the reconstruction term uses only one of its two cases"
+        if any(p == 0.5 for p in params["x_probs"]):
+            return "a decoder mean is 0.5: ln p and ln(1 - p) are the same for that pixel"
+        return scoring_mistake(self, params, self.solve(params))
+
+    def solve(self, params):
+        return _vae(params)
+
+    def check(self, params, answers):
+        """Another route: sigma, z and the log-likelihood in scalar loops with math (ln of the Bernoulli pmf
+        p^x (1 - p)^(1 - x)); the KL term by numerical integration of q ln(q / p) over each latent (a
+        trapezoid rule over mu +- 14 sigma, which converges fast for these smooth integrands), compared with
+        the closed form; its gradients by central differences of the scalar KL."""
+        mu = [float(v) for v in params["mu"]]
+        logvar = [float(v) for v in params["logvar"]]
+        eps = [float(v) for v in params["eps"]]
+        j = len(mu)
+        sigma = [math.sqrt(math.exp(v)) for v in logvar]
+        close_all(answers["sigma"], sigma, "sigma", 1e-12)
+        close_all(answers["z"], [m + s * e for m, s, e in zip(mu, sigma, eps)], "z", 1e-12)
+
+        def kl_scalar(values: Mapping[str, Any]) -> float:
+            return math.fsum(0.5 * (m * m + math.exp(lv) - 1.0 - lv) for m, lv in zip(values["mu"], values["logvar"]))
+
+        integrated = 0.0
+        for m, s in zip(mu, sigma):
+            grid = np.linspace(m - 14 * s, m + 14 * s, 20001)
+            log_q = -0.5 * ((grid - m) / s) ** 2 - math.log(s) - 0.5 * math.log(2 * math.pi)
+            log_p = -0.5 * grid**2 - 0.5 * math.log(2 * math.pi)
+            integrand = np.exp(log_q) * (log_q - log_p)
+            integrated += float(np.sum((integrand[1:] + integrand[:-1]) / 2) * (grid[1] - grid[0]))
+        base = {"mu": mu, "logvar": logvar}
+        closed = kl_scalar(base)
+        close(closed, integrated, "kl (closed form against numerical integration)", 1e-8)
+        close(answers["kl"], closed, "kl", 1e-12)
+        loglik = 0.0
+        for xi, p in zip(params["x"], params["x_probs"]):
+            loglik += math.log(p ** xi * (1 - p) ** (1 - xi))
+        close(answers["recon"], loglik, "recon", 1e-12)
+        close(answers["elbo"], loglik - closed, "elbo", 1e-12)
+        close_all(answers["dkl_dmu"], [central_difference(kl_scalar, base, "mu", (k,)) for k in range(j)], "dkl_dmu", 1e-8)
+        close_all(answers["dkl_dlogvar"], [central_difference(kl_scalar, base, "logvar", (k,)) for k in range(j)],
+                  "dkl_dlogvar", 1e-8)
+
+    def structure_of(self, params):
+        return {"mu": [len(params["mu"])], "x": [len(params["x"])]}
+
+    @staticmethod
+    def _part_minutes(params: Mapping[str, Any]) -> tuple[float, ...]:
+        j, n = len(params["mu"]), len(params["x"])
+        return (
+            j * (CALL_MINUTES + SIMPLE_MINUTES),  # (a) one exponential and one multiply-add per latent
+            0.5 + j * (CALL_MINUTES + SIMPLE_MINUTES),  # (b) sigma^2 = exp(logvar), four terms per latent
+            n * CALL_MINUTES + 2 * SIMPLE_MINUTES,  # (c) one logarithm per pixel, the sum and the ELBO
+            1.5 + j * SIMPLE_MINUTES,  # (d) the two derivatives, then one number per latent
+        )
+
+    def parts(self, params):
+        weights = [max(1, math.floor(m + 0.5)) for m in self._part_minutes(params)]
+        names = (("sigma", "z"), ("kl",), ("recon", "elbo"), ("dkl_dmu", "dkl_dlogvar"))
+        return tuple(Part(n, w) for n, w in zip(names, weights))
+
+    def minutes(self, params):
+        return round(READ_MINUTES + sum(self._part_minutes(params)), 2)
+
+    def context(self, params, answers):
+        logvar = params["logvar"]
+        variances = [math.exp(v) for v in logvar]
+        terms = [0.5 * (m * m + s2 - 1 - lv) for m, s2, lv in zip(params["mu"], variances, logvar)]
+        pixel_terms = [math.log(p) if xi else math.log(1 - p) for xi, p in zip(params["x"], params["x_probs"])]
+        return {
+            "j": len(params["mu"]),
+            "n": len(params["x"]),
+            "variances": variances,
+            "kl_terms": terms,
+            "mu_squared": [round(m * m, 4) for m in params["mu"]],  # exact: mu has at most 2 decimals
+            "pixel_terms": pixel_terms,
+            "pixel_factors": [p if xi else 1 - p for xi, p in zip(params["x"], params["x_probs"])],
             "work": WORK,
         }
