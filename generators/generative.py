@@ -24,6 +24,15 @@ ln(1 - p_i), elbo = recon - kl; dKL/dmu = mu (asked exactly: the given short dec
 (exp(logvar) - 1) / 2. Every other answer to 4 decimal places. The structure is J and the number of
 pixels; no mu, logvar or eps is 0 (a latent with nothing to compute), the pixels hold both values, and no
 decoder mean is 0.5.
+
+diffusion-forward: DDPM's forward process with the variance schedule `betas` (T = 3 to 5 steps, numbered from
+1), q(x_s | x_(s-1)) = N(sqrt(1 - beta_s) x_(s-1), beta_s I); alphas = 1 - beta (exact: short decimals),
+alpha_bars their cumulative products, x_t = sqrt(alpha-bar_t) x0 + sqrt(1 - alpha-bar_t) noise at the
+1-based step t (2 <= t <= T, so that alpha-bar_(t-1) exists), snr = alpha-bar_t / (1 - alpha-bar_t), and the
+posterior q(x_(t-1) | x_t, x0) = N(c0 x0 + ct x_t, posterior_var I) with c0 = sqrt(alpha-bar_(t-1)) beta_t /
+(1 - alpha-bar_t), ct = sqrt(alpha_t) (1 - alpha-bar_(t-1)) / (1 - alpha-bar_t) and posterior_var =
+(1 - alpha-bar_(t-1)) / (1 - alpha-bar_t) beta_t. Every answer but alphas to 4 decimal places. The sampler
+draws a non-decreasing schedule from multiples of 0.02 up to 0.3; the structure is T and the size of x0.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from qbank.checks import central_difference, close, close_all
 from qbank.draws import choice, decimal, integer
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import scoring_mistake
-from qbank.params import as_decimal, as_decimal_list, as_int_list, require_keys
+from qbank.params import as_decimal, as_decimal_list, as_int, as_int_list, require_keys
 from qbank.precision import decimals, exact
 
 # --------------------------------------------------------------------------------------------- gan-losses
@@ -489,5 +498,217 @@ class VaeElbo(Family):
             "mu_squared": [round(m * m, 4) for m in params["mu"]],  # exact: mu has at most 2 decimals
             "pixel_terms": pixel_terms,
             "pixel_factors": [p if xi else 1 - p for xi, p in zip(params["x"], params["x_probs"])],
+            "work": WORK,
+        }
+
+
+# --------------------------------------------------------------------------------------------- diffusion-forward
+
+DIFFUSION_FIELDS = ("betas", "x0", "noise", "t")
+DIFFUSION_PRECISION = decimals(4)
+BETA_GRID = tuple(round(0.02 * k, 2) for k in range(1, 16))  # 0.02 .. 0.3 (multiples of 0.05 put many alpha-bars on a rounding boundary)
+
+
+def _diffusion(params: Mapping[str, Any], t: int | None = None) -> dict[str, Any]:
+    """The answers as solve() computes them: NumPy's cumulative product and the DDPM closed forms."""
+    betas = np.array(params["betas"], dtype=float)
+    t = params["t"] if t is None else t
+    alphas = 1.0 - betas
+    bars = np.cumprod(alphas)
+    bar, prev = bars[t - 1], bars[t - 2]
+    x0, noise = np.array(params["x0"], dtype=float), np.array(params["noise"], dtype=float)
+    return {
+        "alphas": [round(1 - b, 6) + 0.0 for b in params["betas"]],  # exact: 1 minus a short decimal
+        "alpha_bars": [float(v) for v in bars],
+        "x_t": [float(v) for v in np.sqrt(bar) * x0 + np.sqrt(1.0 - bar) * noise],
+        "snr": float(bar / (1.0 - bar)),
+        "posterior_coefs": [float(np.sqrt(prev) * betas[t - 1] / (1.0 - bar)),
+                            float(np.sqrt(alphas[t - 1]) * (1.0 - prev) / (1.0 - bar))],
+        "posterior_var": float((1.0 - prev) / (1.0 - bar) * betas[t - 1]),
+    }
+
+
+def _diffusion_x_t(params: Mapping[str, Any], signal: float, noise_weight: float) -> list[float]:
+    return [float(signal * x + noise_weight * e) for x, e in zip(params["x0"], params["noise"])]
+
+
+def _diffusion_no_product(params: Mapping[str, Any]) -> dict[str, Any]:
+    """alpha_t for alpha-bar_t (no cumulative product): x_t and the SNR with the one step's alpha."""
+    a = 1.0 - params["betas"][params["t"] - 1]
+    return {"x_t": _diffusion_x_t(params, math.sqrt(a), math.sqrt(1 - a)), "snr": a / (1 - a)}
+
+
+def _diffusion_off_by_one(params: Mapping[str, Any]) -> dict[str, Any]:
+    """alpha-bar_(t-1) for alpha-bar_t (the product stopped a step early)."""
+    bar = _diffusion(params)["alpha_bars"][params["t"] - 2]
+    return {"x_t": _diffusion_x_t(params, math.sqrt(bar), math.sqrt(1 - bar)), "snr": bar / (1 - bar)}
+
+
+def _diffusion_no_roots(params: Mapping[str, Any]) -> dict[str, Any]:
+    """x_t = alpha-bar x0 + (1 - alpha-bar) noise: the variances used as the coefficients."""
+    bar = _diffusion(params)["alpha_bars"][params["t"] - 1]
+    return {"x_t": _diffusion_x_t(params, bar, 1 - bar)}
+
+
+def _diffusion_swapped_x_t(params: Mapping[str, Any]) -> dict[str, Any]:
+    bar = _diffusion(params)["alpha_bars"][params["t"] - 1]
+    return {"x_t": _diffusion_x_t(params, math.sqrt(1 - bar), math.sqrt(bar))}
+
+
+def _diffusion_snr_amplitude(params: Mapping[str, Any]) -> dict[str, Any]:
+    bar = _diffusion(params)["alpha_bars"][params["t"] - 1]
+    return {"snr": math.sqrt(bar) / math.sqrt(1 - bar)}
+
+
+def _diffusion_sum_of_betas(params: Mapping[str, Any]) -> dict[str, Any]:
+    """alpha-bar_s as 1 - (beta_1 + ... + beta_s): right by its nature at s = 1."""
+    total, out = 0.0, []
+    for s, b in enumerate(params["betas"]):
+        total += b
+        out.append(None if s == 0 else 1.0 - total)
+    return {"alpha_bars": out}
+
+
+def _diffusion_swapped_coefs(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"posterior_coefs": _diffusion(params)["posterior_coefs"][::-1]}
+
+
+@register
+class DiffusionForward(Family):
+    id = "diffusion-forward"
+    title = "DDPM's forward process: cumulative alphas, a noised sample, its signal-to-noise ratio and the one-step posterior"
+    topic = "generative"
+    difficulty = 2
+    answers = {
+        "alphas": Answer("vector", "alpha_s = 1 - beta_s, one per step", precision=exact(),
+                         symbol=r"\alpha", label="alpha", index=("step {}",)),
+        "alpha_bars": Answer("vector", "alpha-bar_s = alpha_1 ... alpha_s, one per step", precision=DIFFUSION_PRECISION,
+                             symbol=r"\bar\alpha", label="alpha-bar", index=("step {}",)),
+        "x_t": Answer("vector", "x_t = sqrt(alpha-bar_t) x_0 + sqrt(1 - alpha-bar_t) noise", precision=DIFFUSION_PRECISION,
+                      symbol="x_t", label="x_t", index=("entry {}",)),
+        "snr": Answer("number", "the signal-to-noise ratio alpha-bar_t / (1 - alpha-bar_t)", precision=DIFFUSION_PRECISION,
+                      symbol=r"\mathrm{SNR}(t)", label="SNR(t)"),
+        "posterior_coefs": Answer("vector", "[coefficient of x_0, coefficient of x_t] in the mean of q(x_(t-1) | x_t, x_0)",
+                                  precision=DIFFUSION_PRECISION, symbol=r"(c_0, c_t)", label="posterior mean"),
+        "posterior_var": Answer("number", "the variance of q(x_(t-1) | x_t, x_0)", precision=DIFFUSION_PRECISION,
+                                symbol=r"\tilde\beta_t", label="posterior variance"),
+    }
+    mistakes = {
+        "alpha_t for alpha-bar_t (no cumulative product)": _diffusion_no_product,
+        "alpha-bar_(t-1) for alpha-bar_t (the product stopped a step early)": _diffusion_off_by_one,
+        "x_t = alpha-bar x_0 + (1 - alpha-bar) noise (no square roots)": _diffusion_no_roots,
+        "the square roots of x_t swapped between x_0 and the noise": _diffusion_swapped_x_t,
+        "the SNR as sqrt(alpha-bar) / sqrt(1 - alpha-bar) (amplitudes, not powers)": _diffusion_snr_amplitude,
+        "alpha-bar_s as 1 - (beta_1 + ... + beta_s)": _diffusion_sum_of_betas,
+        "the posterior mean's two coefficients swapped": _diffusion_swapped_coefs,
+        "the posterior variance as beta_t (the forward step's variance)": lambda p: {
+            "posterior_var": float(p["betas"][p["t"] - 1])},
+    }
+    structure = ("betas", "x0")  # the number of steps T and of values
+    asks = ("diffusion-cumulative-alphas", "diffusion-forward-sample", "diffusion-snr", "diffusion-posterior")
+    reveals = ()
+
+    def sample(self, rng):
+        steps = integer(rng, 3, 5)
+        betas = sorted(choice(rng, BETA_GRID) for _ in range(steps))  # a non-decreasing schedule, as in DDPM
+        size = integer(rng, 1, 2)
+        return {
+            "betas": betas,
+            "x0": [decimal(rng, -2, 2, 0.1, nonzero=True) for _ in range(size)],
+            "noise": [decimal(rng, -2, 2, 0.1, nonzero=True) for _ in range(size)],
+            "t": integer(rng, 2, steps),
+        }
+
+    def validate(self, params):
+        require_keys(params, DIFFUSION_FIELDS)
+        betas = as_decimal_list(params["betas"], "betas", (3, 5), 0.001, 0.5, 3)
+        x0 = as_decimal_list(params["x0"], "x0", (1, 2), -5, 5, 2)
+        return {
+            "betas": betas,
+            "x0": x0,
+            "noise": as_decimal_list(params["noise"], "noise", (len(x0), len(x0)), -5, 5, 2, why=" (one per value of x0)"),
+            "t": as_int(params["t"], "t", 2, len(betas)),
+        }
+
+    def degenerate(self, params):
+        if 0 in params["x0"]:
+            return "an entry of x0 is 0: its x_t is only noise"
+        if 0 in params["noise"]:
+            return "an entry of the noise is 0: its x_t only scales x0"
+        return scoring_mistake(self, params, self.solve(params))
+
+    def solve(self, params):
+        return _diffusion(params)
+
+    def check(self, params, answers):
+        """Another route: the forward chain simulated step by step on the mean and variance of x_s given x_0
+        (mean_s = sqrt(alpha_s) mean_(s-1), var_s = alpha_s var_(s-1) + beta_s, from x_0 with variance 0), so
+        that x_t = mean_t + sqrt(var_t) noise and SNR = mean^2 / (var x0^2); the posterior by Bayes' rule as a
+        product of two Gaussians in x_(t-1): q(x_(t-1) | x_0) = N(m, v) and q(x_t | x_(t-1)) = N(sqrt(alpha_t)
+        x_(t-1), beta_t), whose precisions add."""
+        betas = [float(b) for b in params["betas"]]
+        t = params["t"]
+        close_all(answers["alphas"], [1.0 - b for b in betas], "alphas", 1e-12)
+        scale, var, bars = 1.0, 0.0, []  # x_s given x_0 has mean scale * x_0 and variance var
+        states = []
+        for b in betas:
+            scale *= math.sqrt(1.0 - b)
+            var = (1.0 - b) * var + b
+            states.append((scale, var))
+            bars.append(scale * scale)
+        close_all(answers["alpha_bars"], bars, "alpha_bars", 1e-12)
+        scale_t, var_t = states[t - 1]
+        close(1.0 - var_t, bars[t - 1], "alpha_bars (the variance recursion against the product)", 1e-12)
+        close_all(answers["x_t"], [scale_t * x + math.sqrt(var_t) * e for x, e in zip(params["x0"], params["noise"])],
+                  "x_t", 1e-12)
+        close(answers["snr"], scale_t**2 / var_t, "snr", 1e-12)
+        scale_prev, var_prev = states[t - 2]
+        alpha, beta = 1.0 - betas[t - 1], betas[t - 1]
+        post_var = 1.0 / (1.0 / var_prev + alpha / beta)
+        close_all(answers["posterior_coefs"], [post_var * scale_prev / var_prev, post_var * math.sqrt(alpha) / beta],
+                  "posterior_coefs", 1e-12)
+        close(answers["posterior_var"], post_var, "posterior_var", 1e-12)
+
+    def structure_of(self, params):
+        return {"betas": [len(params["betas"])], "x0": [len(params["x0"])]}
+
+    def position_word(self, params, answer, level, position):
+        if answer == "posterior_coefs" and level == 0:
+            return ("coefficient of x_0", "coefficient of x_t")[position]
+        return None
+
+    @staticmethod
+    def _part_minutes(params: Mapping[str, Any]) -> tuple[float, ...]:
+        steps, n = len(params["betas"]), len(params["x0"])
+        return (
+            steps * SIMPLE_MINUTES + (steps - 1) * SIMPLE_MINUTES,  # (a) T subtractions, T - 1 products
+            2 * CALL_MINUTES + n * 2 * SIMPLE_MINUTES,  # (b) two square roots, a multiply-add per value
+            SIMPLE_MINUTES + 0.5,  # (c) one division, and what it means
+            2.0 + 3 * 2 * SIMPLE_MINUTES,  # (d) the posterior's formulas, three numbers of two operations each
+        )
+
+    def parts(self, params):
+        weights = [max(1, math.floor(m + 0.5)) for m in self._part_minutes(params)]
+        names = (("alphas", "alpha_bars"), ("x_t",), ("snr",), ("posterior_coefs", "posterior_var"))
+        return tuple(Part(n, w) for n, w in zip(names, weights))
+
+    def minutes(self, params):
+        return round(READ_MINUTES + sum(self._part_minutes(params)), 2)
+
+    def context(self, params, answers):
+        t = params["t"]
+        bar, prev = answers["alpha_bars"][t - 1], answers["alpha_bars"][t - 2]
+        return {
+            "steps": len(params["betas"]),
+            "n": len(params["x0"]),
+            "t": t,
+            "bar": bar,
+            "prev": prev,
+            "root_bar": math.sqrt(bar),
+            "root_rest": math.sqrt(1 - bar),
+            "root_prev": math.sqrt(prev),
+            "root_alpha": math.sqrt(answers["alphas"][t - 1]),
+            "alpha_t": answers["alphas"][t - 1],
+            "beta_t": params["betas"][t - 1],
             "work": WORK,
         }
