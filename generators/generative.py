@@ -382,7 +382,7 @@ class VaeElbo(Family):
         "dKL/dmu as 2 mu (the factor 1/2 of the KL term dropped)": lambda p: {"dkl_dmu": [2 * v for v in p["mu"]]},
     }
     structure = ("mu", "x")  # the number of latents J and of pixels
-    asks = ("vae-reparameterization", "vae-kl-gaussian", "vae-bernoulli-reconstruction", "vae-elbo", "vae-kl-gradient")
+    asks = ("vae-reparameterized-sample", "vae-kl-gaussian", "vae-bernoulli-reconstruction", "vae-elbo", "vae-kl-gradient")
     reveals = ()
 
     def sample(self, rng):
