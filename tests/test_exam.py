@@ -245,3 +245,18 @@ def test_instructions_may_not_state_a_precision(tmp_path):
     text = "title: T\ninstructions: Show your work. Round decimals to four places.\n" + BLUEPRINT.split("\n", 1)[1]
     with pytest.raises(InputError, match=r"exam.yaml: line 2: instructions: states a precision \('Round'\); each part"):
         load_blueprint(write(tmp_path, text, "exam.yaml"), bank)
+
+
+@pdf
+def test_a_compact_exam_ending_on_a_full_page_keeps_its_last_mark(tmp_path):
+    """The end mark of the last question stays on the page of its last line: as a bare PDF destination after a
+    page-filling question it went to a page never shipped, and the build failed ("the marks of question 2 are
+    missing") for most keys (5 of 6 tried)."""
+    blueprint = tmp_path / "compact.yaml"
+    blueprint.write_text("title: T\noptions:\n  layout: compact\nsections:\n  - slots:\n"
+                         "      - family: normalization\n        points: 10\n      - item: batchnorm-test-mode-mc\n")
+    proc = run_qbank("exam", str(blueprint), "--versions", "4", "--out", str(tmp_path / "out"),
+                     "--secret", "compact-end-mark-secret-5d0c7e2a9b41f3c8")
+    assert proc.returncode == 0, proc.stderr
+    pages = (tmp_path / "out" / "instructor" / "pages.csv").read_text()
+    assert pages.count("\n") >= 1 + 4 * 2  # a row per question and version
