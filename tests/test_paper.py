@@ -30,6 +30,7 @@ BUILDS = {
     "demo": ("demo", "page-per-question", 2),
     "final": ("final", "page-per-question", 1),
     "quiz-transformers": ("quiz-transformers", "page-per-question", 1),
+    "quiz-generative": ("quiz-generative", "page-per-question", 1),
     "midterm-compact": ("midterm", "compact", 2),
     "quiz-compact": ("quiz-backprop", "compact", 1),
     "demo-compact": ("demo", "compact", 1),
