@@ -50,7 +50,7 @@ COURSE_MARKERS = ("qbank.yaml", ".git", SECRET_FILE_NAME, FINGERPRINT_FILE_NAME)
 # --- how strong is a secret -------------------------------------------------------------------
 
 WORD_BITS = 12.0  # one word of a list of 4,096 common words
-WORD_LETTERS = 16  # longer than nearly every dictionary word: a longer run is words run together
+WORD_LETTERS = 20  # longer than nearly every dictionary word (reparameterization: 18): a longer run is words run together
 _SEPARATORS = " _.-,:;/+"
 # Tokens: a run of letters, a run of digits, or one other character. A run of letters written as
 # words are (lower case, Capitalised, UPPER, or camelCase of such words) splits into its words; a
@@ -116,8 +116,8 @@ def secret_strength_bits(text: str) -> float:
     - Characters count log2(size of the character classes the text uses): 26 for a-z, 26 for A-Z, 10
       for digits, 33 for anything else; hex (what token_hex writes) 4 bits a character.
     - Words count as a dictionary attack sees them: a word of three or more letters (lower case,
-      Capitalised or UPPER; each word of camelCase) at most 12 bits, a run of more than 16 letters 12
-      bits per 16 letters (words run together); a separator between two words (space, -, _, ...)
+      Capitalised or UPPER; each word of camelCase) at most 12 bits, a run of more than 20 letters 12
+      bits per 20 letters (words run together); a separator between two words (space, -, _, ...)
       nothing, and one separator used throughout only the choice of it.
     - Patterns count as their start: a text repeating one unit ("abcabc", "a a a a") as the unit;
       runs stepping by one or zero ("aaaa", "0123", "a b c d") as their first two characters, when
