@@ -21,6 +21,7 @@ step then takes the same work (one matrix-vector product, the state, the update)
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
@@ -30,7 +31,7 @@ from qbank.draws import choice, integer
 from qbank.family import Answer, Family, Part, register
 from qbank.grading import scoring_mistake
 from qbank.params import ParamError, as_choice, as_decimal, as_decimal_list, as_decimal_matrix, as_int, require_keys
-from qbank.precision import decimals, sig
+from qbank.precision import decimals, exact, sig
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 HYPER = ("lr", "momentum", "beta1", "beta2", "eps", "weight_decay")
@@ -435,3 +436,241 @@ class OptimizerTrace(Family):
             "names": {"sgd": "SGD", "momentum": "SGD with momentum", "nesterov": "SGD with Nesterov momentum",
                       "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW"}[opt],
         }
+
+
+# --- gd-quadratic ------------------------------------------------------------------------------------------------
+
+# (p, c, r): half the difference of A's diagonal entries, the off-diagonal entry, and the half-gap between the
+# eigenvalues r = sqrt(p^2 + c^2), rational by construction
+TRIPLES = ((0, 1, 1), (0, 2, 2), (0, 3, 3), (3, 4, 5), (4, 3, 5), (1.5, 2, 2.5), (2, 1.5, 2.5))
+FACTORS = (0.1, 0.05, 0.01, 0.001)
+MAX_STEPS = 300  # more steps than this is no problem for a calculator
+TIE_MARGIN = 0.01  # ln(factor) / ln(rate) this close to a whole number: a student's rounded logarithms may miss by one
+RATIONAL = exact(fractions=True)
+
+
+def _F(value: Any) -> Fraction:
+    return Fraction(str(value))
+
+
+def _rational_sqrt(value: Fraction) -> Fraction | None:
+    """The square root of a non-negative fraction when it is a fraction, else None."""
+    num, den = math.isqrt(value.numerator), math.isqrt(value.denominator)
+    return Fraction(num, den) if num * num == value.numerator and den * den == value.denominator else None
+
+
+def _number(value: Fraction) -> int | float:
+    return value.numerator if value.denominator == 1 else value.numerator / value.denominator
+
+
+def _gd(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything exactly, with fractions: the eigenvalues from the characteristic polynomial, the rate and the
+    number of steps (the first t with rate^t <= factor, by repeated multiplication)."""
+    A = [[_F(x) for x in row] for row in params["A"]]
+    centre = (A[0][0] + A[1][1]) / 2
+    half_gap = _rational_sqrt(((A[0][0] - A[1][1]) / 2) ** 2 + A[0][1] ** 2)
+    low, high = centre - half_gap, centre + half_gap
+    lr, factor = _F(params["lr"]), _F(params["factor"])
+    factors = [abs(1 - lr * low), abs(1 - lr * high)]
+    rate = max(factors)
+    steps = None
+    if rate < 1:
+        steps, power = 1, rate
+        while power > factor and steps <= MAX_STEPS:
+            steps += 1
+            power *= rate
+    return {"low": low, "high": high, "centre": centre, "half_gap": half_gap, "lr": lr, "factor": factor,
+            "factors": factors, "rate": rate, "steps": steps, "lr_max": 2 / high, "best_lr": 2 / (low + high),
+            "best_rate": (high - low) / (high + low), "kappa": high / low}
+
+
+@register
+class GdQuadratic(Family):
+    id = "gd-quadratic"
+    title = "Gradient descent on a quadratic: the step-size limit, the rate, the steps needed and the best step size"
+    topic = "optimization"
+    difficulty = 2
+    answers = {
+        "eigenvalues": Answer("vector", "the eigenvalues of A, ascending", precision=RATIONAL, symbol=r"\lambda",
+                              label="eigenvalues", index=("eigenvalue {}",)),
+        "lr_max": Answer("number", "the largest learning rate below which gradient descent converges from every "
+                         "start, 2 / lambda_max", precision=RATIONAL, symbol=r"\eta_{\max}", label="lr_max"),
+        "converges": Answer("boolean", "whether gradient descent converges from every start at the given lr",
+                            label="converges"),
+        "rate": Answer("number", "the rate max_i |1 - lr lambda_i| at the given lr", precision=RATIONAL,
+                       symbol=r"\rho", label="rate"),
+        "steps": Answer("integer", "the smallest t with rate^t <= factor (null when it does not converge)",
+                        precision=exact(whole=True), symbol="T", label="steps"),
+        "best_lr": Answer("number", "the learning rate with the smallest rate, 2 / (lambda_min + lambda_max)",
+                          precision=RATIONAL, symbol=r"\eta^\star", label="best lr"),
+        "best_rate": Answer("number", "the rate at the best learning rate, (kappa - 1) / (kappa + 1)",
+                            precision=RATIONAL, symbol=r"\rho^\star", label="best rate"),
+    }
+    mistakes = {
+        "the diagonal of A taken for its eigenvalues": lambda p: {
+            "eigenvalues": sorted(float(x) for x in (p["A"][0][0], p["A"][1][1]))},
+        "the limit 1 / lambda_max (the factor 2 left out)": lambda p: {"lr_max": _number(1 / _gd(p)["high"])},
+        "the limit from lambda_min, 2 / lambda_min": lambda p: {"lr_max": _number(2 / _gd(p)["low"])},
+        "the best rate 1 - lambda_min / lambda_max": lambda p: {"best_rate": _number(1 - 1 / _gd(p)["kappa"])},
+        "the best learning rate 1 / lambda_max": lambda p: {"best_lr": _number(1 / _gd(p)["high"])},
+        "the best learning rate 1 / lambda_min": lambda p: {"best_lr": _number(1 / _gd(p)["low"])},
+        "one step too few (the last t with rate^t above the factor)": lambda p: (
+            {"steps": _gd(p)["steps"] - 1} if _gd(p)["steps"] else {}),
+    }
+    asks = ("gd-step-size-limit", "gd-convergence-rate", "gd-condition-number")
+    # A is always 2 x 2; whether the given lr converges is the feature that changes the work (part (c) asks T)
+    structure = ("A",)
+
+    def structure_of(self, params):
+        return {"A": [2, 2], "converges": bool(_gd(params)["rate"] < 1)}
+
+    def _part_minutes(self, params: Mapping[str, Any]) -> tuple[float, ...]:
+        # (a) the characteristic polynomial and its roots; (b) the limit and the comparison; (c) the rate from
+        # both eigenvalues, and with convergence the logarithms for T and the check of T and T - 1; (d) the
+        # balance of the two factors and kappa
+        converges = _gd(params)["rate"] < 1
+        return (2.0, 1.0, 1.5 + (2.0 if converges else 0.0), 2.0)
+
+    def parts(self, params):
+        names = (("eigenvalues",), ("lr_max", "converges"),
+                 ("rate", "steps") if _gd(params)["rate"] < 1 else ("rate",), ("best_lr", "best_rate"))
+        return tuple(Part(n, max(1, math.floor(m + 0.5))) for n, m in zip(names, self._part_minutes(params)))
+
+    def minutes(self, params):
+        return round(1 + sum(self._part_minutes(params)), 2)
+
+    # --- sample, validate, degenerate ------------------------------------------------------------------------
+
+    def sample(self, rng):
+        p, c, r = TRIPLES[int(rng.integers(len(TRIPLES)))]
+        centre = r + choice(rng, (0.5, 1, 1.5, 2, 3)) if p != int(p) else r + choice(rng, (1, 2, 3))
+        if p == 0:
+            centre = integer(rng, r + 1, r + 4)
+        sign = choice(rng, (-1, 1))
+        swap = choice(rng, (False, True))
+        a, d = centre + p, centre - p
+        if swap:
+            a, d = d, a
+        A = [[_tidy(a), _tidy(sign * c)], [_tidy(sign * c), _tidy(d)]]
+        high = centre + r
+        limit = 2 / high
+        converge = rng.random() < 0.75
+        lo, hi = (0.25 * limit, 0.97 * limit) if converge else (1.03 * limit, 1.4 * limit)
+        lr = round(float(rng.uniform(lo, hi)), 2 if lo >= 0.1 else 3)
+        return {"A": A, "lr": _tidy(lr), "factor": choice(rng, FACTORS)}
+
+    def validate(self, params):
+        require_keys(params, ("A", "lr", "factor"))
+        A = as_decimal_matrix(params["A"], "A", (2, 2), (2, 2), -20, 20, 2)
+        if A[0][1] != A[1][0]:
+            raise ParamError("A", "a symmetric matrix (A[0][1] = A[1][0])", params["A"])
+        if not (A[0][0] > 0 and A[0][0] * A[1][1] - A[0][1] ** 2 > 0):
+            raise ParamError("A", "a positive definite matrix (A[0][0] > 0 and det A > 0)", params["A"])
+        if _rational_sqrt(((_F(A[0][0]) - _F(A[1][1])) / 2) ** 2 + _F(A[0][1]) ** 2) is None:
+            raise ParamError("A", "a matrix with rational eigenvalues (((a - d)/2)^2 + c^2 a square, as for "
+                             "[[9, 4], [4, 3]])", params["A"])
+        return {"A": A, "lr": as_decimal(params["lr"], "lr", 0.0001, 10, 4, nonzero=True),
+                "factor": as_decimal(params["factor"], "factor", 0.000001, 0.5, 6)}
+
+    def degenerate(self, params):
+        A = params["A"]
+        if A[0][1] == 0:
+            return "A is diagonal: its eigenvalues are its diagonal entries"
+        g = _gd(params)
+        if g["rate"] == 1:
+            return f"lr = {params['lr']} is exactly 2 / lambda_max: gradient descent neither converges nor diverges"
+        for name in ("lr_max", "best_lr", "best_rate"):
+            if g[name].denominator > 1000:
+                return f"{name} = {g[name]} has a denominator over 1000: no number for a hand computation"
+        if g["rate"] < 1:
+            if g["steps"] > MAX_STEPS:
+                return f"the rate {float(g['rate']):.4f} needs more than {MAX_STEPS} steps"
+            exact_t = math.log(float(g["factor"])) / math.log(float(g["rate"]))
+            if abs(exact_t - round(exact_t)) < TIE_MARGIN:
+                return (f"ln(factor) / ln(rate) = {exact_t:.4f} is (nearly) a whole number: rate^t is (nearly) the "
+                        "factor, so rounded logarithms may miss the number of steps by one")
+        elif g["rate"] > 3:
+            return f"the rate {float(g['rate']):g} is far above 1: no question whether it diverges"
+        return scoring_mistake(self, params, self.solve(params))
+
+    # --- solve and check --------------------------------------------------------------------------------------
+
+    def solve(self, params):
+        g = _gd(params)
+        return {
+            "eigenvalues": [_number(g["low"]), _number(g["high"])],
+            "lr_max": _number(g["lr_max"]),
+            "converges": bool(g["rate"] < 1),
+            "rate": _number(g["rate"]),
+            "steps": g["steps"],
+            "best_lr": _number(g["best_lr"]),
+            "best_rate": _number(g["best_rate"]),
+        }
+
+    def check(self, params, answers):
+        """Another route, in floats: the eigenvalues by numpy.linalg.eigvalsh; the rate as the spectral norm of
+        the iteration matrix I - lr A (the error of gradient descent is multiplied by it each step); convergence by
+        running gradient descent from a start along the worst eigenvector; the steps by the norms of the matrix
+        powers (I - lr A)^T and (I - lr A)^(T - 1) against the factor; the best learning rate by the rate just
+        beside it."""
+        A = np.array(params["A"], dtype=float)
+        lr, factor = float(params["lr"]), float(params["factor"])
+        values, vectors = np.linalg.eigh(A)
+        close_all(answers["eigenvalues"], [float(v) for v in values], "eigenvalues", 1e-9)
+        close(answers["lr_max"], 2 / max(values), "lr_max", 1e-9)
+        M = np.eye(2) - lr * A
+
+        def rate_at(step: float) -> float:
+            return float(np.linalg.norm(np.eye(2) - step * A, 2))
+
+        close(answers["rate"], rate_at(lr), "rate", 1e-9)
+        worst = vectors[:, int(np.argmax(np.abs(1 - lr * values)))]
+        w = worst.copy()
+        for _ in range(60):
+            w = w - lr * (A @ w)
+        shrinks = bool(np.linalg.norm(w) < 1)
+        if answers["converges"] is not shrinks:
+            raise AssertionError(f"converges = {answers['converges']!r}, 60 steps of gradient descent give "
+                                 f"|w| = {np.linalg.norm(w):.3g} from a unit start")
+        if shrinks:
+            t = answers["steps"]
+            if not isinstance(t, int) or t < 1:
+                raise AssertionError(f"steps: expected a whole number of steps, got {t!r}")
+            if not np.linalg.norm(np.linalg.matrix_power(M, t), 2) <= factor * (1 + 1e-9):
+                raise AssertionError(f"steps = {t}: ||(I - lr A)^{t}|| is still above the factor {factor}")
+            if t > 1 and not np.linalg.norm(np.linalg.matrix_power(M, t - 1), 2) > factor:
+                raise AssertionError(f"steps = {t}: {t - 1} steps already reach the factor {factor}")
+        elif answers["steps"] is not None:
+            raise AssertionError(f"steps: gradient descent diverges, so the answer must be null, got {answers['steps']!r}")
+        best = answers["best_lr"]
+        close(best, 2 / (min(values) + max(values)), "best_lr", 1e-9)
+        close(answers["best_rate"], rate_at(best), "best_rate", 1e-9)
+        for nudge in (-1e-4, 1e-4):
+            if not rate_at(best + nudge) > rate_at(best):
+                raise AssertionError(f"best_lr = {best}: the rate at {best + nudge} is no larger")
+
+    # --- display ----------------------------------------------------------------------------------------------
+
+    def context(self, params, answers):
+        g = _gd(params)
+        A = params["A"]
+        return {
+            "trace": _number(_F(A[0][0]) + _F(A[1][1])),
+            "det": _number(_F(A[0][0]) * _F(A[1][1]) - _F(A[0][1]) ** 2),
+            "centre": _number(g["centre"]),
+            "half_gap": _number(g["half_gap"]),
+            "factors": [_number(f) for f in g["factors"]],
+            "inside": [_number(1 - g["lr"] * g["low"]), _number(1 - g["lr"] * g["high"])],
+            "kappa": _number(g["kappa"]),
+            "log_ratio": math.log(float(g["factor"])) / math.log(float(g["rate"])) if g["rate"] < 1 else None,
+            "before": _number(g["rate"] ** (g["steps"] - 1)) if g["steps"] and g["steps"] > 1 else None,
+            "at": float(g["rate"] ** g["steps"]) if g["steps"] else None,
+            "exact": RATIONAL,
+            "powers": sig(6),  # rate^(T-1) and rate^T beside the factor: enough digits to tell them apart
+        }
+
+
+def _tidy(value: float) -> int | float:
+    """A drawn number as it prints: an int when whole, else a float rounded to its few decimals."""
+    value = round(float(value), 6)
+    return int(value) if value.is_integer() else value
