@@ -266,7 +266,7 @@ def test_a_pool_left_without_usable_items_is_a_clear_error(tmp_path, shaped):
 
 # --- the shipped bank and blueprints -------------------------------------------------------------------
 
-SHIPPED = ["demo", "midterm", "quiz-backprop", "quiz-transformers", "quiz-generative", "final"]
+SHIPPED = ["demo", "midterm", "quiz-backprop", "quiz-transformers", "quiz-generative", "quiz-optimization", "final"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -306,7 +306,7 @@ def test_shipped_blueprints_parts_add_up(name):
                 assert sum(p["points"] for p in q["parts"]) == pytest.approx(q["points"]), q["item"]["id"]
 
 
-@pytest.mark.parametrize("name", ["midterm", "final", "quiz-transformers", "quiz-generative"])
+@pytest.mark.parametrize("name", ["midterm", "final", "quiz-transformers", "quiz-generative", "quiz-optimization"])
 def test_the_exams_fit_their_duration_and_every_version_needs_the_same_time(name):
     """A strong student needs 65 to 85 % of the duration, in every version, and no version needs more than
     10 % more time than another (three secrets: each draws its own structures)."""

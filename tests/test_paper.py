@@ -31,6 +31,7 @@ BUILDS = {
     "final": ("final", "page-per-question", 1),
     "quiz-transformers": ("quiz-transformers", "page-per-question", 1),
     "quiz-generative": ("quiz-generative", "page-per-question", 1),
+    "quiz-optimization": ("quiz-optimization", "page-per-question", 1),
     "midterm-compact": ("midterm", "compact", 2),
     "quiz-compact": ("quiz-backprop", "compact", 1),
     "demo-compact": ("demo", "compact", 1),
