@@ -128,3 +128,17 @@ def assert_parts_state_their_precision(family_id: str, seeds: int, parts: int, s
                     assert precision.latex(value) in boxes, (seed, name, value)
                 if precision.mode == "decimals":
                     assert f"{value:.{precision.digits + 1}f}" not in boxes, (seed, name, value)
+
+
+def assert_mistake_is_wrong_on(fam, params, mistake: str) -> None:
+    """The listed `mistake` of `fam`, made on `params`, gives for every answer it changes a value the answer's
+    precision refuses (entries it gives as None are right by their nature and are not compared; at least one
+    entry per answer is)."""
+    right = fam.solve(params)
+    wrong = fam.mistakes[mistake](params)
+    assert wrong
+    for name, value in wrong.items():
+        given = value if isinstance(value, list) else [value]
+        true = right[name] if isinstance(right[name], list) else [right[name]]
+        pairs = [(w, r) for w, r in zip(given, true) if w is not None]
+        assert pairs and not any(fam.answers[name].grading.accepts(r, w) for w, r in pairs), (mistake, name)

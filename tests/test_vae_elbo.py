@@ -5,12 +5,11 @@ structure, labels, precisions) and the solution printing its answers at their pr
 from __future__ import annotations
 
 import copy
-import math
 import re
 
 import numpy as np
 import pytest
-from conftest import assert_parts_state_their_precision, command_arguments
+from conftest import assert_parts_state_their_precision, command_arguments, assert_mistake_is_wrong_on
 from hypothesis import given, settings, strategies as st
 
 from qbank import InputError, draw, get_family
@@ -114,13 +113,7 @@ def test_no_listed_mistake_scores(drawn):
 
 @pytest.mark.parametrize("mistake", sorted(FAM.mistakes))
 def test_each_mistake_is_wrong_on_the_worked_example(mistake):
-    right = FAM.solve(WORKED)
-    wrong = FAM.mistakes[mistake](WORKED)
-    assert wrong
-    for name, value in wrong.items():
-        given_ = value if isinstance(value, list) else [value]
-        true = right[name] if isinstance(right[name], list) else [right[name]]
-        assert not any(FAM.answers[name].grading.accepts(r, w) for w, r in zip(given_, true)), (mistake, name)
+    assert_mistake_is_wrong_on(FAM, WORKED, mistake)
 
 
 # Per mistake, params on which it would score, and the refusal a draw of them meets first.
